@@ -1,0 +1,79 @@
+"""Linux x86-64 struct layouts, described once as precompiled struct.Struct objects."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+TIMESPEC = struct.Struct("<qq")
+TIMEVAL = struct.Struct("<qq")
+IOVEC = struct.Struct("<QQ")
+RLIMIT = struct.Struct("<QQ")
+STAT = struct.Struct("<QQQIIIiQqqqqqqqqq24x")  # 144 bytes
+STATX_HEAD = struct.Struct("<IIQIIIHxxQQQQqIiqIiqIiqIiIIIIQ")  # first 0x98 bytes
+STATX_SIZE = 256
+UTSNAME_FIELD = 65
+DIRENT64_HEAD = struct.Struct("<QqHB")  # d_ino, d_off, d_reclen, d_type; then name
+SYSINFO = struct.Struct("<q3Q6QH6xQQI4x")  # 112 bytes
+WINSIZE = struct.Struct("<HHHH")
+
+STATX_BASIC_STATS = 0x7FF
+STATX_BTIME = 0x800
+STATX_MNT_ID = 0x1000
+
+
+@dataclass(frozen=True, slots=True)
+class Stat:
+    """What the stat family reports, independent of the struct it is packed into."""
+
+    dev: int
+    ino: int
+    mode: int
+    nlink: int
+    uid: int
+    gid: int
+    rdev: int
+    size: int
+    blksize: int
+    blocks: int
+    atime_ns: int
+    mtime_ns: int
+    ctime_ns: int
+
+    def pack(self) -> bytes:
+        """struct stat."""
+        a, m, c = (divmod(t, 10**9) for t in (self.atime_ns, self.mtime_ns, self.ctime_ns))
+        return STAT.pack(self.dev, self.ino, self.nlink, self.mode, self.uid, self.gid, 0, self.rdev,
+                         self.size, self.blksize, self.blocks, a[0], a[1], m[0], m[1], c[0], c[1])
+
+    def pack_statx(self, mask: int) -> bytes:
+        """struct statx with the basic fields (we report STATX_BASIC_STATS)."""
+        a, m, c = (divmod(t, 10**9) for t in (self.atime_ns, self.mtime_ns, self.ctime_ns))
+        head = STATX_HEAD.pack(
+            STATX_BASIC_STATS, self.blksize, 0, self.nlink, self.uid, self.gid, self.mode,
+            self.ino, self.size, self.blocks, 0,
+            a[0], a[1], 0,  # atime
+            0, 0, 0,  # btime (not reported)
+            c[0], c[1], 0,  # ctime
+            m[0], m[1], 0,  # mtime
+            os_major(self.rdev), os_minor(self.rdev), os_major(self.dev), os_minor(self.dev), 0,
+        )
+        return head + bytes(STATX_SIZE - len(head))
+
+
+def os_major(dev: int) -> int:
+    return ((dev >> 8) & 0xFFF) | ((dev >> 32) & ~0xFFF)
+
+
+def os_minor(dev: int) -> int:
+    return (dev & 0xFF) | ((dev >> 12) & ~0xFF)
+
+
+def pack_dirent64(ino: int, off: int, dtype: int, name: bytes) -> bytes:
+    """One linux_dirent64 record, padded to 8 bytes."""
+    reclen = (DIRENT64_HEAD.size + len(name) + 1 + 7) & ~7
+    return DIRENT64_HEAD.pack(ino, off, reclen, dtype) + name + bytes(reclen - DIRENT64_HEAD.size - len(name))
+
+
+def pack_utsname(*fields: str) -> bytes:
+    return b"".join(f.encode()[: UTSNAME_FIELD - 1].ljust(UTSNAME_FIELD, b"\0") for f in fields)

@@ -1,0 +1,156 @@
+"""Argument types of syscalls: how to decode a register and how to show it in a trace.
+
+A handler declares its arguments with these types (see kernel/table.py); the dispatcher
+decodes registers with `decode` before calling it and the tracer renders with `render`.
+Decoding gives the right width and signedness once, here: an `Int` is the low 32 bits
+sign-extended, so AT_FDCWD arrives as -100 whatever the upper half of the register holds.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+import os
+from typing import Any, ClassVar, Protocol
+
+from .flags import AT_FDCWD, PATH_MAX, AtFlags, Fcntl, MapFlags, OpenFlags, Prot
+
+
+class Memory(Protocol):
+    def read_cstr(self, addr: int, limit: int) -> bytes: ...
+
+
+class ArgType:
+    """Base: the raw 64-bit register value, rendered in decimal."""
+
+    reads_memory: ClassVar[bool] = False
+
+    @staticmethod
+    def decode(mem: Memory, raw: int) -> Any:
+        return raw
+
+    @staticmethod
+    def render(value: Any) -> str:
+        return str(value)
+
+
+class ULong(ArgType):
+    pass
+
+
+SizeT = ULong
+
+
+class Long(ArgType):
+    @staticmethod
+    def decode(mem: Memory, raw: int) -> int:
+        return raw - (1 << 64) if raw >= 1 << 63 else raw
+
+
+SSizeT = Long
+
+
+class Int(ArgType):
+    @staticmethod
+    def decode(mem: Memory, raw: int) -> int:
+        raw &= 0xFFFFFFFF
+        return raw - (1 << 32) if raw >= 1 << 31 else raw
+
+
+class UInt(ArgType):
+    @staticmethod
+    def decode(mem: Memory, raw: int) -> int:
+        return raw & 0xFFFFFFFF
+
+
+class Fd(Int):
+    pass
+
+
+class DirFd(Int):
+    @staticmethod
+    def render(value: int) -> str:
+        return "AT_FDCWD" if value == AT_FDCWD else str(value)
+
+
+class Ptr(ArgType):
+    @staticmethod
+    def render(value: int) -> str:
+        return "NULL" if value == 0 else hex(value)
+
+
+class Mode(UInt):
+    @staticmethod
+    def render(value: int) -> str:
+        return oct(value)
+
+
+class Path(ArgType):
+    """A NUL-terminated path read from the tracee (EFAULT/ENAMETOOLONG raised here)."""
+
+    reads_memory = True
+
+    @staticmethod
+    def decode(mem: Memory, raw: int) -> str:
+        if raw == 0:
+            from ..errors import Errno
+
+            raise Errno(errno.EFAULT)
+        return os.fsdecode(mem.read_cstr(raw, PATH_MAX))
+
+    @staticmethod
+    def render(value: str) -> str:
+        return '"' + value.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace").replace('"', '\\"') + '"'
+
+
+CStr = Path
+
+
+def flag_type(flag_enum: type[enum.IntFlag], width32: bool = True) -> type[ArgType]:
+    """An argument type that decodes to an IntFlag, rendering `A|B|0x...`."""
+
+    class _Flags(ArgType):
+        @staticmethod
+        def decode(mem: Memory, raw: int) -> enum.IntFlag:
+            return flag_enum(raw & 0xFFFFFFFF if width32 else raw)
+
+        @staticmethod
+        def render(value: enum.IntFlag) -> str:
+            return render_flags(value, flag_enum)
+
+    _Flags.__name__ = flag_enum.__name__
+    return _Flags
+
+
+def render_flags(value: int, flag_enum: type[enum.IntFlag]) -> str:
+    names = []
+    rest = int(value)
+    for member in flag_enum:
+        if member.value and rest & member.value == member.value and member.name:
+            names.append(member.name)
+            rest &= ~member.value
+    if flag_enum is OpenFlags and not int(value) & 3:
+        names.insert(0, "O_RDONLY")
+    if rest:
+        names.append(hex(rest))
+    return "|".join(names) or "0"
+
+
+def enum_type(int_enum: type[enum.IntEnum]) -> type[ArgType]:
+    class _Enum(Int):
+        @staticmethod
+        def render(value: int) -> str:
+            try:
+                return int_enum(value).name
+            except ValueError:
+                return str(value)
+
+    _Enum.__name__ = int_enum.__name__
+    return _Enum
+
+
+OpenFlagsArg = flag_type(OpenFlags)
+AtFlagsArg = flag_type(AtFlags)
+ProtArg = flag_type(Prot)
+MapFlagsArg = flag_type(MapFlags)
+FcntlCmd = enum_type(Fcntl)

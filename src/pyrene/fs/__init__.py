@@ -1,0 +1,1 @@
+"""The VFS and its mount types."""

@@ -1,0 +1,84 @@
+"""Synthesized /dev: the devices a program may use, and nothing of the host's.
+
+The host's /dev is never visible: a read-only mount of host `/` must not become a way to
+read /dev/sda. /dev/tty is the only pass-through, and only to Pyrene's own terminal.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from ..abi.structs import Stat
+from ..errors import Errno
+from ..pal import linux as pal
+from . import synth
+from .file import OpenFile
+from .host import HostFile
+
+
+class CharDevice(OpenFile):
+    """null, zero, full, random, urandom: behaviour by name, like drivers/char/mem.c."""
+
+    def __init__(self, kind: str, flags: int, path: str, st: Stat) -> None:
+        super().__init__(flags, path)
+        self.kind = kind
+        self._stat = st
+
+    def stat(self) -> Stat:
+        return self._stat
+
+    def read(self, size: int) -> bytes:
+        if not self.readable:
+            raise Errno(errno.EBADF)
+        if self.kind == "null":
+            return b""
+        if self.kind in ("random", "urandom"):
+            return pal.urandom(min(size, 1 << 20))
+        return bytes(min(size, 1 << 20))
+
+    def write(self, data: bytes) -> int:
+        if not self.writable:
+            raise Errno(errno.EBADF)
+        if self.kind == "full":
+            raise Errno(errno.ENOSPC)
+        return len(data)
+
+    def pread(self, size: int, offset: int) -> bytes:
+        return self.read(size)
+
+    def pwrite(self, data: bytes, offset: int) -> int:
+        return self.write(data)
+
+    def seek(self, offset: int, whence: int) -> int:
+        return 0
+
+
+DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "urandom": (1, 9)}
+
+
+def make_devfs(start_ns: int) -> synth.SynthFS:
+    fs: synth.SynthFS
+
+    def opener(kind: str):  # type: ignore[no-untyped-def]
+        def open_device(flags: int, path: str) -> OpenFile:
+            return CharDevice(kind, flags, path, fs.lstat(kind))
+        return open_device
+
+    def open_tty(flags: int, path: str) -> OpenFile:
+        fd = pal.open_controlling_tty(flags)
+        if fd is None:
+            raise Errno(errno.ENXIO)
+        return HostFile(fd, flags, path)
+
+    entries: dict[str, synth.Node] = {
+        name: synth.char_device(major, minor, opener(name)) for name, (major, minor) in DEVICES.items()
+    }
+    entries["tty"] = synth.char_device(5, 0, open_tty)
+    entries["fd"] = synth.link(lambda: "/proc/self/fd")
+    for i, name in enumerate(("stdin", "stdout", "stderr")):
+        entries[name] = synth.link(lambda i=i: f"/proc/self/fd/{i}")  # type: ignore[misc]
+    entries["shm"] = synth.static_dir({}, mode=0o1777)
+    entries["pts"] = synth.static_dir({}, mode=0o755)
+    fs = synth.SynthFS(synth.static_dir(entries, mode=0o755), start_ns)
+    return fs

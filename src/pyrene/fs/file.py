@@ -1,0 +1,118 @@
+"""What every file system type implements: `FileSystem` (lookups by path inside one
+mount, like Gramine's d_ops) and `OpenFile` (an open file description, fs_ops).
+
+Defaults raise what Linux raises for a file that cannot do the operation: reading a
+directory is EISDIR, seeking a pipe is ESPIPE, an ioctl on a regular file is ENOTTY.
+"""
+
+from __future__ import annotations
+
+import abc
+import errno
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..abi.flags import O_ACCMODE, OpenFlags
+from ..abi.structs import Stat
+from ..errors import Errno
+
+if TYPE_CHECKING:
+    from ..kernel.task import Task
+
+
+@dataclass(frozen=True, slots=True)
+class DirEntry:
+    name: bytes
+    ino: int
+    dtype: int
+
+
+class OpenFile(abc.ABC):
+    """An open file description: shared by dup'd fds; holds offset and status flags."""
+
+    def __init__(self, flags: int, path: str) -> None:
+        self.flags = flags  # access mode and status flags (O_APPEND, O_NONBLOCK, ...)
+        self.path = path  # sandbox path, for /proc/self/fd and traces
+        self.refs = 0
+        self.dir_cache: list[DirEntry] | None = None  # directory listing for getdents
+        self.dir_pos = 0
+
+    def incref(self) -> None:
+        self.refs += 1
+
+    def decref(self) -> None:
+        self.refs -= 1
+        if self.refs == 0:
+            self.release()
+
+    def release(self) -> None:
+        """Last fd closed: give back host resources."""
+
+    @property
+    def readable(self) -> bool:
+        return self.flags & O_ACCMODE != OpenFlags.O_WRONLY and not self.flags & OpenFlags.O_PATH
+
+    @property
+    def writable(self) -> bool:
+        return self.flags & O_ACCMODE in (OpenFlags.O_WRONLY, OpenFlags.O_RDWR) and not self.flags & OpenFlags.O_PATH
+
+    @abc.abstractmethod
+    def stat(self) -> Stat:
+        """fstat."""
+
+    def read(self, size: int) -> bytes:
+        raise Errno(errno.EINVAL)
+
+    def write(self, data: bytes) -> int:
+        raise Errno(errno.EINVAL)
+
+    def pread(self, size: int, offset: int) -> bytes:
+        raise Errno(errno.ESPIPE)
+
+    def pwrite(self, data: bytes, offset: int) -> int:
+        raise Errno(errno.ESPIPE)
+
+    def seek(self, offset: int, whence: int) -> int:
+        raise Errno(errno.ESPIPE)
+
+    def listdir(self) -> list[DirEntry]:
+        """Entries of a directory, '.' and '..' included; ENOTDIR for anything else."""
+        raise Errno(errno.ENOTDIR)
+
+    def ioctl(self, t: "Task", request: int, arg: int) -> int:
+        raise Errno(errno.ENOTTY)
+
+    def host_fd(self) -> int | None:
+        """A host fd holding this file's data, for real mmap; None means copy."""
+        return None
+
+    def truncate(self, length: int) -> None:
+        raise Errno(errno.EINVAL)
+
+    def sync(self) -> None:
+        pass
+
+
+class FileSystem(abc.ABC):
+    """One mounted file system, addressed by paths relative to its root ('' = root).
+
+    The VFS has already resolved every symlink and '..' before it calls these, so `rel`
+    names a path with no symlink in it except possibly the last component.
+    """
+
+    readonly = False
+
+    @abc.abstractmethod
+    def lstat(self, rel: str) -> Stat:
+        """Stat without following a final symlink; ENOENT/ENOTDIR when absent."""
+
+    @abc.abstractmethod
+    def readlink(self, rel: str) -> str:
+        """Target of a symlink; EINVAL if not a symlink."""
+
+    @abc.abstractmethod
+    def open(self, rel: str, flags: int, mode: int, path: str) -> OpenFile:
+        """Open (or create, with O_CREAT) the file; `path` is its sandbox path."""
+
+    def release(self) -> None:
+        """Unmount: the sandbox is ending."""

@@ -1,0 +1,152 @@
+"""The host-directory mount type (Gramine's "chroot"): a host directory seen as a tree.
+
+Every lookup is relative to an O_PATH fd on the mount's host root and confined by
+openat2 (see pal/linux.py), so neither a symlink nor '..' on the host side leads out.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from ..abi.flags import O_ACCMODE, OpenFlags
+from ..abi.structs import WINSIZE, Stat
+from ..errors import Errno
+from ..pal import linux as pal
+from .file import DirEntry, FileSystem, OpenFile
+
+# Terminal ioctls passed through to a host tty, with the size of their argument
+# (0 = plain int argument). Anything not listed is ENOTTY: in particular TIOCSTI
+# (type into the user's shell), TIOCLINUX and TIOCCONS never reach the host.
+TTY_IOCTLS: dict[int, int] = {
+    0x5401: 36,  # TCGETS (struct termios)
+    0x5402: 36,  # TCSETS
+    0x5403: 36,  # TCSETSW
+    0x5404: 36,  # TCSETSF
+    0x5409: 0,  # TCSBRK
+    0x540A: 0,  # TCXONC
+    0x540B: 0,  # TCFLSH
+    0x5413: WINSIZE.size,  # TIOCGWINSZ
+    0x5414: WINSIZE.size,  # TIOCSWINSZ
+    0x541B: 4,  # FIONREAD
+}
+TTY_WRITES_BACK = {0x5401, 0x5413, 0x541B}
+
+
+class HostFile(OpenFile):
+    """An open file description backed by a host fd held by the instance."""
+
+    def __init__(self, fd: int, flags: int, path: str) -> None:
+        super().__init__(flags, path)
+        self.fd = fd
+
+    def release(self) -> None:
+        pal.close(self.fd)
+
+    def stat(self) -> Stat:
+        return pal.fstat(self.fd)
+
+    def read(self, size: int) -> bytes:
+        if not self.readable:
+            raise Errno(errno.EBADF)
+        return pal.read(self.fd, size)
+
+    def write(self, data: bytes) -> int:
+        if not self.writable:
+            raise Errno(errno.EBADF)
+        return pal.write(self.fd, data)
+
+    def pread(self, size: int, offset: int) -> bytes:
+        if not self.readable:
+            raise Errno(errno.EBADF)
+        return pal.pread(self.fd, size, offset)
+
+    def pwrite(self, data: bytes, offset: int) -> int:
+        if not self.writable:
+            raise Errno(errno.EBADF)
+        return pal.pwrite(self.fd, data, offset)
+
+    def seek(self, offset: int, whence: int) -> int:
+        if self.dir_cache is not None or self.is_dir():
+            return self.seek_dir(offset, whence)
+        return pal.lseek(self.fd, offset, whence)
+
+    def is_dir(self) -> bool:
+        return self.stat().mode & 0o170000 == 0o040000
+
+    def seek_dir(self, offset: int, whence: int) -> int:
+        """Directory offsets are entry indexes into our listing (stable across calls)."""
+        if whence != os.SEEK_SET or offset < 0:
+            raise Errno(errno.EINVAL)
+        if offset == 0:
+            self.dir_cache = None
+        self.dir_pos = offset
+        return offset
+
+    def listdir(self) -> list[DirEntry]:
+        st = self.stat()
+        if st.mode & 0o170000 != 0o040000:
+            raise Errno(errno.ENOTDIR)
+        try:
+            parent_ino = os.stat("..", dir_fd=self.fd).st_ino
+        except OSError:
+            parent_ino = st.ino
+        entries = [DirEntry(b".", st.ino, 4), DirEntry(b"..", parent_ino, 4)]
+        entries += [DirEntry(name, ino, dtype) for name, ino, dtype in pal.listdir(self.fd)]
+        return entries
+
+    def ioctl(self, t: object, request: int, arg: int) -> int:
+        size = TTY_IOCTLS.get(request)
+        if size is None:
+            raise Errno(errno.ENOTTY)
+        mem = t.mem  # type: ignore[attr-defined]
+        if size == 0:
+            rc, _ = pal.ioctl(self.fd, request, arg)
+            return rc
+        data = bytes(size) if request in TTY_WRITES_BACK else mem.read(arg, size)
+        rc, out = pal.ioctl(self.fd, request, data)
+        if request in TTY_WRITES_BACK:
+            mem.write(arg, out)
+        return rc
+
+    def host_fd(self) -> int | None:
+        return self.fd
+
+    def truncate(self, length: int) -> None:
+        if not self.writable:
+            raise Errno(errno.EINVAL)
+        pal.ftruncate(self.fd, length)
+
+    def sync(self) -> None:
+        pal.fsync(self.fd)
+
+
+class HostFS(FileSystem):
+    """A host directory (or single file) mounted into the sandbox."""
+
+    def __init__(self, host_path: str, readonly: bool) -> None:
+        self.host_path = host_path
+        self.readonly = readonly
+        self.root_fd = pal.open_root(host_path)
+
+    def release(self) -> None:
+        pal.close(self.root_fd)
+
+    def lstat(self, rel: str) -> Stat:
+        return pal.lstat_beneath(self.root_fd, rel)
+
+    def readlink(self, rel: str) -> str:
+        return pal.readlink_beneath(self.root_fd, rel)
+
+    def open(self, rel: str, flags: int, mode: int, path: str) -> OpenFile:
+        if self.readonly and (flags & O_ACCMODE != os.O_RDONLY or flags & (OpenFlags.O_TRUNC | OpenFlags.O_TMPFILE)):
+            raise Errno(errno.EROFS)
+        host_flags = flags & ~(OpenFlags.O_CLOEXEC | OpenFlags.O_NONBLOCK | OpenFlags.O_ASYNC)
+        if self.readonly and flags & OpenFlags.O_CREAT:
+            try:
+                self.lstat(rel)
+            except Errno:
+                raise Errno(errno.EROFS) from None
+            host_flags &= ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL)
+        fd = pal.open_beneath(self.root_fd, rel, host_flags, mode)
+        return HostFile(fd, flags & ~OpenFlags.O_CLOEXEC, path)

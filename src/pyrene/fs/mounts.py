@@ -1,0 +1,58 @@
+"""The mount table: which file system serves which sandbox path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .file import FileSystem
+
+
+def split_path(path: str) -> tuple[str, ...]:
+    return tuple(p for p in path.split("/") if p and p != ".")
+
+
+@dataclass(frozen=True, slots=True)
+class Mount:
+    path: str  # absolute, normalized sandbox path
+    fs: FileSystem
+    kind: str  # chroot, tmpfs, proc, dev
+    source: str  # host path or fs name, for /proc/self/mounts
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return split_path(self.path)
+
+
+class MountTable:
+    def __init__(self, mounts: list[Mount]) -> None:
+        # deepest first, so the first prefix match is the right one; at equal depth the
+        # later mount is on top, as when mounting over a mount point in Linux
+        order = sorted(range(len(mounts)), key=lambda i: (len(mounts[i].parts), i), reverse=True)
+        self.mounts = [mounts[i] for i in order]
+        if not any(m.parts == () for m in self.mounts):
+            raise ValueError("no file system is mounted at /")
+        # proper ancestors of mount points: they exist as directories even where the
+        # file system above them has no such entry (like bwrap creating mount points)
+        self.ancestors = {m.parts[:i] for m in self.mounts for i in range(1, len(m.parts))}
+
+    def find(self, parts: tuple[str, ...] | list[str]) -> tuple[Mount, str]:
+        """The mount serving `parts` and the path relative to its root."""
+        n = len(parts)
+        for m in self.mounts:
+            mp = m.parts
+            k = len(mp)
+            if k <= n and tuple(parts[:k]) == mp:
+                return m, "/".join(parts[k:])
+        raise AssertionError("unreachable: / is always mounted")
+
+    def release(self) -> None:
+        for m in self.mounts:
+            m.fs.release()
+
+    def text(self) -> str:
+        """/proc/self/mounts."""
+        lines = []
+        for m in sorted(self.mounts, key=lambda m: len(m.parts)):
+            opts = "ro" if m.fs.readonly else "rw"
+            lines.append(f"{m.kind} {m.path} {m.kind} {opts} 0 0")
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,1 @@
+"""One library-OS instance: the kernel of one app process."""

@@ -1,0 +1,196 @@
+"""Loading a program into a fresh picoprocess (DESIGN.md decision 5).
+
+The host has just executed Pyrene's stub; the stub's address space holds only itself,
+its stack, the vDSO and vvar. Here the program and its interpreter, both read through
+the VFS, are mapped by injected mmaps, the initial stack is written below the stub's,
+and the registers are set so that the next resume starts the program (or ld.so) at
+its entry point exactly as the kernel would have.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import struct
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..abi.flags import S_IFDIR, S_IFMT, S_IFREG, AuxType, MapFlags, OpenFlags, Prot
+from ..errors import Errno
+from ..fs.file import OpenFile
+from ..loader import elf, script
+from ..loader.stack import build_stack, random_bytes
+from . import memory
+
+if TYPE_CHECKING:
+    from .task import Task
+
+HEAD_SIZE = 4096
+PIE_BASE = 0x555555554000
+# auxv entries copied from what the kernel gave the stub
+KERNEL_AUXV = (AuxType.AT_SYSINFO_EHDR, AuxType.AT_MINSIGSTKSZ, AuxType.AT_HWCAP, AuxType.AT_PAGESZ,
+               AuxType.AT_CLKTCK, AuxType.AT_HWCAP2, AuxType.AT_RSEQ_FEATURE_SIZE, AuxType.AT_RSEQ_ALIGN)
+
+
+class ExecError(Exception):
+    """execve failed before the old image was touched; carries an errno and a message."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.errno = code
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """What execve resolved: the ELF to map, the final argv and its open file."""
+
+    path: str  # sandbox path of the ELF actually loaded (/proc/self/exe)
+    execfn: str  # the path as given to execve (AT_EXECFN)
+    file: OpenFile
+    image: elf.ElfImage
+    head: bytes
+    argv: list[str]
+    interp: tuple[str, OpenFile, elf.ElfImage] | None
+
+
+def open_executable(t: "Task", path: str) -> tuple[str, OpenFile, bytes]:
+    """Resolve and open `path` for execution: EACCES unless a regular executable file."""
+    vfs = t.instance.vfs
+    res = vfs.resolve(t.proc.cwd, path, follow=True)
+    assert res.stat is not None
+    kind = res.stat.mode & S_IFMT
+    if kind == S_IFDIR or kind != S_IFREG or not res.stat.mode & 0o111:
+        raise Errno(errno.EACCES)
+    file = res.mount.fs.open(res.rel, os.O_RDONLY, 0, res.path)
+    file.incref()
+    return res.path, file, file.pread(HEAD_SIZE, 0)
+
+
+def prepare(t: "Task", path: str, argv: list[str]) -> Program:
+    """Everything execve can fail on before the point of no return."""
+    execfn = path
+    depth = 0
+    while True:
+        real, file, head = open_executable(t, path)
+        if not head.startswith(b"#!"):
+            break
+        file.decref()
+        depth += 1
+        if depth > script.MAX_RECURSION:
+            raise Errno(errno.ELOOP, "too many nested #! interpreters")
+        interp, arg = script.parse_shebang(head)
+        argv = script.script_argv(interp, arg, path, argv)
+        path = interp
+    try:
+        image = elf.parse(head)
+        interp_info = None
+        if image.interp_range is not None:
+            off, size = image.interp_range
+            ipath = file.pread(size, off).split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+            _, ifile, ihead = open_executable_interp(t, ipath)
+            interp_info = (ipath, ifile, elf.parse(ihead))
+    except Exception:
+        file.decref()
+        raise
+    return Program(real, execfn, file, image, head, argv, interp_info)
+
+
+def open_executable_interp(t: "Task", path: str) -> tuple[str, OpenFile, bytes]:
+    """The interpreter needs only to be readable (the kernel maps it, not execs it)."""
+    res = t.instance.vfs.resolve(t.proc.cwd, path, follow=True)
+    assert res.stat is not None
+    if res.stat.mode & S_IFMT != S_IFREG:
+        raise Errno(errno.EACCES)
+    file = res.mount.fs.open(res.rel, os.O_RDONLY, 0, res.path)
+    file.incref()
+    return res.path, file, file.pread(HEAD_SIZE, 0)
+
+
+def prot_of(flags: int) -> int:
+    return ((flags & elf.PF_R) and Prot.PROT_READ) | ((flags & elf.PF_W) and Prot.PROT_WRITE) | \
+        ((flags & elf.PF_X) and Prot.PROT_EXEC)
+
+
+def map_image(t: "Task", image: elf.ElfImage, file: OpenFile, hint: int) -> int:
+    """Map every PT_LOAD of `image`; returns the load bias (0 for ET_EXEC)."""
+    tr = t.tracee
+    lo, hi = image.span()
+    bias = 0
+    if image.is_dyn:
+        reserve = memory.map_anonymous(tr, hint, hi - lo, Prot.PROT_NONE, 0)
+        bias = reserve - lo
+    for seg in image.segments:
+        prot = prot_of(seg.flags)
+        start = memory.page_down(bias + seg.vaddr)
+        file_end = bias + seg.vaddr + seg.filesz
+        mem_end = memory.page_up(bias + seg.vaddr + seg.memsz)
+        fixed = MapFlags.MAP_PRIVATE | MapFlags.MAP_FIXED
+        mapped_end = start
+        if seg.filesz:
+            mapped_end = memory.page_up(file_end)
+            memory.map_file(tr, start, mapped_end - start, prot, fixed, file, memory.page_down(seg.offset))
+            if seg.memsz > seg.filesz and mapped_end > file_end:
+                # bss starts inside the last file page: zero its tail, as the kernel does
+                tr.poke_force(file_end, bytes(mapped_end - file_end))
+        if mem_end > mapped_end:
+            memory.map_anonymous(tr, mapped_end, mem_end - mapped_end, prot, MapFlags.MAP_FIXED)
+    return bias
+
+
+def read_stub_auxv(t: "Task", rsp: int) -> dict[int, int]:
+    """The auxv the kernel built for the stub (its argv/envp are tiny and known)."""
+    tr = t.tracee
+    argc = struct.unpack("<Q", tr.read(rsp, 8))[0]
+    p = rsp + 8 + 8 * (argc + 1)
+    while struct.unpack("<Q", tr.read(p, 8))[0]:
+        p += 8
+    p += 8
+    auxv = {}
+    while True:
+        key, value = struct.unpack("<QQ", tr.read(p, 16))
+        if key == AuxType.AT_NULL:
+            return auxv
+        auxv[key] = value
+        p += 16
+
+
+def load(t: "Task", prog: Program, envp: list[str], stub_rsp: int) -> None:
+    """Map `prog` into the stopped tracee and point its registers at the entry."""
+    kernel_aux = read_stub_auxv(t, stub_rsp)
+    bias = map_image(t, prog.image, prog.file, PIE_BASE + (int.from_bytes(os.urandom(2), "little") << 12))
+    entry = prog.image.entry + bias
+    interp_base = 0
+    if prog.interp is not None:
+        _, ifile, iimage = prog.interp
+        ibias = map_image(t, iimage, ifile, 0)
+        interp_base = ibias + iimage.span()[0]
+        entry = iimage.entry + ibias
+    creds = t.proc.creds
+    auxv = [(k, kernel_aux[k]) for k in KERNEL_AUXV if k in kernel_aux]
+    auxv += [
+        (AuxType.AT_PHDR, prog.image.phdr_address() + bias),
+        (AuxType.AT_PHENT, prog.image.phentsize),
+        (AuxType.AT_PHNUM, prog.image.phnum),
+        (AuxType.AT_BASE, interp_base),
+        (AuxType.AT_FLAGS, 0),
+        (AuxType.AT_ENTRY, prog.image.entry + bias),
+        (AuxType.AT_UID, creds.uid), (AuxType.AT_EUID, creds.uid),
+        (AuxType.AT_GID, creds.gid), (AuxType.AT_EGID, creds.gid),
+        (AuxType.AT_SECURE, 0),
+    ]
+    top = (stub_rsp - 512) & ~0xF
+    stack = build_stack(top, [os.fsencode(a) for a in prog.argv], [os.fsencode(e) for e in envp],
+                        os.fsencode(prog.execfn), b"x86_64", random_bytes(), auxv)
+    t.tracee.write(stack.base, stack.data)
+    regs = t.tracee.regs
+    for name, _ in type(regs)._fields_:
+        if name not in ("cs", "ss", "eflags", "ds", "es", "fs", "gs", "fs_base", "gs_base"):
+            setattr(regs, name, 0)
+    regs.rip = entry
+    regs.rsp = stack.rsp
+    regs.orig_rax = (1 << 64) - 1
+    t.tracee.set_regs()
+    prog.file.decref()
+    if prog.interp is not None:
+        prog.interp[1].decref()
+

@@ -1,0 +1,242 @@
+"""One library-OS instance: it traces one app process and serves its syscalls.
+
+The loop waits for the next ptrace stop and acts on its kind:
+
+  seccomp stop        a trapped syscall: decode, run the handler, write rax, resume
+  syscall-exit stop   only after a handler asked to see the host's result (RunOnHost)
+  signal-delivery     the signal goes on to the app (signals are the host's, for now)
+  group-stop          PTRACE_LISTEN: the app stays stopped, as without a tracer
+  exit                the process is gone: its status becomes ours
+
+`dispatch` is the hot path: no allocation beyond the decoded arguments, no logging or
+formatting unless tracing is on for that syscall.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import signal
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ..abi import sysnum
+from ..errors import Errno, RunOnHost, TaskExit
+from ..fs.mounts import MountTable
+from ..fs.vfs import Vfs
+from ..platform import libc, spawn
+from ..platform.tracee import MASK64, Tracee
+from ..trace.strace import Strace
+from . import exec as execmod
+from .fdtable import FdTable
+from .table import SyscallTable
+from .task import Creds, Process, Task
+
+log = logging.getLogger("pyrene.kernel")
+
+SECCOMP_STATUS = (libc.PTRACE_EVENT_SECCOMP << 8) | signal.SIGTRAP
+SYSCALL_EXIT_STATUS = signal.SIGTRAP | 0x80
+GROUP_STOP_SIGNALS = {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+
+
+@dataclass
+class InstanceConfig:
+    mounts: MountTable
+    argv: list[str]
+    env: list[str]
+    cwd: str
+    creds: Creds
+    fd_limit: int = 1024
+    strace: Strace | None = None
+    cpu: int | None = None
+    visible_cpus: tuple[int, ...] = (0,)
+    cleanups: list = field(default_factory=list)
+
+
+class Instance:
+    """The kernel of one app process. Holds everything; no module globals anywhere."""
+
+    def __init__(self, config: InstanceConfig, table: SyscallTable) -> None:
+        self.config = config
+        self.table = table
+        self.vfs = Vfs(config.mounts)
+        self.strace = config.strace
+        self.tasks: dict[int, Task] = {}
+        self.missing: set[int] = set()
+        self.post_hooks: dict[int, object] = {}
+        self.start_ns = time.time_ns()
+        self.process = Process(vpid=1, ppid=0, host_pid=0, files=FdTable(config.fd_limit), cwd=config.cwd,
+                               creds=config.creds, env=list(config.env), instance=self)
+        self.exit_status: int | None = None
+        self.visible_cpus = config.visible_cpus
+
+    def processes(self) -> Iterable[Process]:
+        return [self.process]
+
+    # -- start -------------------------------------------------------------------------
+
+    def start(self, prog: execmod.Program, stdio: list[object]) -> Task:
+        """Spawn the picoprocess, load `prog` into it; the app is ready to run."""
+        stub_fd = spawn.stub_memfd()
+        cpu = self.config.cpu if self.config.cpu is not None else spawn.choose_cpu()
+        try:
+            pid = spawn.spawn_stub(stub_fd, cpu)
+        finally:
+            os.close(stub_fd)
+        tracee = Tracee(pid)
+        self.process.host_pid = pid
+        task = Task(tracee, 1, self.process, self)
+        self.tasks[pid] = task
+        regs = tracee.get_regs()
+        stub_rsp = regs.rsp
+        self.process.argv = list(prog.argv)
+        self.process.exe = prog.path
+        self.process.comm = os.path.basename(prog.path)[:15]
+        execmod.load(task, prog, self.process.env, stub_rsp)
+        for fd, file in enumerate(stdio):
+            if file is not None:
+                self.process.files.install_at(fd, file)  # type: ignore[arg-type]
+        return task
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def run(self, first: Task) -> int:
+        """Resume the app and serve it until it exits; returns its shell-style status."""
+        self._forward_signals(first.tid)
+        first.tracee.resume()
+        status = 0
+        tasks = self.tasks
+        while tasks:
+            try:
+                pid, status = os.waitpid(-1, libc.WALL)
+            except ChildProcessError:
+                break
+            task = tasks.get(pid)
+            if task is None:
+                continue
+            if status & 0xFF != 0x7F:
+                self._exited(task, status)
+                continue
+            stop = status >> 8
+            try:
+                if stop == SECCOMP_STATUS:
+                    self.dispatch(task)
+                elif stop == SYSCALL_EXIT_STATUS:
+                    self._syscall_exit(task)
+                else:
+                    self._other_stop(task, stop & 0xFF, stop >> 8)
+            except TaskExit:
+                pass
+        return self.exit_status if self.exit_status is not None else 0
+
+    def dispatch(self, t: Task) -> None:
+        """Serve the trapped syscall `t` is stopped at."""
+        tracee = t.tracee
+        regs = tracee.get_regs()
+        nr = regs.orig_rax
+        spec = self.table.entries[nr] if nr < len(self.table.entries) else None
+        args = None
+        if spec is None:
+            result = -errno.ENOSYS
+            if nr not in self.missing:
+                self.missing.add(nr)
+                log.warning("unsupported syscall %s (returning ENOSYS)", sysnum.name_of(nr))
+        else:
+            try:
+                decoders = spec.decoders
+                if not decoders:
+                    result = spec.handler(t)
+                else:
+                    raw = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
+                    mem = t.mem
+                    args = [d(mem, r) for d, r in zip(decoders, raw)]
+                    result = spec.handler(t, *args)
+            except Errno as e:
+                result = -e.errno
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("%s: %s", spec.name, e)
+            except RunOnHost as host:
+                self._run_on_host(t, spec.name, host, args)
+                return
+        if self.strace is not None:
+            self.strace.line(t.proc.vpid, nr, spec, args,
+                             (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9), result)
+        regs.orig_rax = MASK64
+        regs.rax = result & MASK64
+        tracee.set_regs()
+        tracee.resume(tracee.pending_signals.pop(0) if tracee.pending_signals else 0)
+
+    def _run_on_host(self, t: Task, name: str, host: RunOnHost, args: object) -> None:
+        if self.strace is not None:
+            self.strace.event(t.proc.vpid, f"{name}(...) -> host")
+        if host.post is None:
+            t.tracee.resume()
+        else:
+            self.post_hooks[t.tid] = host.post
+            t.tracee.resume_to_syscall_exit()
+
+    def _syscall_exit(self, t: Task) -> None:
+        post = self.post_hooks.pop(t.tid, None)
+        if post is not None:
+            regs = t.tracee.get_regs()
+            rax = regs.rax - (1 << 64) if regs.rax >= 1 << 63 else regs.rax
+            regs.rax = post(t, rax) & MASK64  # type: ignore[operator]
+            t.tracee.set_regs()
+        t.tracee.resume()
+
+    def _other_stop(self, t: Task, sig: int, event: int) -> None:
+        if event == libc.PTRACE_EVENT_STOP:
+            if sig in GROUP_STOP_SIGNALS:
+                libc.ptrace(libc.PTRACE_LISTEN, t.tid, 0, 0)
+            else:
+                t.tracee.resume()
+        elif event:
+            t.tracee.resume()
+        else:
+            # signal-delivery stop: signals are delivered by the host kernel for now
+            t.tracee.resume(sig)
+
+    def _exited(self, t: Task, status: int) -> None:
+        del self.tasks[t.tid]
+        if os.WIFEXITED(status):
+            code = os.WEXITSTATUS(status)
+        else:
+            code = 128 + os.WTERMSIG(status)
+        if t.tid == t.proc.host_pid:
+            self.exit_status = code
+            if self.strace is not None:
+                what = f"exited with {code}" if os.WIFEXITED(status) else \
+                    f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+                self.strace.event(t.proc.vpid, f"+++ {what} +++")
+
+    def app_signal(self, t: Task, sig: int) -> None:
+        """Send `sig` to the app process (delivered by the host when it next runs)."""
+        try:
+            os.kill(t.proc.host_pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def _forward_signals(self, host_pid: int) -> None:
+        """SIGINT/SIGTERM/... sent to Pyrene go to the app, as if sent to it directly."""
+        def forward(sig: int, _frame: object) -> None:
+            try:
+                os.kill(host_pid, sig)
+            except ProcessLookupError:
+                pass
+        for sig in FORWARDED_SIGNALS:
+            signal.signal(sig, forward)
+
+    def shutdown(self) -> None:
+        for t in list(self.tasks.values()):
+            t.tracee.kill()
+        for t in list(self.tasks.values()):
+            try:
+                os.waitpid(t.tid, libc.WALL)
+            except ChildProcessError:
+                pass
+        self.tasks.clear()
+        self.process.files.close_all()
+        self.vfs.mounts.release()

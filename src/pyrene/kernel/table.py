@@ -1,0 +1,74 @@
+"""The syscall table: handlers declared with their Linux name and argument types.
+
+    @syscall("openat", DirFd, Path, OpenFlagsArg, Mode, ret=Fd)
+    def openat(t, dirfd, path, flags, mode): ...
+
+The decorator only attaches a `SyscallSpec` to the function; `SyscallTable.build`
+collects the specs of the modules listed in `syscalls/__init__.py` into a list indexed by
+syscall number (numbers come from the generated `abi.sysnum`, never typed by hand). The
+same spec drives argument decoding, strace rendering and `pyrene syscalls`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from ..abi import sysnum
+from ..abi.types import ArgType, Long
+
+FULL, PARTIAL = "full", "partial"
+
+
+@dataclass(frozen=True, slots=True)
+class SyscallSpec:
+    name: str
+    number: int
+    handler: Callable[..., int]
+    args: tuple[type[ArgType], ...]
+    ret: type[ArgType]
+    support: str
+    note: str
+    # decode functions, precomputed for the hot path
+    decoders: tuple[Callable[[Any, int], Any], ...]
+
+
+def syscall(name: str, *args: type[ArgType], ret: type[ArgType] = Long, support: str = FULL,
+            note: str = "") -> Callable[[Callable[..., int]], Callable[..., int]]:
+    """Declare `fn` as the handler of syscall `name` (see module docstring)."""
+    if name not in sysnum.BY_NAME:
+        raise ValueError(f"unknown syscall {name!r}")
+
+    def register(fn: Callable[..., int]) -> Callable[..., int]:
+        spec = SyscallSpec(name, sysnum.BY_NAME[name], fn, args, ret, support, note,
+                           tuple(a.decode for a in args))
+        specs = list(getattr(fn, "__syscalls__", ()))
+        specs.append(spec)
+        fn.__syscalls__ = tuple(specs)  # type: ignore[attr-defined]
+        return fn
+
+    return register
+
+
+class SyscallTable:
+    """Handlers indexed by syscall number; `None` where Pyrene has no handler (ENOSYS)."""
+
+    def __init__(self, specs: Iterable[SyscallSpec]) -> None:
+        self.entries: list[SyscallSpec | None] = [None] * (sysnum.MAX_NR + 1)
+        for spec in specs:
+            if self.entries[spec.number] is not None:
+                raise ValueError(f"two handlers for {spec.name}")
+            self.entries[spec.number] = spec
+
+    @classmethod
+    def build(cls, modules: Iterable[ModuleType]) -> "SyscallTable":
+        specs = []
+        for module in modules:
+            for value in vars(module).values():
+                specs.extend(getattr(value, "__syscalls__", ()))
+        return cls(specs)
+
+    def specs(self) -> list[SyscallSpec]:
+        return [s for s in self.entries if s is not None]

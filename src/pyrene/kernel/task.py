@@ -1,0 +1,75 @@
+"""Tasks (threads) and processes (thread groups) of one instance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..abi.flags import Rlimit
+from ..platform.tracee import Tracee
+from .fdtable import FdTable
+
+if TYPE_CHECKING:
+    from .instance import Instance
+
+RLIM_INF = (1 << 64) - 1
+
+
+@dataclass(slots=True)
+class Creds:
+    """Virtual credentials (manifest loader.uid/gid; default: the host user's)."""
+
+    uid: int
+    gid: int
+    groups: tuple[int, ...] = ()
+
+
+def default_rlimits(nofile: int) -> dict[int, tuple[int, int]]:
+    limits = {int(r): (RLIM_INF, RLIM_INF) for r in Rlimit}
+    limits[Rlimit.RLIMIT_STACK] = (8 << 20, RLIM_INF)
+    limits[Rlimit.RLIMIT_CORE] = (0, RLIM_INF)
+    limits[Rlimit.RLIMIT_NOFILE] = (nofile, nofile)
+    limits[Rlimit.RLIMIT_NPROC] = (4096, 4096)
+    limits[Rlimit.RLIMIT_SIGPENDING] = (4096, 4096)
+    limits[Rlimit.RLIMIT_MSGQUEUE] = (819200, 819200)
+    limits[Rlimit.RLIMIT_MEMLOCK] = (8 << 20, 8 << 20)
+    return limits
+
+
+@dataclass(eq=False)
+class Process:
+    """A thread group: what its threads share (fds, cwd, identity, limits)."""
+
+    vpid: int
+    ppid: int
+    host_pid: int
+    files: FdTable
+    cwd: str
+    creds: Creds
+    argv: list[str] = field(default_factory=list)
+    env: list[str] = field(default_factory=list)
+    exe: str = ""
+    comm: str = ""
+    umask: int = 0o022
+    rlimits: dict[int, tuple[int, int]] = field(default_factory=lambda: default_rlimits(1024))
+    exit_status: int | None = None
+    instance: "Instance | None" = None
+
+    def mounts_text(self) -> str:
+        assert self.instance is not None
+        return self.instance.vfs.mounts.text()
+
+
+class Task:
+    """One app thread: its tracee (registers, memory) and its process."""
+
+    __slots__ = ("tid", "vtid", "proc", "tracee", "mem", "instance", "files")
+
+    def __init__(self, tracee: Tracee, vtid: int, proc: Process, instance: "Instance") -> None:
+        self.tid = tracee.pid
+        self.vtid = vtid
+        self.proc = proc
+        self.tracee = tracee
+        self.mem = tracee  # typed memory access: read, write, read_cstr
+        self.instance = instance
+        self.files = proc.files

@@ -1,0 +1,1 @@
+"""Loading programs through the VFS: ELF images, the initial stack, #! scripts."""

@@ -1,0 +1,1 @@
+"""Manifests: the contract of what the sandbox grants."""

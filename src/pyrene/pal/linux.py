@@ -1,0 +1,216 @@
+"""The Linux implementation of the PAL: host files and directories, confined.
+
+Host-backed mounts open files with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+RESOLVE_NO_MAGICLINKS) relative to the mount's root directory fd. The VFS has resolved
+every symlink itself (inside the sandbox's namespace), so a symlink met here means the
+host changed under us, and the open fails instead of following it out of the mount.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import stat as stat_mod
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ..abi.structs import Stat
+from ..errors import Errno
+from ..platform import libc
+
+RESOLVE_NO_XDEV = 0x01
+RESOLVE_NO_MAGICLINKS = 0x02
+RESOLVE_NO_SYMLINKS = 0x04
+RESOLVE_BENEATH = 0x08
+CONFINED = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS
+
+
+@contextmanager
+def host_errors() -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise Errno.from_oserror(exc) from None
+
+
+def stat_of(st: os.stat_result) -> Stat:
+    return Stat(st.st_dev, st.st_ino, st.st_mode, st.st_nlink, st.st_uid, st.st_gid, st.st_rdev,
+                st.st_size, st.st_blksize, st.st_blocks, st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def open_root(host_path: str) -> int:
+    """An O_PATH fd on a mount's host directory (or file), the anchor of confined opens."""
+    with host_errors():
+        return os.open(host_path, os.O_PATH | os.O_CLOEXEC)
+
+
+def open_beneath(root_fd: int, rel: str, flags: int, mode: int) -> int:
+    with host_errors():
+        return libc.openat2(root_fd, os.fsencode(rel or "."), flags | os.O_CLOEXEC, mode, CONFINED)
+
+
+def lstat_beneath(root_fd: int, rel: str) -> Stat:
+    """lstat of `rel`: its parent is opened confined, the last component is not followed."""
+    with host_errors():
+        if not rel:
+            return stat_of(os.fstat(root_fd))
+        parent, _, name = rel.rpartition("/")
+        if not parent:
+            return stat_of(os.stat(name, dir_fd=root_fd, follow_symlinks=False))
+        pfd = libc.openat2(root_fd, os.fsencode(parent), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, 0, CONFINED)
+        try:
+            return stat_of(os.stat(name, dir_fd=pfd, follow_symlinks=False))
+        finally:
+            os.close(pfd)
+
+
+def readlink_beneath(root_fd: int, rel: str) -> str:
+    with host_errors():
+        fd = libc.openat2(root_fd, os.fsencode(rel), os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, 0, CONFINED)
+        try:
+            return os.readlink("", dir_fd=fd)
+        finally:
+            os.close(fd)
+
+
+def fstat(fd: int) -> Stat:
+    with host_errors():
+        return stat_of(os.fstat(fd))
+
+
+def read(fd: int, size: int) -> bytes:
+    with host_errors():
+        return os.read(fd, size)
+
+
+def write(fd: int, data: bytes) -> int:
+    with host_errors():
+        return os.write(fd, data)
+
+
+def pread(fd: int, size: int, offset: int) -> bytes:
+    with host_errors():
+        return os.pread(fd, size, offset)
+
+
+def pwrite(fd: int, data: bytes, offset: int) -> int:
+    with host_errors():
+        return os.pwrite(fd, data, offset)
+
+
+def lseek(fd: int, offset: int, whence: int) -> int:
+    with host_errors():
+        return os.lseek(fd, offset, whence)
+
+
+def ftruncate(fd: int, length: int) -> None:
+    with host_errors():
+        os.ftruncate(fd, length)
+
+
+def fsync(fd: int) -> None:
+    with host_errors():
+        os.fsync(fd)
+
+
+def close(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def dup(fd: int) -> int:
+    with host_errors():
+        return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+
+
+def listdir(fd: int) -> list[tuple[bytes, int, int]]:
+    """(name, inode, d_type) of a host directory fd, in the host's order."""
+    with host_errors():
+        dfd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=fd)
+        try:
+            out = []
+            with os.scandir(dfd) as it:
+                for e in it:
+                    if e.is_symlink():
+                        dtype = 10
+                    elif e.is_dir(follow_symlinks=False):
+                        dtype = 4
+                    elif e.is_file(follow_symlinks=False):
+                        dtype = 8
+                    else:
+                        dtype = stat_mod.S_IFMT(e.stat(follow_symlinks=False).st_mode) >> 12
+                    out.append((os.fsencode(e.name), e.inode(), dtype))
+            return out
+        finally:
+            os.close(dfd)
+
+
+def ioctl(fd: int, request: int, arg: bytes | int) -> tuple[int, bytes]:
+    """ioctl on a host fd with an in/out buffer (allow-listed by the caller)."""
+    with host_errors():
+        if isinstance(arg, int):
+            return fcntl.ioctl(fd, request, arg), b""
+        buf = bytearray(arg)
+        rc = fcntl.ioctl(fd, request, buf, True)
+        return rc, bytes(buf)
+
+
+def isatty(fd: int) -> bool:
+    return os.isatty(fd)
+
+
+def read_host_text(path: str) -> bytes:
+    """A host file Pyrene itself reads to synthesize /proc content (cpuinfo, meminfo...)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def make_private_dir(prefix: str) -> str:
+    import tempfile
+
+    return tempfile.mkdtemp(prefix=prefix)
+
+
+def remove_tree(path: str) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def access(path: str, mode: int) -> bool:
+    return os.access(path, mode)
+
+
+
+
+def open_controlling_tty(flags: int) -> int | None:
+    """Pyrene's own controlling terminal, for the sandbox's /dev/tty; None without one."""
+    try:
+        return os.open("/dev/tty", (flags & (os.O_ACCMODE | os.O_NONBLOCK)) | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError:
+        return None
+
+
+def host_pid_maps(pid: int) -> bytes:
+    return read_host_text(f"/proc/{pid}/maps")
+
+
+def urandom(n: int) -> bytes:
+    return os.urandom(n)
+
+
+def host_uptime_and_memory() -> tuple[float, dict[str, int]]:
+    """Uptime in seconds and /proc/meminfo in bytes, for sysinfo(2)."""
+    uptime = float((read_host_text("/proc/uptime").split() or [b"0"])[0])
+    mem: dict[str, int] = {k: 0 for k in ("MemTotal", "MemFree", "Shmem", "Buffers", "SwapTotal", "SwapFree")}
+    for line in read_host_text("/proc/meminfo").decode().splitlines():
+        key, _, value = line.partition(":")
+        if key in mem:
+            mem[key] = int(value.split()[0]) * 1024
+    return uptime, mem

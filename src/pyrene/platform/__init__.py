@@ -1,0 +1,1 @@
+"""ptrace + seccomp mechanics: registers, memory, stops. No Linux semantics here."""

@@ -1,0 +1,169 @@
+"""The one ctypes choke point for host calls Python's `os` module does not offer.
+
+Every function raises `HostError` with the errno on failure; nothing else in Pyrene
+calls ctypes for host syscalls.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+
+from ..errors import HostError
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+# ptrace requests and options (linux/ptrace.h)
+PTRACE_TRACEME = 0
+PTRACE_PEEKDATA = 2
+PTRACE_PEEKUSER = 3
+PTRACE_POKEDATA = 5
+PTRACE_POKEUSER = 6
+PTRACE_CONT = 7
+PTRACE_KILL = 8
+PTRACE_SINGLESTEP = 9
+PTRACE_GETREGS = 12
+PTRACE_SETREGS = 13
+PTRACE_ATTACH = 16
+PTRACE_DETACH = 17
+PTRACE_SYSCALL = 24
+PTRACE_SETOPTIONS = 0x4200
+PTRACE_GETEVENTMSG = 0x4201
+PTRACE_GETSIGINFO = 0x4202
+PTRACE_SEIZE = 0x4206
+PTRACE_INTERRUPT = 0x4207
+PTRACE_LISTEN = 0x4208
+
+WALL = 0x40000000  # __WALL: wait for threads and clones too
+
+PTRACE_O_TRACESYSGOOD = 0x01
+PTRACE_O_TRACEFORK = 0x02
+PTRACE_O_TRACEVFORK = 0x04
+PTRACE_O_TRACECLONE = 0x08
+PTRACE_O_TRACEEXEC = 0x10
+PTRACE_O_TRACEVFORKDONE = 0x20
+PTRACE_O_TRACEEXIT = 0x40
+PTRACE_O_TRACESECCOMP = 0x80
+PTRACE_O_EXITKILL = 0x100000
+
+PTRACE_EVENT_FORK = 1
+PTRACE_EVENT_VFORK = 2
+PTRACE_EVENT_CLONE = 3
+PTRACE_EVENT_EXEC = 4
+PTRACE_EVENT_VFORK_DONE = 5
+PTRACE_EVENT_EXIT = 6
+PTRACE_EVENT_SECCOMP = 7
+PTRACE_EVENT_STOP = 128
+
+PR_SET_PDEATHSIG = 1
+PR_SET_NO_NEW_PRIVS = 38
+SECCOMP_SET_MODE_FILTER = 1
+SYS_seccomp = 317
+SYS_openat2 = 437
+
+
+class UserRegs(ctypes.Structure):
+    """struct user_regs_struct of x86-64 (sys/user.h), in kernel order."""
+
+    _fields_ = [
+        (name, ctypes.c_ulonglong)
+        for name in (
+            "r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8",
+            "rax", "rcx", "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "eflags",
+            "rsp", "ss", "fs_base", "gs_base", "ds", "es", "fs", "gs",
+        )
+    ]
+
+
+class IoVec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+_ptrace = _libc.ptrace
+_ptrace.argtypes = (ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p)
+_ptrace.restype = ctypes.c_long
+
+_process_vm_readv = _libc.process_vm_readv
+_process_vm_writev = _libc.process_vm_writev
+for _fn in (_process_vm_readv, _process_vm_writev):
+    _fn.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong)
+    _fn.restype = ctypes.c_ssize_t
+
+_syscall = _libc.syscall
+_syscall.restype = ctypes.c_long
+
+_prctl = _libc.prctl
+_prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
+_prctl.restype = ctypes.c_int
+
+
+def _fail(what: str) -> HostError:
+    return HostError.from_errno(ctypes.get_errno(), what)
+
+
+def ptrace(request: int, pid: int, addr: int = 0, data: int = 0) -> int:
+    """ptrace(2). PEEK* results cannot be told from errors, so we use GETREGS/process_vm_*."""
+    result = _ptrace(request, pid, addr, data)
+    if result == -1:
+        err = ctypes.get_errno()
+        if err:
+            raise HostError.from_errno(err, f"ptrace({request})")
+    return result
+
+
+def ptrace_raw(request: int, pid: int, addr: int, data: int) -> int:
+    """ptrace without the error check, for the hot path (callers test `== -1`)."""
+    return _ptrace(request, pid, addr, data)
+
+
+def last_errno() -> int:
+    return ctypes.get_errno()
+
+
+def process_vm_readv(pid: int, local: int, remote: int, length: int) -> int:
+    """Copy `length` bytes from the tracee; returns bytes copied (may be short at an unmapped page)."""
+    liov = IoVec(local, length)
+    riov = IoVec(remote, length)
+    n = _process_vm_readv(pid, ctypes.addressof(liov), 1, ctypes.addressof(riov), 1, 0)
+    if n < 0:
+        raise _fail("process_vm_readv")
+    return n
+
+
+def process_vm_writev(pid: int, local: int, remote: int, length: int) -> int:
+    liov = IoVec(local, length)
+    riov = IoVec(remote, length)
+    n = _process_vm_writev(pid, ctypes.addressof(liov), 1, ctypes.addressof(riov), 1, 0)
+    if n < 0:
+        raise _fail("process_vm_writev")
+    return n
+
+
+def prctl(option: int, a2: int = 0, a3: int = 0, a4: int = 0, a5: int = 0) -> int:
+    result = _prctl(option, a2, a3, a4, a5)
+    if result < 0:
+        raise _fail(f"prctl({option})")
+    return result
+
+
+def seccomp_set_filter(prog_addr: int) -> None:
+    """seccomp(SECCOMP_SET_MODE_FILTER, 0, &sock_fprog)."""
+    if _syscall(ctypes.c_long(SYS_seccomp), ctypes.c_long(SECCOMP_SET_MODE_FILTER), ctypes.c_long(0),
+                ctypes.c_void_p(prog_addr)) < 0:
+        raise _fail("seccomp(SECCOMP_SET_MODE_FILTER)")
+
+
+class OpenHow(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
+
+
+def openat2(dirfd: int, path: bytes, flags: int, mode: int, resolve: int) -> int:
+    """openat2(2): the confined open used by host-backed mounts."""
+    how = OpenHow(flags, mode, resolve)
+    fd = _syscall(ctypes.c_long(SYS_openat2), ctypes.c_long(dirfd), ctypes.c_char_p(path),
+                  ctypes.byref(how), ctypes.c_size_t(ctypes.sizeof(how)))
+    if fd < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), path)
+    return fd

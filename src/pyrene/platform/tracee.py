@@ -1,0 +1,202 @@
+"""One traced host thread: its registers, its memory, resuming it, injecting syscalls.
+
+This module knows registers, memory and stops; it knows nothing of Linux semantics
+beyond the x86-64 syscall convention.
+
+Syscall injection (DESIGN.md, "Techniques"): at any stop, save the registers, point rip
+at the stub's `syscall; int3`, put the number in rax and the arguments in
+rdi/rsi/rdx/r10/r8/r9, and continue. Setting orig_rax = -1 at the same time makes a
+pending seccomp stop skip the app's own call, so the same sequence works from a seccomp
+stop, a signal stop or the exec stop. A call that the filter traps comes back to us as a
+seccomp stop first; we check it is the one we injected (another thread of the app could
+have rewritten the stub page) and let it run. The `int3` then stops the thread with
+SIGTRAP and rax holds the result. The caller restores the saved registers at the end.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import signal
+
+from ..errors import Errno, TaskExit
+from . import libc
+from .stub import AFTER_INT3, SYSCALL_SITE
+
+MASK64 = (1 << 64) - 1
+SECCOMP_STOP = signal.SIGTRAP | (libc.PTRACE_EVENT_SECCOMP << 8)
+PAGE = 4096
+
+
+def decode_status(status: int) -> tuple[int, int]:
+    """(signal, ptrace event) of a stopped waitpid status."""
+    return (status >> 8) & 0xFF, status >> 16
+
+
+class Tracee:
+    """A host thread under PTRACE_SEIZE, stopped whenever Pyrene looks at it."""
+
+    __slots__ = ("pid", "regs", "regs_addr", "_scratch", "_scratch_addr", "pending_signals")
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.regs = libc.UserRegs()
+        self.regs_addr = ctypes.addressof(self.regs)
+        self._scratch = libc.UserRegs()
+        self._scratch_addr = ctypes.addressof(self._scratch)
+        # signals that arrived while we were injecting; delivered on the next resume
+        self.pending_signals: list[int] = []
+
+    # -- registers and resuming ------------------------------------------------------
+
+    def get_regs(self) -> libc.UserRegs:
+        if libc.ptrace_raw(libc.PTRACE_GETREGS, self.pid, 0, self.regs_addr) == -1:
+            self._gone_or_raise("PTRACE_GETREGS")
+        return self.regs
+
+    def set_regs(self) -> None:
+        if libc.ptrace_raw(libc.PTRACE_SETREGS, self.pid, 0, self.regs_addr) == -1:
+            self._gone_or_raise("PTRACE_SETREGS")
+
+    def resume(self, sig: int = 0) -> None:
+        if libc.ptrace_raw(libc.PTRACE_CONT, self.pid, 0, sig) == -1:
+            self._gone_or_raise("PTRACE_CONT")
+
+    def resume_to_syscall_exit(self) -> None:
+        if libc.ptrace_raw(libc.PTRACE_SYSCALL, self.pid, 0, 0) == -1:
+            self._gone_or_raise("PTRACE_SYSCALL")
+
+    def kill(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def _gone_or_raise(self, what: str) -> None:
+        err = libc.last_errno()
+        if err == errno.ESRCH:
+            raise TaskExit(self.pid)
+        raise OSError(err, f"{what} on {self.pid}: {os.strerror(err)}")
+
+    def event_message(self) -> int:
+        msg = ctypes.c_ulong()
+        libc.ptrace(libc.PTRACE_GETEVENTMSG, self.pid, 0, ctypes.addressof(msg))
+        return msg.value
+
+    # -- memory ----------------------------------------------------------------------
+
+    def read(self, addr: int, length: int) -> bytes:
+        """Exactly `length` bytes at `addr`, or EFAULT."""
+        if length == 0:
+            return b""
+        if addr == 0 or addr + length > 1 << 47:
+            raise Errno(errno.EFAULT)
+        buf = ctypes.create_string_buffer(length)
+        try:
+            n = libc.process_vm_readv(self.pid, ctypes.addressof(buf), addr, length)
+        except OSError as exc:
+            raise Errno(errno.EFAULT if exc.errno != errno.ESRCH else errno.ESRCH) from None
+        if n != length:
+            raise Errno(errno.EFAULT)
+        return buf.raw
+
+    def read_partial(self, addr: int, length: int) -> bytes:
+        """Up to `length` bytes at `addr`, stopping at the first unreadable page."""
+        if addr == 0:
+            raise Errno(errno.EFAULT)
+        buf = ctypes.create_string_buffer(length)
+        try:
+            n = libc.process_vm_readv(self.pid, ctypes.addressof(buf), addr, length)
+        except OSError:
+            raise Errno(errno.EFAULT) from None
+        return buf.raw[:n]
+
+    def read_cstr(self, addr: int, limit: int) -> bytes:
+        """A NUL-terminated string (without the NUL); ENAMETOOLONG past `limit` bytes."""
+        out = bytearray()
+        while True:
+            chunk_len = PAGE - (addr % PAGE)
+            chunk = self.read_partial(addr, chunk_len)
+            if not chunk:
+                raise Errno(errno.EFAULT)
+            nul = chunk.find(b"\0")
+            if nul >= 0:
+                out += chunk[:nul]
+                if len(out) >= limit:
+                    raise Errno(errno.ENAMETOOLONG)
+                return bytes(out)
+            out += chunk
+            if len(out) >= limit:
+                raise Errno(errno.ENAMETOOLONG)
+            if len(chunk) < chunk_len:
+                raise Errno(errno.EFAULT)
+            addr += len(chunk)
+
+    def write(self, addr: int, data: bytes) -> None:
+        """Write all of `data` at `addr`, or EFAULT (honours page protections)."""
+        if not data:
+            return
+        if addr == 0:
+            raise Errno(errno.EFAULT)
+        buf = ctypes.create_string_buffer(data, len(data))
+        try:
+            n = libc.process_vm_writev(self.pid, ctypes.addressof(buf), addr, len(data))
+        except OSError:
+            raise Errno(errno.EFAULT) from None
+        if n != len(data):
+            raise Errno(errno.EFAULT)
+
+    def poke_force(self, addr: int, data: bytes) -> None:
+        """Write through /proc/PID/mem, which may write read-only pages."""
+        fd = os.open(f"/proc/{self.pid}/mem", os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.pwrite(fd, data, addr)
+        finally:
+            os.close(fd)
+
+    # -- injection -------------------------------------------------------------------
+
+    def inject(self, nr: int, *args: int) -> int:
+        """Run syscall `nr(*args)` in the tracee and return its raw result (-errno on failure).
+
+        The thread must be stopped. Its registers are left pointing at the stub; the
+        caller restores `self.regs` (set_regs) before resuming the app.
+        """
+        s = self._scratch
+        ctypes.memmove(self._scratch_addr, self.regs_addr, ctypes.sizeof(s))
+        s.rip = SYSCALL_SITE
+        s.orig_rax = MASK64
+        s.rax = nr
+        regs = (0, 0, 0, 0, 0, 0)
+        regs = tuple(a & MASK64 for a in args) + regs[len(args):]
+        s.rdi, s.rsi, s.rdx, s.r10, s.r8, s.r9 = regs
+        if libc.ptrace_raw(libc.PTRACE_SETREGS, self.pid, 0, self._scratch_addr) == -1:
+            self._gone_or_raise("PTRACE_SETREGS")
+        self.resume()
+        while True:
+            _, status = os.waitpid(self.pid, libc.WALL)
+            if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+                raise TaskExit(self.pid)
+            sig, event = decode_status(status)
+            if event == libc.PTRACE_EVENT_SECCOMP:
+                if libc.ptrace_raw(libc.PTRACE_GETREGS, self.pid, 0, self._scratch_addr) == -1:
+                    self._gone_or_raise("PTRACE_GETREGS")
+                if s.orig_rax != nr or s.rip != SYSCALL_SITE + 2 or (s.rdi, s.rsi, s.rdx, s.r10, s.r8, s.r9) != regs:
+                    self.kill()
+                    raise TaskExit(self.pid)  # the stub was tampered with: fail closed
+                self.resume()
+                continue
+            if event:
+                # PTRACE_EVENT_STOP and friends: nothing to do for a stopped injection
+                self.resume()
+                continue
+            if sig == signal.SIGTRAP:
+                if libc.ptrace_raw(libc.PTRACE_GETREGS, self.pid, 0, self._scratch_addr) == -1:
+                    self._gone_or_raise("PTRACE_GETREGS")
+                if s.rip == AFTER_INT3:
+                    rax = s.rax
+                    return rax - (1 << 64) if rax >= 1 << 63 else rax
+            # another signal arrived meanwhile: keep it for the app, suppress it now
+            self.pending_signals.append(sig)
+            self.resume()

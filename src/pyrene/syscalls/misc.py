@@ -1,0 +1,101 @@
+"""System information and per-process odds and ends: uname, sysinfo, arch_prctl, prctl,
+CPU affinity, sleeping."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from ..abi.structs import SYSINFO, pack_utsname
+from ..abi.types import Int, Ptr, SizeT, ULong
+from ..errors import Errno, RunOnHost
+from ..kernel.table import PARTIAL, syscall
+from ..kernel.task import Task
+from ..pal import linux as pal
+
+ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
+ARCH_GET_CPUID, ARCH_SET_CPUID = 0x1011, 0x1012
+ARCH_ALLOWED = {ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS, ARCH_GET_CPUID, ARCH_SET_CPUID}
+PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET_DUMPABLE = 1, 2, 3, 4
+PR_SET_NAME, PR_GET_NAME = 15, 16
+
+
+@syscall("uname", Ptr)
+def uname(t: Task, buf: int) -> int:
+    u = os.uname()
+    t.mem.write(buf, pack_utsname(u.sysname, u.nodename, u.release, u.version, u.machine, "(none)"))
+    return 0
+
+
+@syscall("sysinfo", Ptr)
+def sysinfo(t: Task, buf: int) -> int:
+    uptime, mem = pal.host_uptime_and_memory()
+    procs = sum(1 for _ in t.instance.processes())
+    t.mem.write(buf, SYSINFO.pack(int(uptime), 0, 0, 0, mem["MemTotal"], mem["MemFree"], mem["Shmem"],
+                                  mem["Buffers"], mem["SwapTotal"], mem["SwapFree"], procs, 0, 0, 1))
+    return 0
+
+
+@syscall("arch_prctl", Int, ULong)
+def arch_prctl(t: Task, code: int, addr: int) -> int:
+    """Thread-register and CPUID controls run on the host: they touch only this thread."""
+    if code not in ARCH_ALLOWED:
+        raise Errno(errno.EINVAL)
+    raise RunOnHost()
+
+
+@syscall("prctl", Int, ULong, ULong, ULong, ULong, support=PARTIAL, note="names, dumpable, pdeathsig")
+def prctl(t: Task, option: int, a2: int, a3: int, a4: int, a5: int) -> int:
+    if option == PR_SET_NAME:
+        t.proc.comm = t.mem.read_cstr(a2, 4096)[:15].decode("utf-8", "replace")
+        return 0
+    if option == PR_GET_NAME:
+        t.mem.write(a2, t.proc.comm.encode()[:15].ljust(16, b"\0"))
+        return 0
+    if option == PR_GET_DUMPABLE:
+        return 1
+    if option in (PR_SET_DUMPABLE, PR_SET_PDEATHSIG):
+        return 0
+    if option == PR_GET_PDEATHSIG:
+        t.mem.write(a2, b"\0\0\0\0")
+        return 0
+    raise Errno(errno.EINVAL)
+
+
+@syscall("sched_getaffinity", Int, SizeT, Ptr)
+def sched_getaffinity(t: Task, pid: int, size: int, mask: int) -> int:
+    """The CPUs Pyrene may use, not the one CPU the instance pinned the app to."""
+    if pid not in (0, t.proc.vpid):
+        raise Errno(errno.ESRCH)
+    cpus = t.instance.visible_cpus
+    nbytes = max(8, ((max(cpus) // 64) + 1) * 8)
+    if size < nbytes or size % 8:
+        raise Errno(errno.EINVAL)
+    bits = 0
+    for c in cpus:
+        bits |= 1 << c
+    t.mem.write(mask, bits.to_bytes(nbytes, "little"))
+    return nbytes
+
+
+@syscall("sched_setaffinity", Int, SizeT, Ptr, support=PARTIAL, note="accepted, not applied")
+def sched_setaffinity(t: Task, pid: int, size: int, mask: int) -> int:
+    if pid not in (0, t.proc.vpid):
+        raise Errno(errno.ESRCH)
+    t.mem.read(mask, min(size, 128))
+    return 0
+
+
+@syscall("nanosleep", Ptr, Ptr, support=PARTIAL, note="sleeps on the host")
+@syscall("clock_nanosleep", Int, Int, Ptr, Ptr, support=PARTIAL, note="sleeps on the host")
+def sleep(t: Task, *args: int) -> int:
+    raise RunOnHost()
+
+
+@syscall("getcpu", Ptr, Ptr, Ptr)
+def getcpu(t: Task, cpu: int, node: int, cache: int) -> int:
+    if cpu:
+        t.mem.write(cpu, b"\0\0\0\0")
+    if node:
+        t.mem.write(node, b"\0\0\0\0")
+    return 0

@@ -1,0 +1,48 @@
+"""Signals. Until the multi-process work lands, dispositions and delivery are the host
+kernel's, confined to the app process itself."""
+
+from __future__ import annotations
+
+import errno
+
+from ..abi.types import Int, Ptr, SizeT
+from ..errors import Errno, RunOnHost
+from ..kernel.table import PARTIAL, syscall
+from ..kernel.task import Task
+
+NOTE = "host dispositions for the app's own process"
+
+
+@syscall("rt_sigaction", Int, Ptr, Ptr, SizeT, support=PARTIAL, note=NOTE)
+def rt_sigaction(t: Task, sig: int, act: int, oldact: int, size: int) -> int:
+    raise RunOnHost()
+
+
+@syscall("rt_sigsuspend", Ptr, SizeT, support=PARTIAL, note=NOTE)
+def rt_sigsuspend(t: Task, mask: int, size: int) -> int:
+    raise RunOnHost()
+
+
+@syscall("kill", Int, Int, support=PARTIAL, note="to the app's own process only")
+def kill(t: Task, pid: int, sig: int) -> int:
+    if pid not in (t.proc.vpid, 0, -1, -t.proc.vpid):
+        raise Errno(errno.ESRCH)
+    if not 0 <= sig <= 64:
+        raise Errno(errno.EINVAL)
+    if sig:
+        t.instance.app_signal(t, sig)
+    return 0
+
+
+@syscall("tgkill", Int, Int, Int, support=PARTIAL, note="to the app's own threads only")
+def tgkill(t: Task, tgid: int, tid: int, sig: int) -> int:
+    if tgid != t.proc.vpid or tid != t.vtid:
+        raise Errno(errno.ESRCH)
+    return kill(t, tgid, sig)
+
+
+@syscall("tkill", Int, Int, support=PARTIAL, note="to the app's own threads only")
+def tkill(t: Task, tid: int, sig: int) -> int:
+    if tid != t.vtid:
+        raise Errno(errno.ESRCH)
+    return kill(t, t.proc.vpid, sig)

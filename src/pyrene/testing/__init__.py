@@ -1,0 +1,1 @@
+"""Helpers for testing Pyrene against the real kernel."""

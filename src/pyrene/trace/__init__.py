@@ -1,0 +1,1 @@
+"""Human-readable output about what the app does: strace lines, the support table."""
