@@ -114,5 +114,14 @@ class FileSystem(abc.ABC):
     def open(self, rel: str, flags: int, mode: int, path: str) -> OpenFile:
         """Open (or create, with O_CREAT) the file; `path` is its sandbox path."""
 
+    def unlink(self, rel: str) -> None:
+        raise Errno(errno.EROFS if self.readonly else errno.EPERM)
+
+    def rmdir(self, rel: str) -> None:
+        raise Errno(errno.EROFS if self.readonly else errno.EPERM)
+
+    def mkdir(self, rel: str, mode: int) -> None:
+        raise Errno(errno.EROFS if self.readonly else errno.EPERM)
+
     def release(self) -> None:
         """Unmount: the sandbox is ending."""

@@ -139,7 +139,8 @@ class HostFS(FileSystem):
         return pal.readlink_beneath(self.root_fd, rel)
 
     def open(self, rel: str, flags: int, mode: int, path: str) -> OpenFile:
-        if self.readonly and (flags & O_ACCMODE != os.O_RDONLY or flags & (OpenFlags.O_TRUNC | OpenFlags.O_TMPFILE)):
+        tmpfile = flags & OpenFlags.O_TMPFILE == OpenFlags.O_TMPFILE
+        if self.readonly and (flags & O_ACCMODE != os.O_RDONLY or flags & OpenFlags.O_TRUNC or tmpfile):
             raise Errno(errno.EROFS)
         host_flags = flags & ~(OpenFlags.O_CLOEXEC | OpenFlags.O_NONBLOCK | OpenFlags.O_ASYNC)
         if self.readonly and flags & OpenFlags.O_CREAT:
@@ -150,3 +151,19 @@ class HostFS(FileSystem):
             host_flags &= ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL)
         fd = pal.open_beneath(self.root_fd, rel, host_flags, mode)
         return HostFile(fd, flags & ~OpenFlags.O_CLOEXEC, path)
+
+    def unlink(self, rel: str) -> None:
+        self._writable()
+        pal.unlink_beneath(self.root_fd, rel, directory=False)
+
+    def rmdir(self, rel: str) -> None:
+        self._writable()
+        pal.unlink_beneath(self.root_fd, rel, directory=True)
+
+    def mkdir(self, rel: str, mode: int) -> None:
+        self._writable()
+        pal.mkdir_beneath(self.root_fd, rel, mode)
+
+    def _writable(self) -> None:
+        if self.readonly:
+            raise Errno(errno.EROFS)

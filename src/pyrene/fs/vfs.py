@@ -51,7 +51,8 @@ class Vfs:
         """
         if not path:
             raise Errno(errno.ENOENT)
-        trailing_slash = path.endswith("/")
+        # "dir/", "dir/." and "dir/.." all require (and follow to) a directory
+        trailing_slash = path.endswith(("/", "/.", "/..")) or path in (".", "..")
         done: list[str] = [] if path.startswith("/") else list(split_path(base))
         todo = list(reversed(split_path(path)))
         links = 0

@@ -214,3 +214,33 @@ def host_uptime_and_memory() -> tuple[float, dict[str, int]]:
         if key in mem:
             mem[key] = int(value.split()[0]) * 1024
     return uptime, mem
+
+
+@contextmanager
+def parent_beneath(root_fd: int, rel: str) -> Iterator[tuple[int, str]]:
+    """(dir fd, name) of `rel`'s parent, opened confined; for calls that take a name."""
+    parent, _, name = rel.rpartition("/")
+    if not name:
+        raise Errno(errno.EBUSY)  # the mount's root itself
+    if not parent:
+        yield root_fd, name
+        return
+    with host_errors():
+        pfd = libc.openat2(root_fd, os.fsencode(parent), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, 0, CONFINED)
+    try:
+        yield pfd, name
+    finally:
+        os.close(pfd)
+
+
+def unlink_beneath(root_fd: int, rel: str, directory: bool) -> None:
+    with parent_beneath(root_fd, rel) as (dfd, name), host_errors():
+        if directory:
+            os.rmdir(name, dir_fd=dfd)
+        else:
+            os.unlink(name, dir_fd=dfd)
+
+
+def mkdir_beneath(root_fd: int, rel: str, mode: int) -> None:
+    with parent_beneath(root_fd, rel) as (dfd, name), host_errors():
+        os.mkdir(name, mode, dir_fd=dfd)

@@ -19,6 +19,9 @@ from ..kernel.table import PARTIAL, syscall
 from ..kernel.task import Task
 
 
+CREATION_FLAGS = OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOCTTY | OpenFlags.O_TRUNC | OpenFlags.O_CLOEXEC
+
+
 def base_dir(t: Task, dirfd: int, path: str) -> str:
     """The directory a relative `path` starts from: the cwd or the dirfd's directory."""
     if path.startswith("/") or dirfd == AT_FDCWD:
@@ -66,6 +69,8 @@ def open_at(t: Task, dirfd: int, path: str, flags: int, mode: int) -> int:
                 and not flags & OpenFlags.O_PATH:
             raise Errno(errno.EISDIR)
     file = res.mount.fs.open(res.rel, int(flags), mode & 0o7777, res.path)
+    # what F_GETFL reports: creation flags are forgotten, O_LARGEFILE is implied on 64-bit
+    file.flags = (file.flags & ~CREATION_FLAGS) | OpenFlags.O_LARGEFILE
     return t.files.install(file, cloexec=bool(flags & OpenFlags.O_CLOEXEC))
 
 
@@ -267,3 +272,55 @@ def fgetxattr(t: Task, fd: int, name: str, buf: int, size: int) -> int:
 def listxattr(t: Task, path: str, buf: int, size: int) -> int:
     resolve_at(t, AT_FDCWD, path)
     return 0
+
+
+# -- creating and removing names (the full set comes with the file system work) ---------
+
+def unlink_at(t: Task, dirfd: int, path: str, flags: int) -> int:
+    if flags & ~AtFlags.AT_REMOVEDIR:
+        raise Errno(errno.EINVAL)
+    res = resolve_at(t, dirfd, path, follow=False)
+    assert res.stat is not None
+    is_dir = res.stat.mode & S_IFMT == S_IFDIR
+    if flags & AtFlags.AT_REMOVEDIR:
+        if not is_dir:
+            raise Errno(errno.ENOTDIR)
+        res.mount.fs.rmdir(res.rel)
+    else:
+        if is_dir:
+            raise Errno(errno.EISDIR)
+        res.mount.fs.unlink(res.rel)
+    return 0
+
+
+@syscall("unlink", Path)
+def unlink(t: Task, path: str) -> int:
+    return unlink_at(t, AT_FDCWD, path, 0)
+
+
+@syscall("unlinkat", DirFd, Path, AtFlagsArg)
+def unlinkat(t: Task, dirfd: int, path: str, flags: int) -> int:
+    return unlink_at(t, dirfd, path, flags)
+
+
+@syscall("rmdir", Path)
+def rmdir(t: Task, path: str) -> int:
+    return unlink_at(t, AT_FDCWD, path, AtFlags.AT_REMOVEDIR)
+
+
+def mkdir_at(t: Task, dirfd: int, path: str, mode: int) -> int:
+    res = resolve_at(t, dirfd, path.rstrip("/") or "/", follow=False, allow_missing=True)
+    if res.stat is not None:
+        raise Errno(errno.EEXIST)
+    res.mount.fs.mkdir(res.rel, mode & 0o7777 & ~t.proc.umask)
+    return 0
+
+
+@syscall("mkdir", Path, Mode)
+def mkdir(t: Task, path: str, mode: int) -> int:
+    return mkdir_at(t, AT_FDCWD, path, mode)
+
+
+@syscall("mkdirat", DirFd, Path, Mode)
+def mkdirat(t: Task, dirfd: int, path: str, mode: int) -> int:
+    return mkdir_at(t, dirfd, path, mode)

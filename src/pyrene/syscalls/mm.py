@@ -5,8 +5,8 @@ from __future__ import annotations
 import errno
 
 from ..abi.flags import MapFlags, Prot
-from ..abi.types import Fd, Long, MapFlagsArg, ProtArg, Ptr, SizeT
-from ..errors import Errno
+from ..abi.types import Fd, Int, Long, MapFlagsArg, ProtArg, Ptr, SizeT
+from ..errors import Errno, RunOnHost
 from ..kernel import memory
 from ..kernel.table import syscall
 from ..kernel.task import Task
@@ -24,3 +24,9 @@ def mmap(t: Task, addr: int, length: int, prot: int, flags: int, fd: int, offset
     if flags & MapFlags.MAP_SHARED and prot & Prot.PROT_WRITE and not file.writable:
         raise Errno(errno.EACCES)
     return memory.map_file(t.tracee, addr, length, prot, flags, file, offset)
+
+
+@syscall("msync", Ptr, SizeT, Int)
+def msync(t: Task, addr: int, length: int, flags: int) -> int:
+    """Host-backed mappings are real host mappings: the host syncs them."""
+    raise RunOnHost()
