@@ -7,12 +7,12 @@ calls ctypes for host syscalls.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 
 from ..errors import HostError
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+# libc.so.6 by soname: ctypes.util.find_library would run ldconfig (~100 ms at startup)
+_libc = ctypes.CDLL("libc.so.6", use_errno=True)
 
 # ptrace requests and options (linux/ptrace.h)
 PTRACE_TRACEME = 0
