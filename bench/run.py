@@ -1,0 +1,465 @@
+#!/usr/bin/env python3
+"""Pyrene benchmark suite: speed as ratios to native and to peers, in one run.
+
+    python3 bench/run.py [--quick] [--json FILE] [--pyrene CMD] [--runners LIST]
+
+Two benchmarks, each run natively, under the C floor tracer (bench/floor_tracer.c),
+under Pyrene, and under the peers proot and gVisor's runsc (ptrace platform):
+
+* syscall: cost of one trapped getppid.  bench/getppid_loop makes N calls; the
+  time per call is the slope (t(N) - t(0)) / N, which cancels startup cost.
+* startup: median wall time of `/bin/true` and `/usr/bin/python3.11 -c pass`.
+
+plus one context row for the first: the C floor with tracer and tracee on two
+different CPUs, to show what pinning buys.
+
+Everything runs pinned to one CPU: this script pins itself with
+sched_setaffinity (what `taskset -c CPU` does) and every command inherits it,
+so a tracer and its tracee always share that CPU.  DESIGN.md says why: a
+ptrace round trip costs ~45 us across CPUs and ~4 us on one.  Pinning the
+script itself, rather than prefixing each command with taskset, keeps the
+exec of taskset out of every measurement.
+
+Stdlib only.  The C programs are compiled into bench/build/.  Missing peers are
+installed with apt-get; a runner that cannot run is reported as unavailable
+with the reason, never a crash.  Timing is never asserted: the targets are
+reported, not enforced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+BUILD_DIR = BENCH_DIR / "build"
+FLOOR_TRACER = BUILD_DIR / "floor_tracer"
+GETPPID_LOOP = BUILD_DIR / "getppid_loop"
+
+# floor_tracer makes getppid return this (FAKE_PPID in floor_tracer.c).
+FLOOR_FAKE_PPID = 1
+
+STARTUP_PROGRAMS = {
+    "/bin/true": ["/bin/true"],
+    "python3.11 -c pass": ["/usr/bin/python3.11", "-c", "pass"],
+}
+
+# Targets from the issue that asked for this suite.
+TARGET_SYSCALL_RATIO_TO_FLOOR = 1.5
+TARGET_TRUE_STARTUP_S = 0.100
+
+RUN_TIMEOUT_S = 600
+
+# Busier than this before we start means something else shares the CPUs.
+BUSY_FRACTION = 0.10
+
+# No ptrace round trip takes less than this; a tracer that seems faster did not trap.
+SUSPICIOUSLY_FAST_S = 1e-6
+
+
+@dataclass
+class Runner:
+    """One way of running a program: native, a tracer, or a sandbox."""
+
+    name: str
+    prefix: list[str]
+    syscall_n: int  # N for the getppid loop: enough that the loop dwarfs noise
+    env: dict[str, str] | None = None
+    unavailable: str | None = None  # why it cannot run here, if it cannot
+    note: str = ""
+    syscall_only: bool = False  # a context row for the getppid loop, not for startup
+    traps: bool = True  # getppid should cost a ptrace round trip (all but native)
+    expect_ppid: int | None = None  # what getppid must return, when the runner fixes it
+
+    def argv(self, program: list[str]) -> list[str]:
+        return self.prefix + program
+
+
+class RunFailed(Exception):
+    pass
+
+
+@dataclass
+class Plan:
+    """How much to measure: --quick trades precision for time."""
+
+    startup_reps: int
+    syscall_reps: int
+    n_scale: float = 1.0
+
+
+# ---------------------------------------------------------------- preparation
+
+
+def build() -> None:
+    """Compile the C programs (only when a source is newer than its binary).
+
+    getppid_loop is static so that dynamic loading does not add noise to its
+    startup; floor_tracer is a normal dynamic binary, as a real tracer would be.
+    """
+    BUILD_DIR.mkdir(exist_ok=True)
+    jobs = [
+        (BENCH_DIR / "floor_tracer.c", FLOOR_TRACER, []),
+        (BENCH_DIR / "getppid_loop.c", GETPPID_LOOP, ["-static"]),
+    ]
+    for src, out, extra in jobs:
+        if out.exists() and out.stat().st_mtime >= src.stat().st_mtime:
+            continue
+        cmd = ["gcc", "-O2", "-Wall", "-Wextra", *extra, "-o", str(out), str(src)]
+        print("build:", shlex.join(cmd), flush=True)
+        subprocess.run(cmd, check=True)
+
+
+def ensure_peers(install: bool) -> dict[str, str]:
+    """Make sure proot and runsc exist; return {binary: reason} for those that don't.
+
+    They are Debian packages of the same names.  Installing needs root and the
+    Debian mirror; when that fails the peer's column says so instead.
+    """
+    missing = [name for name in ("proot", "runsc") if shutil.which(name) is None]
+    why = "not installed (--no-install)"
+    if missing and install:
+        print(f"install: apt-get install -y {' '.join(missing)}", flush=True)
+        why = "not installed"
+        try:
+            for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *missing]):
+                subprocess.run(cmd, check=True, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            detail = (getattr(exc, "stderr", None) or str(exc)).strip().splitlines()[-1:]
+            why = f"apt-get install failed: {' '.join(detail)}"
+            print(f"install: {why}", flush=True)
+    return {name: why for name in missing if shutil.which(name) is None}
+
+
+def pyrene_command(override: str | None) -> tuple[list[str], dict[str, str] | None]:
+    """The command that starts Pyrene, and the environment it needs.
+
+    An override is used as given.  Otherwise `pyrene` on PATH (pip install -e .),
+    else this interpreter's `-m pyrene` with PYTHONPATH=src, so a fresh checkout
+    can be benchmarked without installing it.
+    """
+    if override:
+        return shlex.split(override), None
+    exe = shutil.which("pyrene")
+    if exe:
+        return [exe], None
+    env = dict(os.environ)
+    src = str(REPO_DIR / "src")
+    env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return [sys.executable, "-m", "pyrene"], env
+
+
+def make_runners(args: argparse.Namespace, missing_peers: dict[str, str],
+                 cpu: int, all_cpus: set[int]) -> list[Runner]:
+    """The runners, in table order.
+
+    "C floor 2 CPUs" puts the tracer on another CPU than its tracee, to show
+    what pinning buys (decision 2 in DESIGN.md).  Merely unpinned would not do:
+    the scheduler then sometimes keeps both on one CPU and sometimes not, so
+    the figure would swing between the two cases from run to run.  The two
+    tasksets run before the loop, so their cost falls in t(0) and cancels.
+    """
+    pyrene_prefix, pyrene_env = pyrene_command(args.pyrene)
+    runners = [
+        Runner("native", [], 2_000_000, traps=False),
+        Runner("C floor", [str(FLOOR_TRACER)], 200_000, expect_ppid=FLOOR_FAKE_PPID,
+               note="bench/floor_tracer.c: seccomp RET_TRACE + GETREGS/SETREGS per call"),
+        Runner("pyrene", pyrene_prefix + ["run", "--"], 50_000, env=pyrene_env,
+               note=shlex.join(pyrene_prefix + ["run", "--"])
+               + (" (PYTHONPATH=src)" if pyrene_env else "")),
+        Runner("proot", ["proot", "-r", "/"], 200_000,
+               unavailable=missing_peers.get("proot"), note="proot -r /"),
+        # runsc `do` runs a command in a sandbox over the host root (as root);
+        # --platform=ptrace is gVisor's ptrace platform, the peer of our design.
+        Runner("runsc", ["runsc", "--network=none", "--platform=ptrace", "do"], 200_000,
+               unavailable=missing_peers.get("runsc"),
+               note="runsc --network=none --platform=ptrace do"),
+    ]
+    others = sorted(all_cpus - {cpu})
+    if others:
+        split = ["taskset", "-c", str(others[0]), str(FLOOR_TRACER), "taskset", "-c", str(cpu)]
+        runners.insert(2, Runner("C floor 2 CPUs", split, 100_000, syscall_only=True,
+                                 expect_ppid=FLOOR_FAKE_PPID,
+                                 note=f"tracer on CPU {others[0]}, tracee on CPU {cpu}: "
+                                      + shlex.join(split).replace(str(FLOOR_TRACER), "floor_tracer")))
+    if args.runners:
+        wanted = {w.strip() for w in args.runners.split(",")}
+        runners = [r for r in runners if r.name in wanted or r.name.replace(" ", "-") in wanted]
+    return runners
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def run_timed(runner: Runner, program: list[str]) -> tuple[float, str]:
+    """Run once; return (wall seconds, stdout).  Raise RunFailed on a non-zero exit."""
+    argv = runner.argv(program)
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(argv, env=runner.env, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise RunFailed(f"{shlex.join(argv)}: {exc}") from None
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        raise RunFailed(f"{shlex.join(argv)}: exit {proc.returncode}: {' | '.join(tail)}")
+    return elapsed, proc.stdout
+
+
+def probe(runner: Runner) -> None:
+    """Mark the runner unavailable if it cannot even run /bin/true."""
+    if runner.unavailable:
+        return
+    try:
+        run_timed(runner, ["/bin/true"])
+    except RunFailed as exc:
+        runner.unavailable = str(exc)[:300]
+
+
+def measure_syscall(runner: Runner, plan: Plan) -> dict:
+    """Per-call cost of getppid: slope between N=0 and N=n, medians of reps.
+
+    The two sizes are interleaved so that drift (thermal, other load) hits
+    both alike.  The loop prints the last value getppid returned; under the
+    C floor it must be FLOOR_FAKE_PPID, which proves the calls were trapped;
+    for the others a per-call cost no ptrace round trip can reach is flagged.
+    """
+    n = max(1000, int(runner.syscall_n * plan.n_scale))
+    t_zero, t_n, last = [], [], None
+    for _ in range(plan.syscall_reps):
+        t_zero.append(run_timed(runner, [str(GETPPID_LOOP), "0"])[0])
+        elapsed, out = run_timed(runner, [str(GETPPID_LOOP), str(n)])
+        t_n.append(elapsed)
+        try:
+            count, last = map(int, out.split())
+        except ValueError:
+            raise RunFailed(f"getppid_loop printed {out[:100]!r}, not 'N LAST'") from None
+        if count != n:
+            raise RunFailed(f"getppid_loop counted {count} calls, not {n}")
+    if runner.expect_ppid is not None and last != runner.expect_ppid:
+        raise RunFailed(f"getppid returned {last}, not {runner.expect_ppid}: not trapped")
+    slope = (statistics.median(t_n) - statistics.median(t_zero)) / n
+    result = {"n": n, "t0_s": statistics.median(t_zero), "tn_s": statistics.median(t_n),
+              "us_per_call": slope * 1e6, "getppid_returned": last}
+    if runner.traps and slope < SUSPICIOUSLY_FAST_S:
+        result["warning"] = "suspiciously fast: were the calls trapped at all?"
+    return result
+
+
+def measure_startup(runners: list[Runner], program: list[str], plan: Plan) -> dict[str, dict]:
+    """Median and min wall time of `program`, runners interleaved rep by rep."""
+    times: dict[str, list[float]] = {r.name: [] for r in runners}
+    failed: dict[str, str] = {}
+    for rep in range(plan.startup_reps + 1):  # rep 0 warms the page cache
+        for runner in runners:
+            if runner.name in failed:
+                continue
+            try:
+                elapsed = run_timed(runner, program)[0]
+            except RunFailed as exc:
+                failed[runner.name] = str(exc)[:300]
+                continue
+            if rep:
+                times[runner.name].append(elapsed)
+    result = {name: {"error": why} for name, why in failed.items()}
+    for name, ts in times.items():
+        if name not in failed:
+            result[name] = {"median_s": statistics.median(ts), "min_s": min(ts), "runs": len(ts)}
+    return result
+
+
+# ---------------------------------------------------------------- reporting
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.2f}x" if a and b and b > 0 else "-"
+
+
+def print_table(title: str, rows: list[tuple[str, float | None, str]], unit: str,
+                scale: float, extra_header: str = "", extra: dict[str, str] | None = None) -> None:
+    """Rows of (runner, value, error); ratios are to native and pyrene over the row."""
+    values = {name: value for name, value, _ in rows}
+    native, pyrene = values.get("native"), values.get("pyrene")
+    print(f"\n{title}")
+    header = f"  {'runner':<16} {unit:>12} {'x native':>9} {'pyrene/this':>12}  {extra_header}"
+    print(header.rstrip())
+    for name, value, error in rows:
+        if value is None:
+            print(f"  {name:<16} {'unavailable':>12}  {error}")
+            continue
+        cells = f"{value * scale:>12.3f} {ratio(value, native):>9} {ratio(pyrene, value):>12}"
+        print(f"  {name:<16} {cells}  {(extra or {}).get(name, '')}".rstrip())
+
+
+def report(runners: list[Runner], results: dict, cpu: int) -> dict:
+    """Print the tables and the target verdicts; return the verdicts for JSON."""
+    print("\nrunners:")
+    for r in runners:
+        print(f"  {r.name:<16} {r.note or '(no wrapper)'}")
+
+    syscall = results["syscall"]
+    rows, details = [], {}
+    for r in runners:
+        res = syscall[r.name]
+        if "us_per_call" in res:
+            rows.append((r.name, res["us_per_call"] / 1e6, ""))
+            details[r.name] = (f"N={res['n']}, t(0)={res['t0_s'] * 1e3:.1f} ms, "
+                               f"t(N)={res['tn_s'] * 1e3:.1f} ms, getppid()={res['getppid_returned']}"
+                               + (f"  WARNING: {res['warning']}" if "warning" in res else ""))
+        else:
+            rows.append((r.name, None, res["error"]))
+    print_table(f"Per-syscall cost of getppid (slope (t(N)-t(0))/N, pinned to CPU {cpu})",
+                rows, "us/call", 1e6, "detail", details)
+
+    for label, by_runner in results["startup"].items():
+        rows = [(r.name, by_runner[r.name].get("median_s"), by_runner[r.name].get("error", ""))
+                for r in runners if not r.syscall_only]
+        details = {r.name: f"min {by_runner[r.name]['min_s'] * 1e3:.1f} ms"
+                   for r in runners if "min_s" in by_runner.get(r.name, {})}
+        print_table(f"Startup: {label} (median wall time, pinned to CPU {cpu})",
+                    rows, "ms", 1e3, "", details)
+
+    floor = syscall.get("C floor", {}).get("us_per_call")
+    mine = syscall.get("pyrene", {}).get("us_per_call")
+    syscall_ratio = mine / floor if floor and mine else None
+    true_times = results["startup"].get("/bin/true", {})
+    t_true = true_times.get("pyrene", {}).get("median_s")
+    runsc_true = true_times.get("runsc", {}).get("median_s")
+    targets = {
+        "syscall_ratio_to_floor": {
+            "value": syscall_ratio, "target": TARGET_SYSCALL_RATIO_TO_FLOOR,
+            "met": None if syscall_ratio is None else syscall_ratio <= TARGET_SYSCALL_RATIO_TO_FLOOR},
+        "true_startup_s": {
+            "value": t_true, "target": TARGET_TRUE_STARTUP_S,
+            "met": None if t_true is None else t_true < TARGET_TRUE_STARTUP_S},
+    }
+
+    def verdict(key: str, shown: str) -> str:
+        met = targets[key]["met"]
+        if met is None:
+            return "pending (pyrene unavailable)"
+        return f"{shown} -> {'met' if met else 'NOT met'}"
+
+    print("\nTargets:")
+    print(f"  trapped syscall within {TARGET_SYSCALL_RATIO_TO_FLOOR}x of the C floor: "
+          + verdict("syscall_ratio_to_floor", f"{syscall_ratio or 0:.2f}x"))
+    print(f"  `pyrene run /bin/true` under {TARGET_TRUE_STARTUP_S * 1e3:.0f} ms: "
+          + verdict("true_startup_s", f"{(t_true or 0) * 1e3:.1f} ms")
+          + (f" (runsc here: {runsc_true * 1e3:.1f} ms)" if runsc_true else ""))
+    return targets
+
+
+def busy_fraction(interval_s: float = 0.5) -> float:
+    """How busy all CPUs are over a short interval, before we add any load.
+
+    Other work on the machine (a test suite, say) takes CPU time from the
+    tracers and makes every figure slower and noisier, so it is worth a warning.
+    """
+    def sample() -> tuple[int, int]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+
+    total0, idle0 = sample()
+    time.sleep(interval_s)
+    total1, idle1 = sample()
+    return 1 - (idle1 - idle0) / max(1, total1 - total0)
+
+
+def machine_info(cpu: int) -> dict:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"kernel": platform.release(), "cpu_model": model, "cpus": os.cpu_count(),
+            "pinned_cpu": cpu, "python": sys.version.split()[0],
+            "busy_before_start": busy_fraction(),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %z")}
+
+
+# ---------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions and smaller N")
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--pyrene", metavar="CMD",
+                        help="command that starts pyrene (default: `pyrene` on PATH, "
+                             "else `python3 -m pyrene` with PYTHONPATH=src)")
+    parser.add_argument("--runners", metavar="LIST",
+                        help="comma-separated subset of: native,C-floor,C-floor-2-CPUs,pyrene,proot,runsc")
+    parser.add_argument("--cpu", type=int, help="CPU to pin to (default: the highest allowed)")
+    parser.add_argument("--no-install", action="store_true",
+                        help="do not apt-get install missing peers")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    all_cpus = os.sched_getaffinity(0)
+    cpu = args.cpu if args.cpu is not None else max(all_cpus)
+    os.sched_setaffinity(0, {cpu})
+    plan = Plan(startup_reps=5, syscall_reps=3, n_scale=0.25) if args.quick \
+        else Plan(startup_reps=20, syscall_reps=7)
+
+    build()
+    runners = make_runners(args, ensure_peers(install=not args.no_install), cpu, all_cpus)
+    info = machine_info(cpu)
+    print(f"Pyrene benchmarks - kernel {info['kernel']}, {info['cpu_model']}, "
+          f"{info['cpus']} CPUs, Python {info['python']}")
+    print(f"Pinning: every command runs on CPU {cpu} only (this script calls "
+          f"sched_setaffinity on itself, like `taskset -c {cpu}`; children inherit it), "
+          "so each tracer shares its CPU with its tracee.")
+    if info["busy_before_start"] > BUSY_FRACTION:
+        print(f"WARNING: the CPUs were {info['busy_before_start']:.0%} busy before we started: "
+              "something else is running, and its CPU time will show up in these figures.")
+    for runner in runners:
+        probe(runner)
+
+    startup_runners = [r for r in runners if not r.syscall_only]
+    results: dict = {"syscall": {}, "startup": {}}
+    for runner in runners:
+        if runner.unavailable:
+            results["syscall"][runner.name] = {"error": runner.unavailable}
+            continue
+        print(f"measuring getppid loop: {runner.name} ...", flush=True)
+        try:
+            results["syscall"][runner.name] = measure_syscall(runner, plan)
+        except RunFailed as exc:
+            results["syscall"][runner.name] = {"error": str(exc)[:300]}
+    for label, program in STARTUP_PROGRAMS.items():
+        print(f"measuring startup: {label} ...", flush=True)
+        by_runner = measure_startup([r for r in startup_runners if not r.unavailable], program, plan)
+        by_runner.update({r.name: {"error": r.unavailable} for r in startup_runners if r.unavailable})
+        results["startup"][label] = by_runner
+
+    targets = report(runners, results, cpu)
+    if args.json:
+        doc = {"machine": info, "quick": args.quick,
+               "runners": {r.name: {"command": r.prefix, "note": r.note,
+                                    "unavailable": r.unavailable} for r in runners},
+               **results, "targets": targets}
+        Path(args.json).write_text(json.dumps(doc, indent=2) + "\n")
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
