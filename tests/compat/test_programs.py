@@ -67,6 +67,7 @@ SIGSYS_STATUS = 128 + signal.SIGSYS
         ("files.c", []),
         ("mmap_file.c", []),
     ],
+    ids=lambda v: v if isinstance(v, str) else ",".join(map(repr, v)),
 )
 def test_c_program(cbuild, tmp_path, link, source, args):
     program = cbuild(source, link=link)
