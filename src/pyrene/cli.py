@@ -46,13 +46,9 @@ def run_command(args: argparse.Namespace) -> int:
         return 2
     manifest = default_manifest()
     setup(args.log_level or manifest.log_level, args.log_file)
-    if args.cpu is not None:
-        import os
-
-        os.environ["PYRENE_CPU"] = str(args.cpu)
     argv = [args.prog] + list(args.args)
     try:
-        return run(RunOptions(argv=argv, manifest=manifest, strace_file=args.trace))
+        return run(RunOptions(argv=argv, manifest=manifest, strace_file=args.trace, cpu=args.cpu))
     except PyreneError as exc:
         print(str(exc), file=sys.stderr)
         return exc.status

@@ -9,6 +9,7 @@ killed and reaped, tmpfs directories removed) whatever happens.
 from __future__ import annotations
 
 import errno
+import fcntl
 import logging
 import os
 import stat as stat_mod
@@ -23,7 +24,7 @@ from .fs.mounts import Mount, MountTable
 from .kernel import exec as execmod
 from .kernel.instance import Instance, InstanceConfig
 from .kernel.table import SyscallTable
-from .kernel.task import Creds, Task
+from .kernel.task import Creds
 from .loader.elf import NotElf
 from .manifest.schema import Manifest
 from .pal import linux as pal
@@ -38,7 +39,7 @@ class RunOptions:
     argv: list[str]
     manifest: Manifest
     strace_file: str | None = None  # "-" for stderr
-    trace: bool = False
+    cpu: int | None = None  # None: spread instances over the allowed CPUs
 
 
 def build_mounts(manifest: Manifest, instance_ref: list[Instance], start_ns: int) -> tuple[MountTable, list[str]]:
@@ -50,8 +51,7 @@ def build_mounts(manifest: Manifest, instance_ref: list[Instance], start_ns: int
             fs = HostFS(spec.uri, spec.readonly)
             source = spec.uri
         elif spec.type == "tmpfs":
-            host_dir = pal.make_private_dir("pyrene-tmpfs-")
-            os.chmod(host_dir, 0o1777)
+            host_dir = pal.make_private_dir("pyrene-tmpfs-", 0o1777)
             cleanup.append(host_dir)
             fs = HostFS(host_dir, False)
             source = "tmpfs"
@@ -86,8 +86,6 @@ def stdio_files() -> list[HostFile | None]:
         except Errno:
             files.append(None)
             continue
-        import fcntl
-
         flags = fcntl.fcntl(host, fcntl.F_GETFL)
         try:
             name = os.ttyname(fd) if os.isatty(fd) else os.readlink(f"/proc/self/fd/{fd}")
@@ -97,7 +95,7 @@ def stdio_files() -> list[HostFile | None]:
     return files
 
 
-def find_program(instance: Instance, task_like: Task, name: str, env: list[str]) -> str:
+def find_program(instance: Instance, name: str, env: list[str]) -> str:
     """PROG as a shell finds it: a path if it has a slash, else the first match on PATH."""
     if "/" in name:
         return name
@@ -131,10 +129,11 @@ def run(opts: RunOptions) -> int:
         strace_out = sys.stderr if opts.strace_file == "-" else open(opts.strace_file, "w")  # noqa: SIM115
     visible = tuple(sorted(os.sched_getaffinity(0)))
     config = InstanceConfig(
-        mounts=mounts, argv=opts.argv, env=env, cwd=manifest.start_dir or os.getcwd(),
+        mounts=mounts, env=env, cwd=manifest.start_dir or os.getcwd(),
         creds=Creds(manifest.uid if manifest.uid is not None else os.getuid(),
                     manifest.gid if manifest.gid is not None else os.getgid(), tuple(os.getgroups())),
-        fd_limit=manifest.fd_limit, strace=Strace(strace_out) if strace_out else None, visible_cpus=visible,
+        fd_limit=manifest.fd_limit, strace=Strace(strace_out) if strace_out else None, cpu=opts.cpu,
+        visible_cpus=visible,
     )
     instance = Instance(config, SyscallTable.build(MODULES))
     ref.append(instance)
@@ -159,7 +158,7 @@ class _Preflight:
 def _run_instance(instance: Instance, argv: list[str], env: list[str]) -> int:
     pre = _Preflight(instance)
     name = argv[0]
-    path = find_program(instance, pre, name, env)  # type: ignore[arg-type]
+    path = find_program(instance, name, env)
     try:
         prog = execmod.prepare(pre, path, list(argv))  # type: ignore[arg-type]
     except NotElf as exc:

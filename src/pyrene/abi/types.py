@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import errno
 import os
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 from .flags import AT_FDCWD, PATH_MAX, AtFlags, Fcntl, MapFlags, OpenFlags, Prot
 
@@ -22,8 +22,6 @@ class Memory(Protocol):
 
 class ArgType:
     """Base: the raw 64-bit register value, rendered in decimal."""
-
-    reads_memory: ClassVar[bool] = False
 
     @staticmethod
     def decode(mem: Memory, raw: int) -> Any:
@@ -82,13 +80,11 @@ class Ptr(ArgType):
 class Mode(UInt):
     @staticmethod
     def render(value: int) -> str:
-        return oct(value)
+        return f"0{value:o}" if value else "0"  # as strace: 0644
 
 
 class Path(ArgType):
     """A NUL-terminated path read from the tracee (EFAULT/ENAMETOOLONG raised here)."""
-
-    reads_memory = True
 
     @staticmethod
     def decode(mem: Memory, raw: int) -> str:

@@ -7,7 +7,6 @@ read /dev/sda. /dev/tty is the only pass-through, and only to Pyrene's own termi
 from __future__ import annotations
 
 import errno
-import os
 
 from ..abi.structs import Stat
 from ..errors import Errno

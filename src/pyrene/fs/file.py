@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import errno
+from os import SEEK_SET
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -74,6 +75,16 @@ class OpenFile(abc.ABC):
 
     def seek(self, offset: int, whence: int) -> int:
         raise Errno(errno.ESPIPE)
+
+    def seek_dir(self, offset: int, whence: int) -> int:
+        """lseek on a directory: offsets are indexes into our listing (stable across
+        getdents64 calls); rewinding to 0 takes a fresh listing."""
+        if whence != SEEK_SET or offset < 0:
+            raise Errno(errno.EINVAL)
+        if offset == 0:
+            self.dir_cache = None
+        self.dir_pos = offset
+        return offset
 
     def listdir(self) -> list[DirEntry]:
         """Entries of a directory, '.' and '..' included; ENOTDIR for anything else."""

@@ -39,6 +39,7 @@ class HostFile(OpenFile):
     def __init__(self, fd: int, flags: int, path: str) -> None:
         super().__init__(flags, path)
         self.fd = fd
+        self._is_dir: bool | None = None  # learnt at the first lseek, then kept
 
     def release(self) -> None:
         pal.close(self.fd)
@@ -67,21 +68,11 @@ class HostFile(OpenFile):
         return pal.pwrite(self.fd, data, offset)
 
     def seek(self, offset: int, whence: int) -> int:
-        if self.dir_cache is not None or self.is_dir():
+        if self._is_dir is None:
+            self._is_dir = self.stat().mode & 0o170000 == 0o040000
+        if self._is_dir:
             return self.seek_dir(offset, whence)
         return pal.lseek(self.fd, offset, whence)
-
-    def is_dir(self) -> bool:
-        return self.stat().mode & 0o170000 == 0o040000
-
-    def seek_dir(self, offset: int, whence: int) -> int:
-        """Directory offsets are entry indexes into our listing (stable across calls)."""
-        if whence != os.SEEK_SET or offset < 0:
-            raise Errno(errno.EINVAL)
-        if offset == 0:
-            self.dir_cache = None
-        self.dir_pos = offset
-        return offset
 
     def listdir(self) -> list[DirEntry]:
         st = self.stat()

@@ -23,9 +23,8 @@ class Node:
     ino: int = 0
 
     def stat(self, start_ns: int, dev: int) -> Stat:
-        size = 0
         return Stat(dev, self.ino, self.mode, 2 if self.mode & S_IFDIR == S_IFDIR else 1, 0, 0,
-                    getattr(self, "rdev", 0), size, 1024, 0, start_ns, start_ns, start_ns)
+                    getattr(self, "rdev", 0), 0, 1024, 0, start_ns, start_ns, start_ns)
 
 
 @dataclass
@@ -120,12 +119,7 @@ class DirFile(OpenFile):
         raise Errno(errno.EISDIR)
 
     def seek(self, offset: int, whence: int) -> int:
-        if whence != os.SEEK_SET or offset < 0:
-            raise Errno(errno.EINVAL)
-        if offset == 0:
-            self.dir_cache = None
-        self.dir_pos = offset
-        return offset
+        return self.seek_dir(offset, whence)
 
     def listdir(self) -> list[DirEntry]:
         entries = [DirEntry(b".", self._stat.ino, 4), DirEntry(b"..", self.parent_ino, 4)]

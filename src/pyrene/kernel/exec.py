@@ -15,7 +15,7 @@ import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..abi.flags import S_IFDIR, S_IFMT, S_IFREG, AuxType, MapFlags, OpenFlags, Prot
+from ..abi.flags import S_IFMT, S_IFREG, AuxType, MapFlags, Prot
 from ..errors import Errno
 from ..fs.file import OpenFile
 from ..loader import elf, script
@@ -53,13 +53,15 @@ class Program:
     interp: tuple[str, OpenFile, elf.ElfImage] | None
 
 
-def open_executable(t: "Task", path: str) -> tuple[str, OpenFile, bytes]:
-    """Resolve and open `path` for execution: EACCES unless a regular executable file."""
-    vfs = t.instance.vfs
-    res = vfs.resolve(t.proc.cwd, path, follow=True)
+def open_executable(t: "Task", path: str, need_exec: bool = True) -> tuple[str, OpenFile, bytes]:
+    """Resolve and open `path` for loading: its sandbox path, open file and first page.
+
+    EACCES unless a regular file, executable unless it is an interpreter (`need_exec`
+    False): the kernel maps PT_INTERP without requiring its exec bits.
+    """
+    res = t.instance.vfs.resolve(t.proc.cwd, path, follow=True)
     assert res.stat is not None
-    kind = res.stat.mode & S_IFMT
-    if kind == S_IFDIR or kind != S_IFREG or not res.stat.mode & 0o111:
+    if res.stat.mode & S_IFMT != S_IFREG or (need_exec and not res.stat.mode & 0o111):
         raise Errno(errno.EACCES)
     file = res.mount.fs.open(res.rel, os.O_RDONLY, 0, res.path)
     file.incref()
@@ -87,23 +89,12 @@ def prepare(t: "Task", path: str, argv: list[str]) -> Program:
         if image.interp_range is not None:
             off, size = image.interp_range
             ipath = file.pread(size, off).split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-            _, ifile, ihead = open_executable_interp(t, ipath)
+            _, ifile, ihead = open_executable(t, ipath, need_exec=False)
             interp_info = (ipath, ifile, elf.parse(ihead))
     except Exception:
         file.decref()
         raise
     return Program(real, execfn, file, image, head, argv, interp_info)
-
-
-def open_executable_interp(t: "Task", path: str) -> tuple[str, OpenFile, bytes]:
-    """The interpreter needs only to be readable (the kernel maps it, not execs it)."""
-    res = t.instance.vfs.resolve(t.proc.cwd, path, follow=True)
-    assert res.stat is not None
-    if res.stat.mode & S_IFMT != S_IFREG:
-        raise Errno(errno.EACCES)
-    file = res.mount.fs.open(res.rel, os.O_RDONLY, 0, res.path)
-    file.incref()
-    return res.path, file, file.pread(HEAD_SIZE, 0)
 
 
 def prot_of(flags: int) -> int:

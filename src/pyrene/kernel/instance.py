@@ -20,7 +20,7 @@ import os
 import signal
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..abi import sysnum
 from ..errors import Errno, RunOnHost, TaskExit
@@ -31,7 +31,7 @@ from ..platform.tracee import MASK64, Tracee
 from ..trace.strace import Strace
 from . import exec as execmod
 from .fdtable import FdTable
-from .table import SyscallTable
+from .table import SyscallSpec, SyscallTable
 from .task import Creds, Process, Task
 
 log = logging.getLogger("pyrene.kernel")
@@ -45,15 +45,13 @@ FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUI
 @dataclass
 class InstanceConfig:
     mounts: MountTable
-    argv: list[str]
     env: list[str]
     cwd: str
     creds: Creds
     fd_limit: int = 1024
     strace: Strace | None = None
     cpu: int | None = None
-    visible_cpus: tuple[int, ...] = (0,)
-    cleanups: list = field(default_factory=list)
+    visible_cpus: tuple[int, ...] = (0,)  # what sched_getaffinity reports to the app
 
 
 class Instance:
@@ -71,7 +69,6 @@ class Instance:
         self.process = Process(vpid=1, ppid=0, host_pid=0, files=FdTable(config.fd_limit), cwd=config.cwd,
                                creds=config.creds, env=list(config.env), instance=self)
         self.exit_status: int | None = None
-        self.visible_cpus = config.visible_cpus
 
     def processes(self) -> Iterable[Process]:
         return [self.process]
@@ -159,7 +156,7 @@ class Instance:
                 if log.isEnabledFor(logging.DEBUG):
                     log.debug("%s: %s", spec.name, e)
             except RunOnHost as host:
-                self._run_on_host(t, spec.name, host, args)
+                self._run_on_host(t, spec, host, args)
                 return
         if self.strace is not None:
             self.strace.line(t.proc.vpid, nr, spec, args,
@@ -169,9 +166,9 @@ class Instance:
         tracee.set_regs()
         tracee.resume(tracee.pending_signals.pop(0) if tracee.pending_signals else 0)
 
-    def _run_on_host(self, t: Task, name: str, host: RunOnHost, args: object) -> None:
+    def _run_on_host(self, t: Task, spec: SyscallSpec, host: RunOnHost, args: list | None) -> None:
         if self.strace is not None:
-            self.strace.event(t.proc.vpid, f"{name}(...) -> host")
+            self.strace.host_call(t.proc.vpid, spec, args)
         if host.post is None:
             t.tracee.resume()
         else:
@@ -211,6 +208,10 @@ class Instance:
                 what = f"exited with {code}" if os.WIFEXITED(status) else \
                     f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
                 self.strace.event(t.proc.vpid, f"+++ {what} +++")
+
+    @property
+    def visible_cpus(self) -> tuple[int, ...]:
+        return self.config.visible_cpus
 
     def app_signal(self, t: Task, sig: int) -> None:
         """Send `sig` to the app process (delivered by the host when it next runs)."""

@@ -32,8 +32,7 @@ def build_stack(top: int, argv: list[bytes], envp: list[bytes], execfn: bytes, p
     `auxv` must not contain AT_RANDOM, AT_EXECFN, AT_PLATFORM or AT_NULL: their values
     are addresses inside the image and are filled in here.
     """
-    strings = bytearray()
-    offsets: list[int] = []  # offset of each string counted down from `top`
+    strings = bytearray()  # grows downwards: push() returns a string's offset below `top`
 
     def push(s: bytes) -> int:
         strings[0:0] = s + b"\0"
@@ -45,11 +44,9 @@ def build_stack(top: int, argv: list[bytes], envp: list[bytes], execfn: bytes, p
     arg_offs = [0] * len(argv)
     for i in range(len(argv) - 1, -1, -1):
         arg_offs[i] = push(argv[i])
-    env_offs_sorted = env_offs  # envp[0] pushed first: highest address
     platform_off = push(platform) if platform else 0
     strings[0:0] = random16
     random_off = len(strings)
-    del offsets
 
     full_aux = list(auxv)
     full_aux.append((AuxType.AT_RANDOM, top - random_off))
@@ -60,7 +57,7 @@ def build_stack(top: int, argv: list[bytes], envp: list[bytes], execfn: bytes, p
 
     words = [len(argv)]
     words += [top - off for off in arg_offs] + [0]
-    words += [top - off for off in env_offs_sorted] + [0]
+    words += [top - off for off in env_offs] + [0]
     for key, value in full_aux:
         words += [int(key), value & ((1 << 64) - 1)]
     table = struct.pack(f"<{len(words)}Q", *words)

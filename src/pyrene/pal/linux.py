@@ -158,10 +158,6 @@ def ioctl(fd: int, request: int, arg: bytes | int) -> tuple[int, bytes]:
         return rc, bytes(buf)
 
 
-def isatty(fd: int) -> bool:
-    return os.isatty(fd)
-
-
 def read_host_text(path: str) -> bytes:
     """A host file Pyrene itself reads to synthesize /proc content (cpuinfo, meminfo...)."""
     try:
@@ -171,20 +167,19 @@ def read_host_text(path: str) -> bytes:
         return b""
 
 
-def make_private_dir(prefix: str) -> str:
+def make_private_dir(prefix: str, mode: int) -> str:
+    """A new host directory only this sandbox knows of (backing a tmpfs mount)."""
     import tempfile
 
-    return tempfile.mkdtemp(prefix=prefix)
+    path = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(path, mode)
+    return path
 
 
 def remove_tree(path: str) -> None:
     import shutil
 
     shutil.rmtree(path, ignore_errors=True)
-
-
-def access(path: str, mode: int) -> bool:
-    return os.access(path, mode)
 
 
 

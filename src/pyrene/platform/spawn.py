@@ -13,6 +13,7 @@ The exec itself traps (the filter traps execve), and the instance lets that one 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 
@@ -30,18 +31,13 @@ def stub_memfd() -> int:
     """A sealed, close-on-exec memfd holding the stub ELF."""
     fd = os.memfd_create("pyrene-stub", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
     os.write(fd, stub.build())
-    import fcntl
-
     fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE)
     return fd
 
 
 def choose_cpu() -> int:
-    """The CPU for this instance and its app: from PYRENE_CPU, else spread by pid."""
+    """The CPU for this instance and its app when none is asked for: spread by pid."""
     allowed = sorted(os.sched_getaffinity(0))
-    wanted = os.environ.get("PYRENE_CPU")
-    if wanted is not None and wanted.isdigit() and int(wanted) in allowed:
-        return int(wanted)
     return allowed[os.getpid() % len(allowed)]
 
 

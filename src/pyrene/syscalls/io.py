@@ -22,6 +22,16 @@ FIOCLEX, FIONCLEX, FIONBIO = 0x5451, 0x5450, 0x5421
 SeekArg = enum_type(Seek)
 
 
+def put(t: Task, file: OpenFile, data: bytes, offset: int | None) -> int:
+    """One write to the file; a broken pipe also raises SIGPIPE in the app, as Linux does."""
+    try:
+        return file.write(data) if offset is None else file.pwrite(data, offset)
+    except Errno as e:
+        if e.errno == errno.EPIPE:
+            t.instance.app_signal(t, signal.SIGPIPE)
+        raise
+
+
 def read_into(t: Task, file: OpenFile, buf: int, count: int, offset: int | None) -> int:
     """The shared core of read, pread64, readv and preadv."""
     count = min(count, MAX_RW, CHUNK)
@@ -37,10 +47,8 @@ def write_from(t: Task, file: OpenFile, buf: int, count: int, offset: int | None
     while done < count:
         data = t.mem.read(buf + done, min(count - done, CHUNK))
         try:
-            n = file.write(data) if offset is None else file.pwrite(data, offset + done)
-        except Errno as e:
-            if e.errno == errno.EPIPE:
-                t.instance.app_signal(t, signal.SIGPIPE)
+            n = put(t, file, data, None if offset is None else offset + done)
+        except Errno:
             if done:
                 return done
             raise
@@ -98,14 +106,7 @@ def writev_at(t: Task, fd: int, iov: int, count: int, offset: int | None) -> int
     file = t.files.get(fd)
     # gather first so that one write(2) on the host keeps the record together
     data = b"".join(t.mem.read(base, length) for base, length in iovecs(t, iov, count) if length)
-    try:
-        if offset is None:
-            return file.write(data) if data else 0
-        return file.pwrite(data, offset) if data else 0
-    except Errno as e:
-        if e.errno == errno.EPIPE:
-            t.instance.app_signal(t, signal.SIGPIPE)
-        raise
+    return put(t, file, data, offset) if data else 0
 
 
 @syscall("readv", Fd, Ptr, Int)
@@ -181,8 +182,6 @@ def fcntl(t: Task, fd: int, cmd: int, arg: int) -> int:
         # struct flock: l_type (short) first; F_UNLCK = 2 means "no conflicting lock"
         t.mem.write(arg, struct.pack("<h", 2))
         return 0
-    if cmd == Fcntl.F_GET_SEALS:
-        raise Errno(errno.EINVAL)
     raise Errno(errno.EINVAL)
 
 

@@ -21,23 +21,30 @@ class Strace:
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
-    def line(self, vpid: int, nr: int, spec: SyscallSpec | None, args: Any, raw: tuple[int, ...], result: int,
-             note: str = "") -> None:
+    def line(self, vpid: int, nr: int, spec: SyscallSpec | None, args: Any, raw: tuple[int, ...],
+             result: int) -> None:
         if spec is None:
-            shown = ", ".join(hex(a) for a in raw[:6])
-            name = sysnum.name_of(nr)
+            call = f"{sysnum.name_of(nr)}({', '.join(hex(a) for a in raw[:6])})"
+        elif args is None:  # decoding failed (e.g. EFAULT on a path): show the registers
+            call = f"{spec.name}({', '.join(hex(a) for a in raw[:len(spec.args)])})"
         else:
-            name = spec.name
-            if args is None:
-                shown = ", ".join(hex(a) for a in raw[:len(spec.args)])
-            else:
-                shown = ", ".join(t.render(v) for t, v in zip(spec.args, args))
-        self.out.write(f"[pid {vpid}] {name}({shown}) = {render_result(result)}{note}\n")
+            call = render_call(spec, args)
+        self.out.write(f"[pid {vpid}] {call} = {render_result(result)}\n")
+        self.out.flush()
+
+    def host_call(self, vpid: int, spec: SyscallSpec, args: Any) -> None:
+        """A call the handler let the host kernel run (its result is the host's)."""
+        call = render_call(spec, args) if args is not None else f"{spec.name}()"
+        self.out.write(f"[pid {vpid}] {call} = ? (run by the host)\n")
         self.out.flush()
 
     def event(self, vpid: int, text: str) -> None:
         self.out.write(f"[pid {vpid}] {text}\n")
         self.out.flush()
+
+
+def render_call(spec: SyscallSpec, args: Any) -> str:
+    return f"{spec.name}({', '.join(t.render(v) for t, v in zip(spec.args, args))})"
 
 
 def render_result(result: int) -> str:

@@ -1,0 +1,57 @@
+"""The front door with real programs: --trace output, `pyrene syscalls`, and the
+directory calls (mkdir/rmdir/unlink) a Python program makes in the writable cwd."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pyrene
+from pyrene.testing.compare import assert_same
+
+
+def test_trace_goes_to_its_file_not_stdout(tmp_path):
+    trace = tmp_path / "trace.txt"
+    native = subprocess.run(["cat", "/nonexistent", "/etc/hostname"], capture_output=True)
+    result = pyrene.run(["cat", "/nonexistent", "/etc/hostname"], capture_output=True, trace=str(trace))
+    assert (result.returncode, result.stdout, result.stderr) == (native.returncode, native.stdout, native.stderr)
+    lines = trace.read_text().splitlines()
+    assert '[pid 1] openat(AT_FDCWD, "/etc/hostname", O_RDONLY, 0) = 3' in lines
+    assert ('[pid 1] openat(AT_FDCWD, "/nonexistent", O_RDONLY, 0) = -1 ENOENT (No such file or directory)'
+            in lines)
+    assert lines[-2] == "[pid 1] exit_group(1) = ? (run by the host)"
+    assert lines[-1] == "[pid 1] +++ exited with 1 +++"
+
+
+def test_trace_to_stderr_keeps_stdout_clean():
+    result = pyrene.run(["echo", "hi"], capture_output=True, trace="-")
+    assert result.stdout == b"hi\n"
+    assert b'write(1, ' in result.stderr and b"+++ exited with 0 +++" in result.stderr
+
+
+def test_syscalls_table_lists_what_runs_programs():
+    out = subprocess.run([sys.executable, "-m", "pyrene", "syscalls", "--json"], capture_output=True,
+                         check=True).stdout
+    rows = {r["name"]: r for r in json.loads(out)}
+    assert rows["openat"]["support"] == "full"
+    assert rows["rt_sigaction"]["support"] == "partial" and rows["rt_sigaction"]["note"]
+    assert rows["fork"]["support"] == "none"
+
+
+def test_mkdir_rmdir_unlink_in_writable_cwd(tmp_path):
+    code = ("import os\n"
+            "os.mkdir('d'); print(os.path.isdir('d'), sorted(os.listdir('.')))\n"
+            "open('d/f', 'w').write('x'); os.unlink('d/f')\n"
+            "try:\n    os.mkdir('d')\nexcept FileExistsError as e: print('EEXIST', e.errno)\n"
+            "os.rmdir('d'); print(os.path.exists('d'))\n")
+    assert_same(["/usr/bin/python3.11", "-c", code], cwd=tmp_path)
+
+
+def test_mkdir_outside_the_writable_mounts_is_erofs(tmp_path):
+    """Only under Pyrene: natively (as root) this would really create the directory."""
+    code = "import os\ntry:\n    os.mkdir('/usr/pyrene-nope')\nexcept OSError as e: print(e.strerror)\n"
+    result = pyrene.run(["/usr/bin/python3.11", "-c", code], capture_output=True, cwd=tmp_path)
+    assert result.stdout == b"Read-only file system\n"
+    assert not os.path.exists("/usr/pyrene-nope")  # and the host is untouched
