@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,8 @@ def run(argv: Sequence[str], manifest: str | None = None, *, capture_output: boo
     The sandbox runs in its own process (`python -m pyrene run`), so the caller's signal
     handlers, CPU affinity and children are untouched.
     """
+    import subprocess  # here, not at the top: `pyrene run` itself never needs it
+
     cmd = [sys.executable, "-m", "pyrene", "run"]
     if manifest:
         cmd += ["--manifest", manifest]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from . import __version__
@@ -57,6 +56,8 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def list_syscalls(as_json: bool) -> int:
+    import json
+
     from .abi import sysnum
     from .kernel.table import SyscallTable
     from .syscalls import MODULES
