@@ -79,29 +79,42 @@ def fstat(fd: int) -> Stat:
         return stat_of(os.fstat(fd))
 
 
+# read/write/pread/pwrite/lseek are on the hot path: a plain try costs nothing, where
+# the host_errors() context manager costs a generator per call.
+
 def read(fd: int, size: int) -> bytes:
-    with host_errors():
+    try:
         return os.read(fd, size)
+    except OSError as exc:
+        raise Errno.from_oserror(exc) from None
 
 
 def write(fd: int, data: bytes) -> int:
-    with host_errors():
+    try:
         return os.write(fd, data)
+    except OSError as exc:
+        raise Errno.from_oserror(exc) from None
 
 
 def pread(fd: int, size: int, offset: int) -> bytes:
-    with host_errors():
+    try:
         return os.pread(fd, size, offset)
+    except OSError as exc:
+        raise Errno.from_oserror(exc) from None
 
 
 def pwrite(fd: int, data: bytes, offset: int) -> int:
-    with host_errors():
+    try:
         return os.pwrite(fd, data, offset)
+    except OSError as exc:
+        raise Errno.from_oserror(exc) from None
 
 
 def lseek(fd: int, offset: int, whence: int) -> int:
-    with host_errors():
+    try:
         return os.lseek(fd, offset, whence)
+    except OSError as exc:
+        raise Errno.from_oserror(exc) from None
 
 
 def ftruncate(fd: int, length: int) -> None:

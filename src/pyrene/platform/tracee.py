@@ -29,6 +29,7 @@ _ptrace = libc.ptrace_raw_fn  # the hot path calls the ctypes function directly
 GETREGS, SETREGS, CONT = libc.PTRACE_GETREGS, libc.PTRACE_SETREGS, libc.PTRACE_CONT
 SECCOMP_STOP = signal.SIGTRAP | (libc.PTRACE_EVENT_SECCOMP << 8)
 PAGE = 4096
+BUF_SIZE = 64 * 1024
 
 
 def decode_status(status: int) -> tuple[int, int]:
@@ -40,7 +41,7 @@ class Tracee:
     """A host thread under PTRACE_SEIZE, stopped whenever Pyrene looks at it."""
 
     __slots__ = ("pid", "regs", "regs_addr", "_regs_ref", "_scratch", "_scratch_addr", "_scratch_ref", "_vm",
-                 "pending_signals")
+                 "_buf", "_buf_addr", "_buf_view", "_big", "pending_signals")
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
@@ -51,6 +52,10 @@ class Tracee:
         self._scratch_addr = ctypes.addressof(self._scratch)
         self._scratch_ref = ctypes.byref(self._scratch)
         self._vm = libc.VmCopier(pid)
+        # bounce buffer for memory copies up to BUF_SIZE (most of them): no allocation per call
+        self._buf = ctypes.create_string_buffer(BUF_SIZE)
+        self._buf_addr = ctypes.addressof(self._buf)
+        self._buf_view = memoryview(self._buf).cast("B")
         # signals that arrived while we were injecting; delivered on the next resume
         self.pending_signals: list[int] = []
 
@@ -111,25 +116,28 @@ class Tracee:
             return b""
         if addr == 0 or addr + length > 1 << 47:
             raise Errno(errno.EFAULT)
-        buf = ctypes.create_string_buffer(length)
-        try:
-            n = self._vm.read(ctypes.addressof(buf), addr, length)
-        except OSError as exc:
-            raise Errno(errno.EFAULT if exc.errno != errno.ESRCH else errno.ESRCH) from None
-        if n != length:
+        if self.read_partial_into(addr, length) != length:
             raise Errno(errno.EFAULT)
-        return buf.raw
+        return bytes(self._buf_view[:length]) if length <= BUF_SIZE else self._big.raw
 
     def read_partial(self, addr: int, length: int) -> bytes:
         """Up to `length` bytes at `addr`, stopping at the first unreadable page."""
         if addr == 0:
             raise Errno(errno.EFAULT)
-        buf = ctypes.create_string_buffer(length)
+        n = self.read_partial_into(addr, length)
+        return bytes(self._buf_view[:n]) if length <= BUF_SIZE else self._big.raw[:n]
+
+    def read_partial_into(self, addr: int, length: int) -> int:
+        """Copy up to `length` bytes into the bounce buffer (or, if larger, into `_big`)."""
+        if length <= BUF_SIZE:
+            local = self._buf_addr
+        else:
+            self._big = ctypes.create_string_buffer(length)
+            local = ctypes.addressof(self._big)
         try:
-            n = self._vm.read(ctypes.addressof(buf), addr, length)
-        except OSError:
-            raise Errno(errno.EFAULT) from None
-        return buf.raw[:n]
+            return self._vm.read(local, addr, length)
+        except OSError as exc:
+            raise Errno(errno.EFAULT if exc.errno != errno.ESRCH else errno.ESRCH) from None
 
     def read_cstr(self, addr: int, limit: int) -> bytes:
         """A NUL-terminated string (without the NUL); ENAMETOOLONG past `limit` bytes."""
@@ -158,12 +166,18 @@ class Tracee:
             return
         if addr == 0:
             raise Errno(errno.EFAULT)
-        buf = ctypes.create_string_buffer(data, len(data))
+        length = len(data)
+        if length <= BUF_SIZE:
+            self._buf_view[:length] = data
+            local = self._buf_addr
+        else:
+            big = ctypes.create_string_buffer(data, length)
+            local = ctypes.addressof(big)
         try:
-            n = self._vm.write(ctypes.addressof(buf), addr, len(data))
+            n = self._vm.write(local, addr, length)
         except OSError:
             raise Errno(errno.EFAULT) from None
-        if n != len(data):
+        if n != length:
             raise Errno(errno.EFAULT)
 
     def poke_force(self, addr: int, data: bytes) -> None:

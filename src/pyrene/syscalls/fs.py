@@ -70,7 +70,7 @@ def open_at(t: Task, dirfd: int, path: str, flags: int, mode: int) -> int:
             raise Errno(errno.EISDIR)
     file = res.mount.fs.open(res.rel, int(flags), mode & 0o7777, res.path)
     # what F_GETFL reports: creation flags are forgotten, O_LARGEFILE is implied on 64-bit
-    file.flags = (file.flags & ~CREATION_FLAGS) | OpenFlags.O_LARGEFILE
+    file.flags = int((file.flags & ~CREATION_FLAGS) | OpenFlags.O_LARGEFILE)
     return t.files.install(file, cloexec=bool(flags & OpenFlags.O_CLOEXEC))
 
 

@@ -174,7 +174,7 @@ def fcntl(t: Task, fd: int, cmd: int, arg: int) -> int:
     if cmd == Fcntl.F_GETFL:
         return file.flags & ~OpenFlags.O_CLOEXEC
     if cmd == Fcntl.F_SETFL:
-        file.flags = (file.flags & ~SETFL_MASK) | (arg & SETFL_MASK)
+        file.flags = int((file.flags & ~SETFL_MASK) | (arg & SETFL_MASK))
         return 0
     if cmd in (Fcntl.F_SETLK, Fcntl.F_SETLKW, Fcntl.F_OFD_SETLK, Fcntl.F_OFD_SETLKW):
         return 0  # one process: nobody to conflict with (cross-process locks: leader)
@@ -196,7 +196,7 @@ def ioctl(t: Task, fd: int, request: int, arg: int) -> int:
         return 0
     if request == FIONBIO:
         on = struct.unpack("<i", t.mem.read(arg, 4))[0]
-        entry.file.flags = entry.file.flags | OpenFlags.O_NONBLOCK if on else entry.file.flags & ~OpenFlags.O_NONBLOCK
+        entry.file.flags = int(entry.file.flags | OpenFlags.O_NONBLOCK if on else entry.file.flags & ~OpenFlags.O_NONBLOCK)
         return 0
     return entry.file.ioctl(t, request, arg)
 
