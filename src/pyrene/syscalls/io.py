@@ -318,7 +318,7 @@ def readahead(t: Task, fd: int, offset: int, count: int) -> int:
     file = t.files.get(fd)
     if not file.readable:
         raise Errno(errno.EBADF)
-    if regular_or_pipe(file) != S_IFREG or offset < 0:
+    if file.stat().mode & S_IFMT != S_IFREG or offset < 0:
         raise Errno(errno.EINVAL)
     return 0
 
@@ -424,8 +424,8 @@ def sendfile(t: Task, out_fd: int, in_fd: int, offset_ptr: int, count: int) -> i
     src = t.files.get(in_fd)
     if not src.readable:
         raise Errno(errno.EBADF)
-    if offset_ptr and isinstance(src, PipeEnd):
-        raise Errno(errno.ESPIPE)
+    if isinstance(src, PipeEnd):  # Linux splices from a file, not from a pipe
+        raise Errno(errno.ESPIPE if offset_ptr else errno.EINVAL)
     dst = t.files.get(out_fd)
     if not dst.writable:
         raise Errno(errno.EBADF)
