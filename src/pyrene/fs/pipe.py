@@ -69,10 +69,23 @@ class PipeEnd(OpenFile):
             if done == len(data) or self.flags & OpenFlags.O_NONBLOCK:
                 return done
 
-    def _would_block(self, e: Errno) -> Errno:
-        if e.errno != errno.EAGAIN or self.flags & OpenFlags.O_NONBLOCK:
+    def _would_block(self, e: Errno, nonblock: bool | None = None) -> Errno:
+        if nonblock is None:
+            nonblock = bool(self.flags & OpenFlags.O_NONBLOCK)
+        if e.errno != errno.EAGAIN or nonblock:
             return e
         return Errno(errno.EDEADLK, "a blocking pipe operation would wait forever (no event loop yet)")
+
+    def tee(self, dst: "PipeEnd", count: int, nonblock: bool) -> int:
+        """tee(2): copy up to `count` bytes of this pipe into `dst` without consuming them."""
+        if not self.readable or not dst.writable:
+            raise Errno(errno.EBADF)
+        if self.stat().ino == dst.stat().ino:
+            raise Errno(errno.EINVAL)
+        try:
+            return pal.tee(self.fd, dst.fd, count)
+        except Errno as e:
+            raise self._would_block(e, nonblock) from None
 
     def ioctl(self, t: object, request: int, arg: int) -> int:
         if request != FIONREAD:

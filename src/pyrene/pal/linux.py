@@ -299,3 +299,9 @@ def sync_file_range(fd: int, offset: int, length: int, flags: int) -> None:
 def copy_file_range(src: int, dst: int, count: int, src_off: int | None, dst_off: int | None) -> int:
     with host_errors():
         return os.copy_file_range(src, dst, count, src_off, dst_off)
+
+
+def tee(src: int, dst: int, count: int) -> int:
+    """tee(2) between two host pipes, never waiting (SPLICE_F_NONBLOCK)."""
+    with host_errors():
+        return libc.file_syscall("tee", src, dst, count, 0x02)

@@ -12,8 +12,7 @@ from ..abi.structs import IOVEC
 from ..abi.types import CStr, Fd, FcntlCmd, Int, Long, OpenFlagsArg, Ptr, SizeT, UInt, ULong, enum_type
 from ..abi.flags import Seek
 from ..errors import Errno
-from ..fs import locks
-from ..fs import memfd
+from ..fs import locks, memfd
 from ..fs.file import OpenFile
 from ..fs.pipe import PipeEnd, make_pipe
 from ..pal import linux as pal
@@ -100,7 +99,12 @@ def readv_at(t: Task, fd: int, iov: int, count: int, offset: int | None) -> int:
     for base, length in iovecs(t, iov, count):
         if not length:
             continue
-        n = read_into(t, file, base, length, None if offset is None else offset + total)
+        try:
+            n = read_into(t, file, base, length, None if offset is None else offset + total)
+        except Errno:
+            if total:  # e.g. a pipe emptied by the first buffers: return what was read
+                break
+            raise
         total += n
         if n < length:
             break
@@ -187,7 +191,7 @@ def fcntl(t: Task, fd: int, cmd: int, arg: int) -> int:
     if cmd == Fcntl.F_GETPIPE_SZ:
         return file.pipe_size(None)
     if cmd == Fcntl.F_SETPIPE_SZ:
-        if arg > pipe_max_size() and t.proc.creds.uid != 0:
+        if t.proc.creds.uid != 0 and arg > pipe_max_size():
             raise Errno(errno.EPERM)
         return file.pipe_size(min(arg, 1 << 31))
     if cmd == Fcntl.F_GET_SEALS:
@@ -207,7 +211,7 @@ LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN = 1, 2, 4, 8
 FLOCK_KINDS = {LOCK_SH: locks.F_RDLCK, LOCK_EX: locks.F_WRLCK, LOCK_UN: locks.F_UNLCK}
 
 
-def lock_range(t: Task, file: OpenFile, whence: int, start: int, length: int) -> tuple[int, int]:
+def lock_range(file: OpenFile, whence: int, start: int, length: int) -> tuple[int, int]:
     """[start, end] of a struct flock, as fs/locks.c flock_to_posix_lock computes it."""
     if whence == Seek.SEEK_CUR:
         start += file.seek(0, Seek.SEEK_CUR)
@@ -238,7 +242,7 @@ def record_lock(t: Task, file: OpenFile, cmd: int, arg: int) -> int:
         raise Errno(errno.EINVAL)
     if file.flags & OpenFlags.O_PATH:
         raise Errno(errno.EBADF)
-    start, end = lock_range(t, file, whence, start, length)
+    start, end = lock_range(file, whence, start, length)
     owner: object = file if ofd else t.files
     table = t.files.locks
     if cmd in (Fcntl.F_GETLK, Fcntl.F_OFD_GETLK):
@@ -411,12 +415,19 @@ def transfer(t: Task, src: OpenFile, dst: OpenFile, count: int, src_off: int | N
 
 
 def read_offset(t: Task, ptr: int) -> int | None:
+    """The loff_t an offset pointer points to; None for a NULL pointer."""
     if not ptr:
         return None
     offset = struct.unpack("<q", t.mem.read(ptr, 8))[0]
     if offset < 0:
         raise Errno(errno.EINVAL)
     return offset
+
+
+def advance_offset(t: Task, ptr: int, offset: int | None, done: int) -> None:
+    """Store `offset + done` back through the offset pointer, if there was one."""
+    if offset is not None:
+        t.mem.write(ptr, struct.pack("<q", offset + done))
 
 
 @syscall("sendfile", Fd, Fd, Ptr, SizeT)
@@ -433,8 +444,7 @@ def sendfile(t: Task, out_fd: int, in_fd: int, offset_ptr: int, count: int) -> i
         raise Errno(errno.EINVAL)
     offset = read_offset(t, offset_ptr)
     done = transfer(t, src, dst, min(count, MAX_RW), offset, None)
-    if offset is not None:
-        t.mem.write(offset_ptr, struct.pack("<q", offset + done))
+    advance_offset(t, offset_ptr, offset, done)
     return done
 
 
@@ -461,10 +471,8 @@ def copy_file_range(t: Task, in_fd: int, in_ptr: int, out_fd: int, out_ptr: int,
     if not count:
         return 0
     done = transfer(t, src, dst, count, in_off, out_off)
-    if in_off is not None:
-        t.mem.write(in_ptr, struct.pack("<q", in_off + done))
-    if out_off is not None:
-        t.mem.write(out_ptr, struct.pack("<q", out_off + done))
+    advance_offset(t, in_ptr, in_off, done)
+    advance_offset(t, out_ptr, out_off, done)
     return done
 
 
@@ -472,7 +480,7 @@ SPLICE_F_NONBLOCK = 0x02
 
 
 @syscall("splice", Fd, Ptr, Fd, Ptr, SizeT, UInt, support=PARTIAL,
-         note="copies through Pyrene (no page moving); SPLICE_F_NONBLOCK as O_NONBLOCK on the pipe ends")
+         note="copies through Pyrene (no page moving); a blocking splice that would wait is EDEADLK")
 def splice(t: Task, in_fd: int, in_ptr: int, out_fd: int, out_ptr: int, count: int, flags: int) -> int:
     src, dst = t.files.get(in_fd), t.files.get(out_fd)
     if not src.readable or not dst.writable:
@@ -483,19 +491,15 @@ def splice(t: Task, in_fd: int, in_ptr: int, out_fd: int, out_ptr: int, count: i
     if (in_pipe and in_ptr) or (out_pipe and out_ptr):
         raise Errno(errno.ESPIPE)
     in_off, out_off = read_offset(t, in_ptr), read_offset(t, out_ptr)
-    saved = src.flags, dst.flags
-    if flags & SPLICE_F_NONBLOCK:
-        for end in (src, dst):
-            if isinstance(end, PipeEnd):
-                end.flags |= OpenFlags.O_NONBLOCK
     try:
         done = transfer(t, src, dst, min(count, MAX_RW), in_off, out_off)
-    finally:
-        src.flags, dst.flags = saved
-    if in_off is not None:
-        t.mem.write(in_ptr, struct.pack("<q", in_off + done))
-    if out_off is not None:
-        t.mem.write(out_ptr, struct.pack("<q", out_off + done))
+    except Errno as e:
+        # a pipe end that would wait says EDEADLK (fs/pipe.py); SPLICE_F_NONBLOCK means EAGAIN
+        if e.errno == errno.EDEADLK and flags & SPLICE_F_NONBLOCK:
+            raise Errno(errno.EAGAIN) from None
+        raise
+    advance_offset(t, in_ptr, in_off, done)
+    advance_offset(t, out_ptr, out_off, done)
     return done
 
 
@@ -540,7 +544,12 @@ def pipe(t: Task, fds_ptr: int) -> int:
 
 @syscall("memfd_create", CStr, UInt, ret=Fd)
 def memfd_create(t: Task, name: str, flags: int) -> int:
-    return t.files.install(memfd.create(name, flags), cloexec=bool(flags & memfd.MFD_CLOEXEC))
+    file = memfd.create(name, flags)
+    try:
+        return t.files.install(file, cloexec=bool(flags & memfd.MFD_CLOEXEC))
+    except Errno:
+        file.release()
+        raise
 
 
 CLOSE_RANGE_UNSHARE, CLOSE_RANGE_CLOEXEC = 0x2, 0x4
@@ -557,3 +566,11 @@ def close_range(t: Task, first: int, last: int, flags: int) -> int:
         else:
             t.files.close(fd)
     return 0
+
+
+@syscall("tee", Fd, Fd, SizeT, UInt, support=PARTIAL, note="a blocking tee that would wait is EDEADLK (no event loop yet)")
+def tee(t: Task, in_fd: int, out_fd: int, count: int, flags: int) -> int:
+    src, dst = t.files.get(in_fd), t.files.get(out_fd)
+    if not isinstance(src, PipeEnd) or not isinstance(dst, PipeEnd):
+        raise Errno(errno.EINVAL)
+    return src.tee(dst, min(count, MAX_RW), bool(flags & SPLICE_F_NONBLOCK))

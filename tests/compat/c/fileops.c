@@ -150,6 +150,22 @@ int main(void)
     CHECK(splice(p[0], &in, cp, NULL, 4, 0));
     CHECK(splice(p[0], NULL, cp, NULL, 4, SPLICE_F_NONBLOCK));
 
+    puts("-- tee");
+    int q[2];
+    pipe(q);
+    CHECK(write(p[1], "teed", 4));
+    CHECK(tee(p[0], q[1], 100, 0));
+    memset(buf, 0, sizeof buf);
+    CHECK(read(q[0], buf, sizeof buf));
+    printf("copy: %s\n", buf);
+    memset(buf, 0, sizeof buf);
+    CHECK(read(p[0], buf, sizeof buf));
+    printf("original: %s\n", buf);
+    CHECK(tee(p[0], q[1], 100, SPLICE_F_NONBLOCK));
+    CHECK(tee(p[0], p[1], 100, SPLICE_F_NONBLOCK));
+    CHECK(tee(src, q[1], 100, 0));
+    CHECK(tee(q[1], p[1], 100, 0));
+
     puts("-- O_TMPFILE");
     int tmp = open(".", O_TMPFILE | O_RDWR, 0666);
     CHECK(tmp >= 0 ? 0 : -1);

@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define CHECK(expr)                                                            \
@@ -45,6 +46,11 @@ int main(void)
     CHECK(read(p[0], buf, 5));
     CHECK(read(p[0], buf, sizeof buf));
     printf("data %.6s\n", buf);
+    /* readv returns what the pipe holds, even when it fills only the first buffers */
+    char v1[3], v2[10];
+    struct iovec iov[2] = {{v1, sizeof v1}, {v2, sizeof v2}};
+    CHECK(write(p[1], "abc", 3));
+    CHECK(readv(p[0], iov, 2));
     CHECK(lseek(p[0], 0, SEEK_CUR));
     CHECK(pread(p[0], buf, 1, 0));
     CHECK(read(p[1], buf, 1)); /* the write end is not readable */
