@@ -108,6 +108,28 @@ class OpenFile(abc.ABC):
     def sync(self) -> None:
         pass
 
+    def identity(self) -> tuple[int, int]:
+        """(st_dev, st_ino): which file this is, for locks."""
+        st = self.stat()
+        return st.dev, st.ino
+
+    def fallocate(self, mode: int, offset: int, length: int) -> None:
+        raise Errno(errno.EOPNOTSUPP)
+
+    def sync_range(self, offset: int, length: int, flags: int) -> None:
+        """sync_file_range: nothing to write back for files without host data."""
+
+    def syncfs(self) -> None:
+        """syncfs of the file's file system: nothing to do without host data."""
+
+    def pipe_size(self, size: int | None) -> int:
+        """F_GETPIPE_SZ (size None) and F_SETPIPE_SZ: only pipes have one."""
+        raise Errno(errno.EBADF)
+
+    def seals(self, add: int | None) -> int:
+        """F_GET_SEALS (add None) and F_ADD_SEALS: only memfds can be sealed."""
+        raise Errno(errno.EINVAL)
+
 
 class FileSystem(abc.ABC):
     """One mounted file system, addressed by paths relative to its root ('' = root).

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from ..abi import sysnum
 from ..errors import Errno, RunOnHost, TaskExit
+from ..fs.locks import LockTable
 from ..fs.mounts import MountTable
 from ..fs.vfs import Vfs
 from ..platform import libc, spawn
@@ -67,7 +68,8 @@ class Instance:
         self.missing: set[int] = set()
         self.post_hooks: dict[int, object] = {}
         self.start_ns = time.time_ns()
-        self.process = Process(vpid=1, ppid=0, host_pid=0, files=FdTable(config.fd_limit), cwd=config.cwd,
+        self.locks = LockTable()  # file locks of the sandbox (moves to the leader with issue 4)
+        self.process = Process(vpid=1, ppid=0, host_pid=0, files=FdTable(config.fd_limit, self.locks), cwd=config.cwd,
                                creds=config.creds, env=list(config.env), instance=self)
         self.exit_status: int | None = None
 

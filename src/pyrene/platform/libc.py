@@ -184,3 +184,15 @@ def openat2(dirfd: int, path: bytes, flags: int, mode: int, resolve: int) -> int
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err), path)
     return fd
+
+
+def file_syscall(name: str, *args: int) -> int:
+    """A host file syscall Python's `os` lacks (fallocate, syncfs, sync_file_range), with
+    integer arguments; raises OSError like `os` does."""
+    from ..abi import sysnum
+
+    result = _syscall(ctypes.c_long(sysnum.BY_NAME[name]), *(ctypes.c_long(a) for a in args))
+    if result < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return result
