@@ -183,7 +183,8 @@ FORBIDDEN = {
     "abi": {"syscalls", "kernel", "fs", "platform", "pal", "loader"},
     "platform": {"syscalls", "kernel", "fs", "loader", "pal"},
     "loader": {"syscalls", "platform", "pal"},
-    "pal": {"syscalls", "kernel", "fs", "loader"},
+    "pal": {"syscalls", "kernel", "fs", "loader", "net"},
+    "net": {"syscalls", "kernel", "platform", "loader", "cli", "sandbox"},
 }
 
 

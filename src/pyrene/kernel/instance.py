@@ -27,6 +27,7 @@ from ..errors import Errno, RunOnHost, TaskExit
 from ..fs.locks import LockTable
 from ..fs.mounts import MountTable
 from ..fs.vfs import Vfs
+from ..net.unix import UnixNamespace
 from ..platform import libc, spawn
 from ..platform.tracee import MASK64, Tracee
 from ..trace.strace import Strace
@@ -72,6 +73,7 @@ class Instance:
         self.process = Process(vpid=1, ppid=0, host_pid=0, files=FdTable(config.fd_limit, self.locks), cwd=config.cwd,
                                creds=config.creds, env=list(config.env), instance=self)
         self.exit_status: int | None = None
+        self.unix = UnixNamespace()  # abstract AF_UNIX names (net/unix.py)
 
     def processes(self) -> Iterable[Process]:
         return [self.process]
@@ -245,3 +247,4 @@ class Instance:
         self.tasks.clear()
         self.process.files.close_all()
         self.vfs.mounts.release()
+        self.unix.release()

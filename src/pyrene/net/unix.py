@@ -1,0 +1,244 @@
+"""The sandbox's AF_UNIX sockets.
+
+A socket is an open file description of Pyrene's whose data path is a host AF_UNIX socket
+the instance holds (as a pipe end's is a host pipe, fs/pipe.py): the kernel keeps stream
+and datagram semantics, buffer sizes, EOF and EPIPE exactly, and the socket survives the
+instance's fork. What the app *names* never reaches the host as such:
+
+  * a path name is resolved by our VFS; the socket file is created (bind) or found
+    (connect) through an O_PATH fd opened confined inside a host-backed mount, as
+    /proc/self/fd/N/NAME, so the host's path walk cannot leave the mount;
+  * an abstract name ("\\0...") becomes a file in a private host directory of the sandbox
+    (UnixNamespace): the host's abstract namespace, shared by every process of the host's
+    network namespace, is never used, so the app can neither reach host abstract sockets
+    (X11, D-Bus, systemd) nor be reached through them.
+
+The names the app bound and connected to are kept here and reported by getsockname,
+getpeername and accept; the host's own view of them (fd paths) is never shown.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import socket
+
+from ..abi.flags import S_IFMT, S_IFSOCK, OpenFlags
+from ..abi.structs import Stat
+from ..errors import Errno
+from ..fs.file import OpenFile
+from ..fs.host import HostFS
+from ..fs.vfs import Resolved
+from ..pal import linux as pal
+from ..pal import net as pal_net
+
+FIONREAD = 0x541B
+SOCK_TYPES = {socket.SOCK_STREAM: "STREAM", socket.SOCK_DGRAM: "DGRAM", socket.SOCK_SEQPACKET: "SEQPACKET"}
+
+
+class UnixNamespace:
+    """Abstract socket names of one sandbox, as files in a private host directory."""
+
+    def __init__(self) -> None:
+        self._dir: str | None = None
+        self._dir_fd: int | None = None
+        self._autobind = 0
+        self.warned_families: set[int] = set()  # families socket() refused, each logged once
+
+    def autobind_name(self) -> bytes:
+        """The abstract name bind() picks for an unnamed address: five hex digits."""
+        self._autobind += 1
+        return b"\0" + b"%05x" % self._autobind
+
+    def host_path(self, name: bytes) -> str:
+        """The host path standing for abstract `name` (the directory is made on first use)."""
+        if self._dir_fd is None:
+            self._dir = pal.make_private_dir("pyrene-unix-", 0o700)
+            self._dir_fd = pal.open_root(self._dir)
+        return pal_net.fd_path(self._dir_fd, self._file_name(name))
+
+    def unlink(self, name: bytes) -> None:
+        if self._dir_fd is not None:
+            pal.unlink_beneath(self._dir_fd, self._file_name(name), directory=False)
+
+    @staticmethod
+    def _file_name(name: bytes) -> str:
+        return hashlib.sha256(name).hexdigest()[:40]
+
+    def release(self) -> None:
+        if self._dir_fd is not None:
+            pal.close(self._dir_fd)
+            pal.remove_tree(self._dir)  # type: ignore[arg-type]
+            self._dir_fd = None
+
+
+class UnixSocket(OpenFile):
+    """One AF_UNIX socket (an open file description: shared by dup'd fds)."""
+
+    def __init__(self, sock: socket.socket, kind: int, nonblock: bool, ns: UnixNamespace) -> None:
+        super().__init__(OpenFlags.O_RDWR | (OpenFlags.O_NONBLOCK if nonblock else 0), "")
+        self.sock = sock
+        self.kind = kind
+        self.ns = ns
+        self.name: bytes | None = None  # sun_path as the app bound it; None: unnamed
+        self.peer_name: bytes | None = None  # what it connected to
+        self.options: dict[int, bytes] = {}  # SO_RCVTIMEO/SO_SNDTIMEO as set (not applied)
+        self.path = f"socket:[{self.stat().ino}]"  # what /proc/self/fd/N shows
+
+    def release(self) -> None:
+        if self.name and self.name.startswith(b"\0"):
+            # an abstract name lives as long as its socket, as on Linux
+            try:
+                self.ns.unlink(self.name)
+            except Errno:
+                pass
+        self.sock.close()
+
+    def stat(self) -> Stat:
+        return pal.fstat(self.sock.fileno())
+
+    @property
+    def nonblocking(self) -> bool:
+        return bool(self.flags & OpenFlags.O_NONBLOCK)
+
+    def would_block(self, e: Errno, nonblock: bool) -> Errno:
+        """EAGAIN for a non-blocking call; a blocking one that would wait cannot wait yet
+        (no event loop to park in, issue 4): EDEADLK, as for pipes (fs/pipe.py)."""
+        if e.errno != errno.EAGAIN or nonblock:
+            return e
+        return Errno(errno.EDEADLK, "a blocking socket operation would wait forever (no event loop yet)")
+
+    # -- data --------------------------------------------------------------------------
+
+    def read(self, size: int) -> bytes:
+        return self.recv(size, 0)[0]
+
+    def write(self, data: bytes) -> int:
+        return self.send(data, 0, None)
+
+    def recv(self, size: int, flags: int) -> tuple[bytes, int]:
+        try:
+            return pal_net.recv(self.sock, size, flags & ~socket.MSG_DONTWAIT)
+        except Errno as e:
+            raise self.would_block(e, self.nonblocking or bool(flags & socket.MSG_DONTWAIT)) from None
+
+    def send(self, data: bytes, flags: int, to: str | None) -> int:
+        nonblock = self.nonblocking or bool(flags & socket.MSG_DONTWAIT)
+        flags &= ~(socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
+        try:
+            if to is not None:
+                return pal_net.sendto(self.sock, data, flags, to)
+            return pal_net.send(self.sock, data, flags)
+        except Errno as e:
+            raise self.would_block(e, nonblock) from None
+
+    def ioctl(self, t: object, request: int, arg: int) -> int:
+        if request != FIONREAD:
+            raise Errno(errno.ENOTTY)
+        t.mem.write(arg, pal_net.bytes_readable(self.sock).to_bytes(4, "little", signed=True))  # type: ignore[attr-defined]
+        return 0
+
+    # -- connection --------------------------------------------------------------------
+
+    def bind(self, name: bytes, where: Resolved | None) -> None:
+        """Bind to `name`: abstract (where is None) or the VFS location of a new file."""
+        if self.name is not None:
+            raise Errno(errno.EINVAL)
+        if where is None:
+            pal_net.bind(self.sock, self.ns.host_path(name))
+        else:
+            with parent_dir_fd(where) as (dir_fd, leaf):
+                pal_net.bind(self.sock, pal_net.fd_path(dir_fd, leaf))
+        self.name = name
+
+    def connect(self, name: bytes, where: Resolved | None) -> None:
+        with target_path(self.ns, name, where) as host_path:
+            try:
+                pal_net.connect(self.sock, host_path)
+            except Errno as e:
+                if where is None and e.errno == errno.ENOENT:
+                    raise Errno(errno.ECONNREFUSED) from None  # no such abstract name
+                raise self.would_block(e, self.nonblocking) from None
+        self.peer_name = name
+
+    def send_to(self, data: bytes, flags: int, name: bytes, where: Resolved | None) -> int:
+        with target_path(self.ns, name, where) as host_path:
+            return self.send(data, flags, host_path)
+
+    def listen(self, backlog: int) -> None:
+        pal_net.listen(self.sock, backlog)
+
+    def accept(self, nonblock: bool) -> "UnixSocket":
+        try:
+            conn = pal_net.accept(self.sock)
+        except Errno as e:
+            raise self.would_block(e, self.nonblocking) from None
+        new = UnixSocket(conn, self.kind, nonblock, self.ns)
+        new.name = self.name
+        return new
+
+    def connected(self) -> bool:
+        return pal_net.is_connected(self.sock)
+
+
+class parent_dir_fd:
+    """`with parent_dir_fd(where) as (fd, leaf)`: an O_PATH fd on the directory that will
+    hold a new socket file, opened confined in its host-backed mount."""
+
+    def __init__(self, where: Resolved) -> None:
+        self.where = where
+        self.fd = -1
+
+    def __enter__(self) -> tuple[int, str]:
+        fs = host_fs(self.where)
+        if fs.readonly:
+            raise Errno(errno.EROFS)
+        parent, _, leaf = self.where.rel.rpartition("/")
+        self.fd = pal.open_beneath(fs.root_fd, parent, os.O_PATH | os.O_DIRECTORY, 0)
+        return self.fd, leaf
+
+    def __exit__(self, *exc: object) -> None:
+        pal.close(self.fd)
+
+
+class target_path:
+    """`with target_path(ns, name, where) as host_path`: the host path that reaches the
+    socket the app named, through an O_PATH fd on the socket file itself."""
+
+    def __init__(self, ns: UnixNamespace, name: bytes, where: Resolved | None) -> None:
+        self.ns, self.name, self.where = ns, name, where
+        self.fd = -1
+
+    def __enter__(self) -> str:
+        if self.where is None:
+            return self.ns.host_path(self.name)
+        st = self.where.stat
+        if st is None:
+            raise Errno(errno.ENOENT)
+        if st.mode & S_IFMT != S_IFSOCK:
+            raise Errno(errno.ECONNREFUSED)
+        fs = host_fs(self.where)
+        self.fd = pal.open_beneath(fs.root_fd, self.where.rel, os.O_PATH | os.O_NOFOLLOW, 0)
+        return pal_net.fd_path(self.fd)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd >= 0:
+            pal.close(self.fd)
+
+
+def host_fs(where: Resolved) -> HostFS:
+    """Socket files exist only on host-backed mounts (host directories and tmpfs)."""
+    fs = where.mount.fs
+    if not isinstance(fs, HostFS):
+        raise Errno(errno.EACCES)
+    return fs
+
+
+def new_socket(kind: int, nonblock: bool, ns: UnixNamespace) -> UnixSocket:
+    return UnixSocket(pal_net.unix_socket(kind), kind, nonblock, ns)
+
+
+def new_socketpair(kind: int, nonblock: bool, ns: UnixNamespace) -> tuple[UnixSocket, UnixSocket]:
+    a, b = pal_net.unix_socketpair(kind)
+    return UnixSocket(a, kind, nonblock, ns), UnixSocket(b, kind, nonblock, ns)

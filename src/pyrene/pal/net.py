@@ -1,0 +1,152 @@
+"""Host AF_UNIX sockets for the sandbox's own Unix sockets (net/unix.py).
+
+Only AF_UNIX exists here: no host network is reachable through this module. Every socket
+is non-blocking on the host (the instance never sleeps in a socket call; whether the app
+waits is decided above). Names are never the app's: a socket is bound or connected by a
+path of the form /proc/self/fd/N/NAME, where N is an O_PATH fd the caller opened confined
+inside a mount (pal/linux.py), so the host path walk cannot leave that directory.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+
+from ..errors import Errno
+
+SOL_SOCKET = socket.SOL_SOCKET
+SUN_PATH_MAX = 108
+UCRED = struct.Struct("<iII")
+
+
+def _errno(exc: OSError) -> Errno:
+    return Errno.from_oserror(exc)
+
+
+def unix_socket(kind: int) -> socket.socket:
+    """A new AF_UNIX socket of type `kind` (SOCK_STREAM, SOCK_DGRAM or SOCK_SEQPACKET)."""
+    try:
+        sock = socket.socket(socket.AF_UNIX, kind | socket.SOCK_CLOEXEC)
+    except OSError as exc:
+        raise _errno(exc) from None
+    sock.setblocking(False)
+    return sock
+
+
+def unix_socketpair(kind: int) -> tuple[socket.socket, socket.socket]:
+    try:
+        a, b = socket.socketpair(socket.AF_UNIX, kind | socket.SOCK_CLOEXEC)
+    except OSError as exc:
+        raise _errno(exc) from None
+    a.setblocking(False)
+    b.setblocking(False)
+    return a, b
+
+
+def fd_path(dir_fd: int, name: str = "") -> str:
+    """The host path that reaches `name` in the directory (or the file) held by `dir_fd`."""
+    path = f"/proc/self/fd/{dir_fd}" + (f"/{name}" if name else "")
+    if len(os.fsencode(path)) >= SUN_PATH_MAX:
+        raise Errno(36, "socket name too long for the host path")  # ENAMETOOLONG
+    return path
+
+
+def bind(sock: socket.socket, host_path: str) -> None:
+    try:
+        sock.bind(host_path)
+    except OSError as exc:
+        raise _errno(exc) from None
+
+
+def connect(sock: socket.socket, host_path: str) -> None:
+    try:
+        sock.connect(host_path)
+    except BlockingIOError:
+        raise Errno(11) from None  # EAGAIN: a full backlog on a non-blocking stream connect
+    except OSError as exc:
+        raise _errno(exc) from None
+
+
+def listen(sock: socket.socket, backlog: int) -> None:
+    try:
+        sock.listen(backlog)
+    except OSError as exc:
+        raise _errno(exc) from None
+
+
+def accept(sock: socket.socket) -> socket.socket:
+    try:
+        fd, _ = sock._accept()  # type: ignore[attr-defined]  # the fd, without a wrapper's timeout games
+    except OSError as exc:
+        raise _errno(exc) from None
+    conn = socket.socket(fileno=fd)
+    conn.setblocking(False)
+    os.set_inheritable(fd, False)
+    return conn
+
+
+def send(sock: socket.socket, data: bytes, flags: int) -> int:
+    try:
+        return sock.send(data, flags | socket.MSG_NOSIGNAL | socket.MSG_DONTWAIT)
+    except OSError as exc:
+        raise _errno(exc) from None
+
+
+def sendto(sock: socket.socket, data: bytes, flags: int, host_path: str) -> int:
+    try:
+        return sock.sendto(data, flags | socket.MSG_NOSIGNAL | socket.MSG_DONTWAIT, host_path)
+    except OSError as exc:
+        raise _errno(exc) from None
+
+
+def recv(sock: socket.socket, size: int, flags: int) -> tuple[bytes, int]:
+    """Up to `size` bytes and the message flags (MSG_TRUNC when a datagram was cut)."""
+    try:
+        data, _, msg_flags, _ = sock.recvmsg(size, 0, flags | socket.MSG_DONTWAIT)
+    except OSError as exc:
+        raise _errno(exc) from None
+    return data, msg_flags
+
+
+def shutdown(sock: socket.socket, how: int) -> None:
+    try:
+        sock.shutdown(how)
+    except OSError as exc:
+        raise _errno(exc) from None
+
+
+def getsockopt_int(sock: socket.socket, level: int, name: int) -> int:
+    try:
+        return sock.getsockopt(level, name)
+    except OSError as exc:
+        raise _errno(exc) from None
+
+
+def setsockopt(sock: socket.socket, level: int, name: int, value: bytes) -> None:
+    try:
+        sock.setsockopt(level, name, value)
+    except OSError as exc:
+        raise _errno(exc) from None
+
+
+def is_connected(sock: socket.socket) -> bool:
+    try:
+        sock.getpeername()
+    except OSError:
+        return False
+    return True
+
+
+def socket_option_raw(sock: socket.socket, level: int, name: int, size: int) -> bytes:
+    try:
+        return sock.getsockopt(level, name, size)
+    except OSError as exc:
+        raise _errno(exc) from None
+
+
+def bytes_readable(sock: socket.socket) -> int:
+    import fcntl
+
+    buf = fcntl.ioctl(sock.fileno(), 0x541B, b"\0\0\0\0")  # FIONREAD
+    return int.from_bytes(buf, "little", signed=True)

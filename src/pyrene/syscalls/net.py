@@ -1,0 +1,330 @@
+"""Sockets: the sandbox's own AF_UNIX sockets (net/unix.py); no other family exists.
+
+The manifest grants no network, so socket() of any other family fails with EAFNOSUPPORT,
+what Linux says of an address family it does not have (logged once per family).
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import signal
+import socket
+import struct
+
+from ..abi.structs import IOVEC
+from ..abi.types import Fd, Int, Ptr, SizeT, UInt
+from ..errors import Errno
+from ..fs.vfs import Resolved
+from ..kernel.table import PARTIAL, syscall
+from ..kernel.task import Task
+from ..net.unix import SOCK_TYPES, UnixSocket, new_socket, new_socketpair
+from ..pal import net as pal_net
+from .fs import resolve_at
+
+log = logging.getLogger("pyrene.net")
+
+AF_UNIX = socket.AF_UNIX
+SOCK_NONBLOCK, SOCK_CLOEXEC = 0o4000, 0o2000000
+SUN_PATH_MAX = 108
+MSGHDR = struct.Struct("<QIxxxxQQQQixxxx")  # name, namelen, iov, iovlen, control, controllen, flags
+MSG_NOSIGNAL = socket.MSG_NOSIGNAL
+SOL_SOCKET = socket.SOL_SOCKET
+INT = struct.Struct("<i")
+# SOL_SOCKET options passed through to the host socket, as ints
+PASSTHROUGH_OPTIONS = {socket.SO_SNDBUF, socket.SO_RCVBUF, socket.SO_REUSEADDR, socket.SO_KEEPALIVE,
+                       socket.SO_PASSCRED, socket.SO_RCVLOWAT, socket.SO_TYPE, socket.SO_ERROR,
+                       socket.SO_ACCEPTCONN, socket.SO_DOMAIN, socket.SO_PROTOCOL, socket.SO_BROADCAST,
+                       socket.SO_SNDLOWAT, socket.SO_PASSSEC}
+TIMEOUT_OPTIONS = {socket.SO_RCVTIMEO, socket.SO_SNDTIMEO}
+SO_LINGER, SO_PEERCRED = socket.SO_LINGER, socket.SO_PEERCRED
+
+
+def get_socket(t: Task, fd: int) -> UnixSocket:
+    file = t.files.get(fd)
+    if not isinstance(file, UnixSocket):
+        raise Errno(errno.ENOTSOCK)
+    return file
+
+
+# -- addresses ---------------------------------------------------------------------------
+
+def read_name(t: Task, addr: int, addrlen: int) -> bytes:
+    """sun_path of a struct sockaddr_un: b"" unnamed, b"\\0..." abstract, else a path."""
+    if addrlen < 2 or addrlen > 2 + SUN_PATH_MAX:
+        raise Errno(errno.EINVAL)
+    raw = t.mem.read(addr, addrlen)
+    if int.from_bytes(raw[:2], "little") != AF_UNIX:
+        raise Errno(errno.EINVAL)
+    path = raw[2:]
+    if path[:1] == b"\0":
+        return path
+    return path.split(b"\0", 1)[0]
+
+
+def locate(t: Task, name: bytes, must_exist: bool) -> Resolved | None:
+    """Where a named socket lives in the VFS; None for an abstract name."""
+    if name.startswith(b"\0"):
+        return None
+    path = name.decode("utf-8", "surrogateescape")
+    if must_exist:
+        return resolve_at(t, -100, path)
+    res = resolve_at(t, -100, path, follow=False, allow_missing=True)
+    if res.stat is not None:
+        raise Errno(errno.EADDRINUSE)
+    return res
+
+
+def pack_name(name: bytes | None) -> bytes:
+    """struct sockaddr_un for `name`, with the length Linux reports for it."""
+    packed = AF_UNIX.to_bytes(2, "little") + (name or b"")
+    if name and not name.startswith(b"\0"):
+        packed += b"\0"
+    return packed
+
+
+def write_name(t: Task, addr: int, addrlen_ptr: int, name: bytes | None) -> None:
+    """Store an address into a (sockaddr *, socklen_t *) pair: truncated to the caller's
+    buffer, with the full length written back, as accept/getsockname/recvfrom do."""
+    if not addr or not addrlen_ptr:
+        return
+    room = INT.unpack(t.mem.read(addrlen_ptr, 4))[0]
+    if room < 0:
+        raise Errno(errno.EINVAL)
+    packed = pack_name(name)
+    t.mem.write(addr, packed[:room])
+    t.mem.write(addrlen_ptr, INT.pack(len(packed)))
+
+
+def socket_kind(type_: int) -> tuple[int, bool, bool]:
+    """(kind, nonblock, cloexec) from socket()'s type argument."""
+    if type_ & ~(0xF | SOCK_NONBLOCK | SOCK_CLOEXEC):
+        raise Errno(errno.EINVAL)
+    kind = type_ & 0xF
+    if kind == socket.SOCK_RAW:
+        kind = socket.SOCK_DGRAM  # as Linux's unix_create does
+    if kind not in SOCK_TYPES:
+        raise Errno(errno.ESOCKTNOSUPPORT)
+    return kind, bool(type_ & SOCK_NONBLOCK), bool(type_ & SOCK_CLOEXEC)
+
+
+# -- creation and connection -------------------------------------------------------------
+
+@syscall("socket", Int, Int, Int)
+def socket_(t: Task, domain: int, type_: int, protocol: int) -> int:
+    if domain != AF_UNIX:
+        if domain not in t.instance.unix.warned_families:
+            t.instance.unix.warned_families.add(domain)
+            log.warning("socket(family %d): no network is granted (EAFNOSUPPORT)", domain)
+        raise Errno(errno.EAFNOSUPPORT)
+    kind, nonblock, cloexec = socket_kind(type_)
+    if protocol != 0:
+        raise Errno(errno.EPROTONOSUPPORT)
+    return t.files.install(new_socket(kind, nonblock, t.instance.unix), cloexec=cloexec)
+
+
+@syscall("socketpair", Int, Int, Int, Ptr)
+def socketpair(t: Task, domain: int, type_: int, protocol: int, sv: int) -> int:
+    if domain != AF_UNIX:
+        raise Errno(errno.EAFNOSUPPORT if domain != socket.AF_INET else errno.EOPNOTSUPP)
+    kind, nonblock, cloexec = socket_kind(type_)
+    if protocol != 0:
+        raise Errno(errno.EPROTONOSUPPORT)
+    t.mem.read(sv, 8)  # EFAULT before anything is made
+    a, b = new_socketpair(kind, nonblock, t.instance.unix)
+    fd_a = t.files.install(a, cloexec=cloexec)
+    try:
+        fd_b = t.files.install(b, cloexec=cloexec)
+    except Errno:
+        t.files.close(fd_a)
+        b.release()
+        raise
+    t.mem.write(sv, struct.pack("<ii", fd_a, fd_b))
+    return 0
+
+
+@syscall("bind", Fd, Ptr, UInt)
+def bind(t: Task, fd: int, addr: int, addrlen: int) -> int:
+    sock = get_socket(t, fd)
+    name = read_name(t, addr, addrlen)
+    if not name:
+        # autobind: a fresh abstract name of five hex digits, as Linux picks
+        name = t.instance.unix.autobind_name()
+    sock.bind(name, locate(t, name, must_exist=False))
+    return 0
+
+
+@syscall("listen", Fd, Int)
+def listen(t: Task, fd: int, backlog: int) -> int:
+    get_socket(t, fd).listen(max(0, min(backlog, 4096)))
+    return 0
+
+
+def accept_common(t: Task, fd: int, addr: int, addrlen_ptr: int, flags: int) -> int:
+    if flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC):
+        raise Errno(errno.EINVAL)
+    conn = get_socket(t, fd).accept(bool(flags & SOCK_NONBLOCK))
+    newfd = t.files.install(conn, cloexec=bool(flags & SOCK_CLOEXEC))
+    write_name(t, addr, addrlen_ptr, None)  # the peer: unnamed unless it bound (not tracked yet)
+    return newfd
+
+
+@syscall("accept", Fd, Ptr, Ptr, support=PARTIAL, note="the peer's address is reported unnamed")
+def accept(t: Task, fd: int, addr: int, addrlen: int) -> int:
+    return accept_common(t, fd, addr, addrlen, 0)
+
+
+@syscall("accept4", Fd, Ptr, Ptr, Int, support=PARTIAL, note="the peer's address is reported unnamed")
+def accept4(t: Task, fd: int, addr: int, addrlen: int, flags: int) -> int:
+    return accept_common(t, fd, addr, addrlen, flags)
+
+
+@syscall("connect", Fd, Ptr, UInt)
+def connect(t: Task, fd: int, addr: int, addrlen: int) -> int:
+    sock = get_socket(t, fd)
+    name = read_name(t, addr, addrlen)
+    if not name:
+        raise Errno(errno.EINVAL)
+    sock.connect(name, locate(t, name, must_exist=True))
+    return 0
+
+
+@syscall("getsockname", Fd, Ptr, Ptr)
+def getsockname(t: Task, fd: int, addr: int, addrlen: int) -> int:
+    write_name(t, addr, addrlen, get_socket(t, fd).name)
+    return 0
+
+
+@syscall("getpeername", Fd, Ptr, Ptr)
+def getpeername(t: Task, fd: int, addr: int, addrlen: int) -> int:
+    sock = get_socket(t, fd)
+    if not sock.connected():
+        raise Errno(errno.ENOTCONN)
+    write_name(t, addr, addrlen, sock.peer_name)
+    return 0
+
+
+@syscall("shutdown", Fd, Int)
+def shutdown(t: Task, fd: int, how: int) -> int:
+    if how not in (socket.SHUT_RD, socket.SHUT_WR, socket.SHUT_RDWR):
+        raise Errno(errno.EINVAL)
+    pal_net.shutdown(get_socket(t, fd).sock, how)
+    return 0
+
+
+# -- data --------------------------------------------------------------------------------
+
+def send_data(t: Task, sock: UnixSocket, data: bytes, flags: int, name: bytes | None) -> int:
+    """One send; EPIPE also raises SIGPIPE unless MSG_NOSIGNAL, as Linux does."""
+    try:
+        if name is None:
+            return sock.send(data, flags, None)
+        return sock.send_to(data, flags, name, locate(t, name, must_exist=True))
+    except Errno as e:
+        if e.errno == errno.EPIPE and not flags & MSG_NOSIGNAL:
+            t.instance.app_signal(t, signal.SIGPIPE)
+        raise
+
+
+@syscall("sendto", Fd, Ptr, SizeT, Int, Ptr, UInt)
+def sendto(t: Task, fd: int, buf: int, length: int, flags: int, addr: int, addrlen: int) -> int:
+    sock = get_socket(t, fd)
+    name = read_name(t, addr, addrlen) if addr else None
+    return send_data(t, sock, t.mem.read(buf, min(length, 1 << 20)), flags, name)
+
+
+@syscall("recvfrom", Fd, Ptr, SizeT, Int, Ptr, Ptr, support=PARTIAL,
+         note="the sender's address is reported unnamed")
+def recvfrom(t: Task, fd: int, buf: int, length: int, flags: int, addr: int, addrlen: int) -> int:
+    data, _ = get_socket(t, fd).recv(min(length, 1 << 20), flags)
+    t.mem.write(buf, data)
+    write_name(t, addr, addrlen, None)
+    return len(data)
+
+
+def read_msghdr(t: Task, msg: int) -> tuple[int, int, list[tuple[int, int]], int, int]:
+    name, namelen, iov, iovlen, control, controllen, _ = MSGHDR.unpack(t.mem.read(msg, MSGHDR.size))
+    if iovlen > 1024:
+        raise Errno(errno.EMSGSIZE)
+    raw = t.mem.read(iov, iovlen * IOVEC.size) if iovlen else b""
+    iovecs = [IOVEC.unpack_from(raw, i * IOVEC.size) for i in range(iovlen)]
+    return name, namelen, iovecs, control, controllen
+
+
+@syscall("sendmsg", Fd, Ptr, Int, support=PARTIAL, note="no control messages (SCM_RIGHTS, SCM_CREDENTIALS)")
+def sendmsg(t: Task, fd: int, msg: int, flags: int) -> int:
+    sock = get_socket(t, fd)
+    name_ptr, namelen, iovecs, _, controllen = read_msghdr(t, msg)
+    if controllen:
+        log.warning("sendmsg: control messages are not supported yet (EINVAL)")
+        raise Errno(errno.EINVAL, "control messages")
+    data = b"".join(t.mem.read(base, length) for base, length in iovecs if length)
+    name = read_name(t, name_ptr, namelen) if name_ptr and namelen else None
+    return send_data(t, sock, data, flags, name)
+
+
+@syscall("recvmsg", Fd, Ptr, Int, support=PARTIAL, note="no control messages; the sender is reported unnamed")
+def recvmsg(t: Task, fd: int, msg: int, flags: int) -> int:
+    sock = get_socket(t, fd)
+    name_ptr, _, iovecs, _, _ = read_msghdr(t, msg)
+    room = sum(length for _, length in iovecs)
+    data, msg_flags = sock.recv(min(room, 1 << 20), flags)
+    done = 0
+    for base, length in iovecs:
+        if done >= len(data):
+            break
+        t.mem.write(base, data[done:done + length])
+        done += length
+    if name_ptr:
+        t.mem.write(msg + 8, INT.pack(2))  # msg_namelen: an unnamed sender
+        t.mem.write(name_ptr, pack_name(None))
+    t.mem.write(msg + 40, struct.pack("<Q", 0))  # msg_controllen
+    t.mem.write(msg + 48, INT.pack(msg_flags))  # msg_flags
+    return len(data)
+
+
+# -- options -----------------------------------------------------------------------------
+
+@syscall("setsockopt", Fd, Int, Int, Ptr, UInt, support=PARTIAL,
+         note="SOL_SOCKET only; SO_RCVTIMEO/SO_SNDTIMEO are kept but not applied")
+def setsockopt(t: Task, fd: int, level: int, name: int, value: int, length: int) -> int:
+    sock = get_socket(t, fd)
+    if level != SOL_SOCKET:
+        raise Errno(errno.ENOPROTOOPT)
+    if name in TIMEOUT_OPTIONS:
+        if length < 16:
+            raise Errno(errno.EINVAL)
+        sock.options[name] = t.mem.read(value, 16)
+        return 0
+    if name in PASSTHROUGH_OPTIONS or name == SO_LINGER:
+        if length < 4:
+            raise Errno(errno.EINVAL)
+        pal_net.setsockopt(sock.sock, level, name, t.mem.read(value, min(length, 8)))
+        return 0
+    raise Errno(errno.ENOPROTOOPT)
+
+
+@syscall("getsockopt", Fd, Int, Int, Ptr, Ptr, support=PARTIAL, note="SOL_SOCKET only")
+def getsockopt(t: Task, fd: int, level: int, name: int, value: int, length_ptr: int) -> int:
+    sock = get_socket(t, fd)
+    if level != SOL_SOCKET:
+        raise Errno(errno.ENOPROTOOPT)
+    room = INT.unpack(t.mem.read(length_ptr, 4))[0]
+    if room < 0:
+        raise Errno(errno.EINVAL)
+    if name in TIMEOUT_OPTIONS:
+        data = sock.options.get(name, bytes(16))
+    elif name == SO_PEERCRED:
+        # the peer is in this sandbox: its virtual pid and credentials, never the host's
+        creds = t.proc.creds
+        data = pal_net.UCRED.pack(t.proc.vpid, creds.uid, creds.gid) if sock.connected() else \
+            pal_net.UCRED.pack(0, 0xFFFFFFFF, 0xFFFFFFFF)
+    elif name in PASSTHROUGH_OPTIONS:
+        data = INT.pack(pal_net.getsockopt_int(sock.sock, level, name))
+    elif name == SO_LINGER:
+        data = pal_net.socket_option_raw(sock.sock, level, name, 8)
+    else:
+        raise Errno(errno.ENOPROTOOPT)
+    t.mem.write(value, data[:room])
+    t.mem.write(length_ptr, INT.pack(min(room, len(data))))
+    return 0

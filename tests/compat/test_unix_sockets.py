@@ -1,0 +1,65 @@
+"""AF_UNIX sockets inside the sandbox, native vs Pyrene, and the absence of a network.
+
+unix_sockets.c exercises socketpair of each type, a path-named and an abstract server
+(bind/listen/connect/accept and the names reported back), datagrams by name, shutdown,
+EPIPE with and without MSG_NOSIGNAL, SIGPIPE, and each call's errors. It writes only
+in its cwd and removes what it made.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from pyrene.testing.compare import assert_same, default_env, run_pyrene
+
+PYTHON = "/usr/bin/python3.11"
+
+
+@pytest.mark.parametrize("link", ["dynamic", "static"])
+def test_unix_sockets_c(cbuild, tmp_path, link):
+    assert_same([cbuild("unix_sockets.c", link=link)], cwd=tmp_path)
+    assert os.listdir(tmp_path) == []
+
+
+def test_python_socketpair_and_server(need, tmp_path):
+    need(PYTHON, "python3.11")
+    script = (
+        "import socket, os\n"
+        "a, b = socket.socketpair()\n"
+        "a.sendall(b'x' * 100000); a.shutdown(socket.SHUT_WR)\n"
+        "got = b''\n"
+        "while chunk := b.recv(65536): got += chunk\n"
+        "print(len(got), a.family, a.type, b.getsockname())\n"
+        "srv = socket.socket(socket.AF_UNIX); srv.bind('s.sock'); srv.listen()\n"
+        "c = socket.socket(socket.AF_UNIX); c.connect('s.sock')\n"
+        "conn, peer = srv.accept()\n"
+        "c.sendall(b'hello'); print(conn.recv(10), repr(peer), srv.getsockname(), c.getpeername())\n"
+        "print(os.path.exists('s.sock')); os.unlink('s.sock')\n"
+    )
+    assert_same([PYTHON, "-c", script], cwd=tmp_path)
+
+
+def test_no_network(need, tmp_path):
+    """No family but AF_UNIX exists: socket() says EAFNOSUPPORT, logged once."""
+    need(PYTHON, "python3.11")
+    script = (
+        "import socket\n"
+        "for fam in (socket.AF_INET, socket.AF_INET6, socket.AF_NETLINK, socket.AF_PACKET, socket.AF_INET):\n"
+        "    try:\n"
+        "        socket.socket(fam, socket.SOCK_DGRAM)\n"
+        "    except OSError as e:\n"
+        "        print(fam.name, e.errno, e.strerror)\n"
+    )
+    out = run_pyrene([PYTHON, "-c", script], capture_output=True, cwd=tmp_path, env=default_env(),
+                     log_level="warning")
+    assert out.status == 0, out.stderr
+    assert out.stdout.decode().splitlines() == [
+        "AF_INET 97 Address family not supported by protocol",
+        "AF_INET6 97 Address family not supported by protocol",
+        "AF_NETLINK 97 Address family not supported by protocol",
+        "AF_PACKET 97 Address family not supported by protocol",
+        "AF_INET 97 Address family not supported by protocol",
+    ]
+    assert out.stderr.decode().count("no network is granted") == 4
