@@ -109,10 +109,9 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def manifest_command(args: argparse.Namespace) -> int:
-    from .manifest import measure
-    from .manifest.render import parse_defines, render
-
     if args.manifest_command == "render":
+        from .manifest.render import parse_defines, render
+
         text = render(args.template, parse_defines(args.define))
         if args.output:
             with open(args.output, "w", encoding="utf-8") as f:
@@ -120,6 +119,7 @@ def manifest_command(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(text)
         return 0
+    from .manifest import measure
     from .sandbox import check
 
     setup("error")

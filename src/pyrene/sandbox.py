@@ -101,11 +101,13 @@ def _mount(spec: MountSpec, manifest: Manifest, checks: FileChecks | None, insta
 
 def file_checks(manifest: Manifest) -> FileChecks | None:
     """The trusted/allowed file checks, or None when the manifest lists no such files
-    (Gramine without SGX: nothing is checked). Trusted files without a sha256 are
-    measured now, as gramine-manifest would have."""
+    (Gramine without SGX: nothing is checked). Every trusted file is measured now: one
+    without a sha256 gets it (as gramine-manifest would have), one whose content does not
+    match is refused before the app starts (ManifestError); the check at each open
+    (fs/trusted.py) then catches a file changed while the sandbox runs."""
     if not manifest.checks_files:
         return None
-    trusted = {tf.path: tf.sha256 for tf in measure.measure(manifest.trusted_files, manifest.source)}
+    trusted = {tf.path: tf.sha256 for tf in measure.measure(manifest.trusted_files, manifest.source, check=True)}
     return FileChecks(trusted, manifest.allowed_files, manifest.file_check_policy == "strict")  # type: ignore[arg-type]
 
 

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from ..errors import PyreneError
 from ..log import LEVELS
-from .schema import FILE_CHECK_POLICIES, MOUNT_TYPES, EnvVar, Manifest, MountSpec, TrustedFile
+from .schema import FILE_CHECK_POLICIES, EnvVar, Manifest, MountSpec, TrustedFile
 
 log = logging.getLogger("pyrene.manifest")
 
@@ -96,6 +96,10 @@ class Reader:
         self.data = data
         self.source = source
         self.cwd = cwd
+        self.warnings: list[str] = []
+
+    def unknown(self, key: str, expected: str) -> None:
+        self.warnings.append(f"pyrene: {self.source}: {key}: unknown key (expected {expected}), ignored")
 
     def fail(self, key: str, message: str) -> ManifestError:
         return ManifestError(self.source, key, message)
@@ -186,26 +190,25 @@ def load_string(text: str, source: str = "<manifest>", cwd: str | None = None) -
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise syntax_error(source, str(exc)) from None
+        raise syntax_error(source, str(exc), text) from None
     return from_dict(data, source, cwd or os.getcwd())
 
 
-def syntax_error(source: str, message: str) -> ManifestError:
-    """`file:line:col: invalid TOML: ...` from tomllib's "... (at line L, column C)"."""
+def syntax_error(source: str, message: str, text: str) -> ManifestError:
+    """`file:line:col: invalid TOML: ...` from tomllib's "... (at line L, column C)" or
+    "... (at end of document)" (then the last line)."""
     m = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
-    if m is None:
-        m2 = re.search(r"\s*\(at end of document\)$", message)
-        where = f"{source}: end of file" if m2 else source
-        message = message[:m2.start()] if m2 else message
-    else:
-        where = f"{source}:{m.group(1)}:{m.group(2)}"
-        message = message[:m.start()]
-    return ManifestError(where, "", f"invalid TOML: {message}")
+    if m is not None:
+        return ManifestError(f"{source}:{m.group(1)}:{m.group(2)}", "", f"invalid TOML: {message[:m.start()]}")
+    m = re.search(r"\s*\(at end of document\)$", message)
+    if m is not None:
+        where = f"{source}:{text.count(chr(10)) + 1}:{len(text) - text.rfind(chr(10))}"
+        return ManifestError(where, "", f"invalid TOML at end of file: {message[:m.start()]}")
+    return ManifestError(source, "", f"invalid TOML: {message}")
 
 
 def from_dict(data: dict[str, Any], source: str, cwd: str) -> LoadResult:
     r = Reader(data, source, cwd)
-    warnings: list[str] = []
 
     entrypoint = r.string("libos.entrypoint")
     if entrypoint is None:
@@ -278,8 +281,7 @@ def from_dict(data: dict[str, Any], source: str, cwd: str) -> LoadResult:
         disallow_subprocesses=no_subprocesses, trusted_files=trusted, allowed_files=allowed,
         file_check_policy=policy, log_level=log_level, log_file=log_file, cpu=cpu, source=source,
     )
-    warnings += leftovers(data, source)
-    return LoadResult(manifest, warnings)
+    return LoadResult(manifest, r.warnings + leftovers(data, source))
 
 
 def _readonly(m: MountSpec) -> MountSpec:
@@ -300,9 +302,8 @@ def read_env(r: Reader) -> tuple[EnvVar, ...]:
             out.append(EnvVar(name, spec))
             continue
         spec = r.typed(key, spec, dict, 'a string, { value = "..." } or { passthrough = true }')
-        extra = sorted(set(spec) - {"value", "passthrough"})
-        if extra:
-            raise r.fail(f"{key}.{extra[0]}", "unknown key (expected value or passthrough)")
+        for extra in sorted(set(spec) - {"value", "passthrough"}):
+            r.unknown(f"{key}.{extra}", "value or passthrough")
         if "value" in spec and "passthrough" in spec:
             raise r.fail(key, "expected either value or passthrough, not both")
         if "value" in spec:
@@ -341,7 +342,7 @@ def read_mount(r: Reader, key: str, entry: Any, path: str | None = None) -> Moun
     if mtype == "encrypted":
         entry.pop("key_name", None)
     for extra in entry:
-        raise r.fail(f"{key}.{extra}", "unknown key (expected path, uri, type)")
+        r.unknown(f"{key}.{extra}", "path, uri, type")
     return MountSpec(path, mtype, host, False, key)
 
 
@@ -383,7 +384,7 @@ def read_trusted(r: Reader) -> tuple[TrustedFile, ...]:
                 raise r.fail(f"{key}.sha256", "a directory (uri ending in '/') cannot have a sha256")
             sha = sha.lower()
         for extra in item:
-            raise r.fail(f"{key}.{extra}", "unknown key (expected uri, sha256)")
+            r.unknown(f"{key}.{extra}", "uri, sha256")
         out.append(TrustedFile(path, sha))
     return tuple(out)
 

@@ -133,7 +133,7 @@ def render(template_path: str, variables: Mapping[str, str]) -> str:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise syntax_error(f"{template_path} (rendered)", str(exc)) from None
+        raise syntax_error(f"{template_path} (rendered)", str(exc), text) from None
     fill_trusted_hashes(data, template_path)
     return tomli_w.dumps(data)
 

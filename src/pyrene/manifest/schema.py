@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-MOUNT_TYPES = ("chroot", "tmpfs", "encrypted", "proc", "dev")
 FILE_CHECK_POLICIES = ("strict", "allow_all_but_log")
 
 
