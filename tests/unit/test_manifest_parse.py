@@ -5,6 +5,7 @@ manifest, argv and environment, and the Manifest -> TOML -> Manifest round trip.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import tomllib
 
 import pytest
@@ -188,7 +189,7 @@ def test_syntax_errors_name_file_line_column():
         "pyrene: app.manifest:2:1: invalid TOML at end of file: Invalid value")
 
 
-def test_unknown_keys_are_warned_by_full_path(caplog):
+def test_unknown_keys_are_warned_by_full_path():
     result = load('''
 loader.frobnicate = 1
 fs.mounts = [{ path = "/a", uri = "file:/a", options = "ro" }]
@@ -209,7 +210,7 @@ key = 1
 
 def test_sgx_keys_are_debug_lines(caplog):
     caplog.set_level("DEBUG", logger="pyrene.manifest")
-    logger = __import__("logging").getLogger("pyrene")
+    logger = logging.getLogger("pyrene")  # log.setup() may have stopped propagation to caplog
     old = logger.propagate
     logger.propagate = True
     try:
@@ -296,18 +297,11 @@ sgx.allowed_files = ["file:/srv/data/"]
 pyrene.readonly = ["/"]
 pyrene.dev = false
 ''').manifest
-    data = tomllib.loads(__import__("tomli_w").dumps(to_dict(m, "/c"))) if _has_tomli_w() else to_dict(m, "/c")
+    tomli_w = pytest.importorskip("tomli_w")
+    data = tomllib.loads(tomli_w.dumps(to_dict(m, "/c")))
     again = from_dict(data, "app.manifest", "/elsewhere").manifest
     strip = lambda x: dataclasses.replace(x, mounts=tuple(dataclasses.replace(s, key="") for s in x.mounts))
     assert strip(again) == strip(m)
-
-
-def _has_tomli_w() -> bool:
-    try:
-        import tomli_w  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def test_file_checks_allowed_paths():
