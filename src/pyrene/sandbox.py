@@ -77,7 +77,8 @@ def _mount(spec: MountSpec, manifest: Manifest, checks: FileChecks | None, insta
     fs: FileSystem
     if spec.type == "chroot":
         try:
-            fs = CheckedHostFS(spec.uri, spec.readonly, checks) if checks else HostFS(spec.uri, spec.readonly)
+            fs = CheckedHostFS(spec.uri, spec.readonly, checks, os.path.realpath(spec.uri)) if checks else \
+                HostFS(spec.uri, spec.readonly)
         except Errno as exc:
             raise ManifestError(manifest.source, spec.key, f"file:{spec.uri}: {os.strerror(exc.errno)}") from None
         source = spec.uri
@@ -107,8 +108,12 @@ def file_checks(manifest: Manifest) -> FileChecks | None:
     (fs/trusted.py) then catches a file changed while the sandbox runs."""
     if not manifest.checks_files:
         return None
-    trusted = {tf.path: tf.sha256 for tf in measure.measure(manifest.trusted_files, manifest.source, check=True)}
-    return FileChecks(trusted, manifest.allowed_files, manifest.file_check_policy == "strict")  # type: ignore[arg-type]
+    # files are matched by their real host paths: /lib/x86_64-linux-gnu/libc.so.6 and
+    # /usr/lib/x86_64-linux-gnu/libc.so.6 (Debian's /lib -> usr/lib) are the same file
+    measured = measure.measure(manifest.trusted_files, manifest.source, check=True)
+    trusted = {os.path.realpath(tf.path): tf.sha256 for tf in measured}
+    allowed = tuple(os.path.realpath(a) + ("/" if a.endswith("/") else "") for a in manifest.allowed_files)
+    return FileChecks(trusted, allowed, manifest.file_check_policy == "strict")  # type: ignore[arg-type]
 
 
 class _Deferred:

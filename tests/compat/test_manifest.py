@@ -429,3 +429,34 @@ def test_plain_run_is_unchanged(tmp_path):
     result = pyrene_cli("run", "/bin/echo", "plain", cwd=tmp_path)
     assert (result.returncode, result.stdout, result.stderr) == (native.returncode, native.stdout, native.stderr)
     assert os.listdir(tmp_path) == []
+
+
+def test_rendered_ldd_manifest_runs_a_dynamic_program_strictly(tmp_path, data, need):
+    """A template in the style of Gramine's examples: the host's / read-only, the
+    program and ldd(program) trusted. Debian's /lib is a symlink to usr/lib, so the
+    libraries are opened through paths other than those ldd printed: files are matched by
+    their real paths. Anything else (here /etc/passwd) is EACCES under the strict policy."""
+    need_render_deps()
+    cat = need("/usr/bin/cat", "coreutils")
+    template = write(tmp_path / "cat.manifest.template", '''
+libos.entrypoint = "{{ cat }}"
+loader.insecure__use_cmdline_argv = true
+fs.root.uri = "file:/"
+fs.mounts = [{ path = "/data", uri = "file:{{ datadir }}" }]
+pyrene.readonly = ["/"]
+sgx.trusted_files = [
+  "file:{{ cat }}",
+{% for lib in ldd(cat) %}  "file:{{ lib }}",
+{% endfor %}]
+sgx.allowed_files = ["file:{{ datadir }}/allowed/"]
+''')
+    out = tmp_path / "cat.manifest"
+    render = pyrene_cli("manifest", "render", str(template), f"-Dcat={cat}", f"-Ddatadir={data}", "-o", str(out),
+                        cwd=tmp_path)
+    assert render.returncode == 0, render.stderr
+    native = run_native([cat, str(data / "allowed" / "a.txt")], env=default_env(), input=b"")
+    ok = pyrene_cli("run", "--manifest", str(out), "/data/allowed/a.txt", cwd=tmp_path)
+    assert (ok.returncode, ok.stdout, ok.stderr) == (0, native.stdout, b"")
+    denied = pyrene_cli("run", "--manifest", str(out), "/etc/passwd", cwd=tmp_path)
+    assert (denied.returncode, denied.stdout) == (1, b"")
+    assert denied.stderr == f"{cat}: /etc/passwd: Permission denied\n".encode()

@@ -11,7 +11,8 @@ for the app and a warning in Pyrene's log. Hashes of files already verified are 
 An allowed file may be opened and created freely. Any other file on a checked mount is
 EACCES under the `strict` policy, and allowed with a warning under `allow_all_but_log`.
 Directories, O_PATH opens, and mounts that are not host-backed (tmpfs, /proc, /dev) are
-not checked. Files are named by their host path, as in the manifest's `file:` URIs.
+not checked. Files are named by their real host path (symlinks resolved on both sides),
+so a manifest may name a file by any host path that leads to it.
 """
 
 from __future__ import annotations
@@ -61,14 +62,17 @@ def sha256_of_fd(fd: int) -> str:
 class CheckedHostFS(HostFS):
     """A host mount whose regular-file opens go through the manifest's file checks."""
 
-    def __init__(self, host_path: str, readonly: bool, checks: FileChecks) -> None:
+    def __init__(self, host_path: str, readonly: bool, checks: FileChecks, real_root: str) -> None:
         super().__init__(host_path, readonly)
         self.checks = checks
+        self.real_root = real_root  # host_path with its symlinks resolved
 
     def open(self, rel: str, flags: int, mode: int, path: str) -> OpenFile:
         if flags & OpenFlags.O_PATH:
             return super().open(rel, flags, mode, path)
-        host = posixpath.join(self.host_path, rel) if rel else self.host_path
+        # `rel` has no symlinks (the VFS resolved them, the host open refuses them), so
+        # this is the real host path, which is how FileChecks names files
+        host = posixpath.join(self.real_root, rel) if rel else self.real_root
         checks = self.checks
         expected = checks.trusted.get(host)
         if expected is not None:
