@@ -93,9 +93,7 @@ def _mount(spec: MountSpec, manifest: Manifest, checks: FileChecks | None, insta
     elif spec.type == "dev":
         fs = dev.make_devfs(start_ns)
         source = "dev"
-    elif spec.type == "encrypted":
-        raise ManifestError(manifest.source, spec.key, "encrypted mounts are not yet supported")
-    else:
+    else:  # encrypted mounts were refused by build_mounts already
         raise ManifestError(manifest.source, spec.key, f"unknown mount type {spec.type!r}")
     return Mount(os.path.normpath(spec.path), fs, spec.type, source)
 
@@ -112,7 +110,8 @@ def file_checks(manifest: Manifest) -> FileChecks | None:
     # /usr/lib/x86_64-linux-gnu/libc.so.6 (Debian's /lib -> usr/lib) are the same file
     measured = measure.measure(manifest.trusted_files, manifest.source, check=True)
     trusted = {os.path.realpath(tf.path): tf.sha256 for tf in measured}
-    allowed = tuple(os.path.realpath(a) + ("/" if a.endswith("/") else "") for a in manifest.allowed_files)
+    allowed = tuple(os.path.join(os.path.realpath(a), "") if a.endswith("/") else os.path.realpath(a)
+                    for a in manifest.allowed_files)
     return FileChecks(trusted, allowed, manifest.file_check_policy == "strict")  # type: ignore[arg-type]
 
 
