@@ -153,6 +153,11 @@ def pyrene_command(override: str | None) -> tuple[list[str], dict[str, str] | No
     if override:
         return shlex.split(override), None
     exe = shutil.which("pyrene")
+    if exe and "/.pyenv/shims/" in exe:
+        # a pyenv shim is a bash script that runs `pyenv exec` (~60 ms) before the real
+        # console script: measure Pyrene, not pyenv
+        real = subprocess.run(["pyenv", "which", "pyrene"], capture_output=True, text=True)
+        exe = real.stdout.strip() if real.returncode == 0 else exe
     if exe:
         return [exe], None
     env = dict(os.environ)

@@ -8,9 +8,7 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -39,6 +37,9 @@ def run(argv: Sequence[str], manifest: "str | os.PathLike[str] | Manifest | None
     The sandbox runs in its own process (`python -m pyrene run`), so the caller's signal
     handlers, CPU affinity and children are untouched.
     """
+    import subprocess  # here, not at the top: `pyrene run` itself never needs them
+    import tempfile
+
     cmd = [sys.executable, "-m", "pyrene", "run"]
     if log_level:
         cmd += ["--log-level", log_level]

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import TYPE_CHECKING
 
@@ -128,6 +127,8 @@ def manifest_command(args: argparse.Namespace) -> int:
 
 
 def list_syscalls(as_json: bool) -> int:
+    import json
+
     from .abi import sysnum
     from .kernel.table import SyscallTable
     from .syscalls import MODULES

@@ -29,7 +29,6 @@ from .kernel.instance import Instance, InstanceConfig
 from .kernel.table import SyscallTable
 from .kernel.task import Creds, default_rlimits
 from .loader.elf import NotElf
-from .manifest import measure
 from .manifest.load import ManifestError, describe
 from .manifest.overrides import environment
 from .manifest.schema import Manifest, MountSpec
@@ -106,6 +105,8 @@ def file_checks(manifest: Manifest) -> FileChecks | None:
     (fs/trusted.py) then catches a file changed while the sandbox runs."""
     if not manifest.checks_files:
         return None
+    from .manifest import measure  # here: hashing is only needed with trusted files
+
     # files are matched by their real host paths: /lib/x86_64-linux-gnu/libc.so.6 and
     # /usr/lib/x86_64-linux-gnu/libc.so.6 (Debian's /lib -> usr/lib) are the same file
     measured = measure.measure(manifest.trusted_files, manifest.source, check=True)

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from ..kernel.task import Task
 
 
+_ACCMODE, _WRONLY, _RDWR, _PATH = int(O_ACCMODE), int(OpenFlags.O_WRONLY), int(OpenFlags.O_RDWR), int(OpenFlags.O_PATH)
+
+
 @dataclass(frozen=True, slots=True)
 class DirEntry:
     name: bytes
@@ -32,7 +35,9 @@ class OpenFile(abc.ABC):
     """An open file description: shared by dup'd fds; holds offset and status flags."""
 
     def __init__(self, flags: int, path: str) -> None:
-        self.flags = flags  # access mode and status flags (O_APPEND, O_NONBLOCK, ...)
+        # access mode and status flags (O_APPEND, O_NONBLOCK, ...), as a plain int: an
+        # IntFlag would make every `&` on the read/write path an enum operation
+        self.flags = int(flags)
         self.path = path  # sandbox path, for /proc/self/fd and traces
         self.refs = 0
         self.dir_cache: list[DirEntry] | None = None  # directory listing for getdents
@@ -51,11 +56,11 @@ class OpenFile(abc.ABC):
 
     @property
     def readable(self) -> bool:
-        return self.flags & O_ACCMODE != OpenFlags.O_WRONLY and not self.flags & OpenFlags.O_PATH
+        return self.flags & _ACCMODE != _WRONLY and not self.flags & _PATH
 
     @property
     def writable(self) -> bool:
-        return self.flags & O_ACCMODE in (OpenFlags.O_WRONLY, OpenFlags.O_RDWR) and not self.flags & OpenFlags.O_PATH
+        return self.flags & _ACCMODE in (_WRONLY, _RDWR) and not self.flags & _PATH
 
     @abc.abstractmethod
     def stat(self) -> Stat:
@@ -102,6 +107,28 @@ class OpenFile(abc.ABC):
 
     def sync(self) -> None:
         pass
+
+    def identity(self) -> tuple[int, int]:
+        """(st_dev, st_ino): which file this is, for locks."""
+        st = self.stat()
+        return st.dev, st.ino
+
+    def fallocate(self, mode: int, offset: int, length: int) -> None:
+        raise Errno(errno.EOPNOTSUPP)
+
+    def sync_range(self, offset: int, length: int, flags: int) -> None:
+        """sync_file_range: nothing to write back for files without host data."""
+
+    def syncfs(self) -> None:
+        """syncfs of the file's file system: nothing to do without host data."""
+
+    def pipe_size(self, size: int | None) -> int:
+        """F_GETPIPE_SZ (size None) and F_SETPIPE_SZ: only pipes have one."""
+        raise Errno(errno.EBADF)
+
+    def seals(self, add: int | None) -> int:
+        """F_GET_SEALS (add None) and F_ADD_SEALS: only memfds can be sealed."""
+        raise Errno(errno.EINVAL)
 
 
 class FileSystem(abc.ABC):

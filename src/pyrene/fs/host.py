@@ -111,6 +111,17 @@ class HostFile(OpenFile):
     def sync(self) -> None:
         pal.fsync(self.fd)
 
+    def fallocate(self, mode: int, offset: int, length: int) -> None:
+        if not self.writable:
+            raise Errno(errno.EBADF)
+        pal.fallocate(self.fd, mode, offset, length)
+
+    def sync_range(self, offset: int, length: int, flags: int) -> None:
+        pal.sync_file_range(self.fd, offset, length, flags)
+
+    def syncfs(self) -> None:
+        pal.syncfs(self.fd)
+
 
 class HostFS(FileSystem):
     """A host directory (or single file) mounted into the sandbox."""
@@ -141,6 +152,8 @@ class HostFS(FileSystem):
                 raise Errno(errno.EROFS) from None
             host_flags &= ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL)
         fd = pal.open_beneath(self.root_fd, rel, host_flags, mode)
+        if tmpfile:  # /proc/self/fd shows an unnamed file as Linux names it
+            path = f"{path.rstrip('/')}/#{pal.fstat(fd).ino} (deleted)"
         return HostFile(fd, flags & ~OpenFlags.O_CLOEXEC, path)
 
     def unlink(self, rel: str) -> None:

@@ -3,6 +3,10 @@
 An fd and an open file description are different things: dup() makes a second fd for
 the same OpenFile (shared offset and status flags), while FD_CLOEXEC belongs to the fd.
 OpenFile objects count their fds and release their host resources at the last close.
+
+Closing also ends locks (fs/locks.py), as Linux does: the process's POSIX record locks on
+the file at *any* close of an fd of it, and the description's flock/OFD locks at its last.
+The table itself is the POSIX lock owner (Linux: `fl_owner = current->files`).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from dataclasses import dataclass
 
 from ..errors import Errno
 from ..fs.file import OpenFile
+from ..fs.locks import LockTable
 
 
 @dataclass(slots=True)
@@ -21,9 +26,10 @@ class FdEntry:
 
 
 class FdTable:
-    def __init__(self, limit: int = 1024) -> None:
+    def __init__(self, limit: int = 1024, locks: LockTable | None = None) -> None:
         self.entries: dict[int, FdEntry] = {}
         self.limit = limit
+        self.locks = locks if locks is not None else LockTable()
 
     def get(self, fd: int) -> OpenFile:
         entry = self.entries.get(fd)
@@ -60,13 +66,26 @@ class FdTable:
         old = self.entries.get(fd)
         self.entries[fd] = FdEntry(file, cloexec)
         if old is not None:
-            old.file.decref()
+            self.drop(old.file)
 
     def close(self, fd: int) -> None:
         entry = self.entries.pop(fd, None)
         if entry is None:
             raise Errno(errno.EBADF)
-        entry.file.decref()
+        self.drop(entry.file)
+
+    def drop(self, file: OpenFile) -> None:
+        """One fd of `file` is gone: end the locks Linux ends, then unreference it."""
+        locks = self.locks
+        if locks.held:
+            if locks.holds(self):
+                try:
+                    locks.release(self, file.identity())
+                except Errno:
+                    pass
+            if file.refs == 1 and locks.holds(file):
+                locks.release(file)
+        file.decref()
 
     def close_all(self) -> None:
         for fd in list(self.entries):

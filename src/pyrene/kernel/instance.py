@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from ..abi import sysnum
 from ..errors import Errno, RunOnHost, TaskExit
+from ..fs.locks import LockTable
 from ..fs.mounts import MountTable
 from ..fs.vfs import Vfs
 from ..platform import libc, spawn
@@ -60,13 +61,15 @@ class Instance:
     def __init__(self, config: InstanceConfig, table: SyscallTable) -> None:
         self.config = config
         self.table = table
+        self.entries = table.entries  # the hot path's view of the table
         self.vfs = Vfs(config.mounts)
         self.strace = config.strace
         self.tasks: dict[int, Task] = {}
         self.missing: set[int] = set()
         self.post_hooks: dict[int, object] = {}
         self.start_ns = time.time_ns()
-        self.process = Process(vpid=1, ppid=0, host_pid=0, files=FdTable(config.fd_limit), cwd=config.cwd,
+        self.locks = LockTable()  # file locks of the sandbox (moves to the leader with issue 4)
+        self.process = Process(vpid=1, ppid=0, host_pid=0, files=FdTable(config.fd_limit, self.locks), cwd=config.cwd,
                                creds=config.creds, env=list(config.env), instance=self)
         self.exit_status: int | None = None
 
@@ -106,9 +109,10 @@ class Instance:
         first.tracee.resume()
         status = 0
         tasks = self.tasks
+        waitpid, wall, dispatch = os.waitpid, libc.WALL, self.dispatch  # hot loop: locals
         while tasks:
             try:
-                pid, status = os.waitpid(-1, libc.WALL)
+                pid, status = waitpid(-1, wall)
             except ChildProcessError:
                 break
             task = tasks.get(pid)
@@ -120,7 +124,7 @@ class Instance:
             stop = status >> 8
             try:
                 if stop == SECCOMP_STATUS:
-                    self.dispatch(task)
+                    dispatch(task)
                 elif stop == SYSCALL_EXIT_STATUS:
                     self._syscall_exit(task)
                 else:
@@ -134,7 +138,10 @@ class Instance:
         tracee = t.tracee
         regs = tracee.get_regs()
         nr = regs.orig_rax
-        spec = self.table.entries[nr] if nr < len(self.table.entries) else None
+        try:
+            spec = self.entries[nr]
+        except IndexError:
+            spec = None
         args = None
         if spec is None:
             result = -errno.ENOSYS
@@ -161,10 +168,7 @@ class Instance:
         if self.strace is not None:
             self.strace.line(t.proc.vpid, nr, spec, args,
                              (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9), result)
-        regs.orig_rax = MASK64
-        regs.rax = result & MASK64
-        tracee.set_regs()
-        tracee.resume(tracee.pending_signals.pop(0) if tracee.pending_signals else 0)
+        tracee.return_from_syscall(result)
 
     def _run_on_host(self, t: Task, spec: SyscallSpec, host: RunOnHost, args: list | None) -> None:
         if self.strace is not None:

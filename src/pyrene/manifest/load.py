@@ -17,7 +17,6 @@ import logging
 import os
 import posixpath
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -187,6 +186,8 @@ def load_file(path: str, cwd: str | None = None) -> LoadResult:
 
 
 def load_string(text: str, source: str = "<manifest>", cwd: str | None = None) -> LoadResult:
+    import tomllib  # here: `pyrene run` without a manifest never parses TOML
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

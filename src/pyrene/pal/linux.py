@@ -79,29 +79,42 @@ def fstat(fd: int) -> Stat:
         return stat_of(os.fstat(fd))
 
 
+# read/write/pread/pwrite/lseek are on the hot path: a plain try costs nothing, where
+# the host_errors() context manager costs a generator per call.
+
 def read(fd: int, size: int) -> bytes:
-    with host_errors():
+    try:
         return os.read(fd, size)
+    except OSError as exc:
+        raise Errno.from_oserror(exc) from None
 
 
 def write(fd: int, data: bytes) -> int:
-    with host_errors():
+    try:
         return os.write(fd, data)
+    except OSError as exc:
+        raise Errno.from_oserror(exc) from None
 
 
 def pread(fd: int, size: int, offset: int) -> bytes:
-    with host_errors():
+    try:
         return os.pread(fd, size, offset)
+    except OSError as exc:
+        raise Errno.from_oserror(exc) from None
 
 
 def pwrite(fd: int, data: bytes, offset: int) -> int:
-    with host_errors():
+    try:
         return os.pwrite(fd, data, offset)
+    except OSError as exc:
+        raise Errno.from_oserror(exc) from None
 
 
 def lseek(fd: int, offset: int, whence: int) -> int:
-    with host_errors():
+    try:
         return os.lseek(fd, offset, whence)
+    except OSError as exc:
+        raise Errno.from_oserror(exc) from None
 
 
 def ftruncate(fd: int, length: int) -> None:
@@ -239,3 +252,69 @@ def unlink_beneath(root_fd: int, rel: str, directory: bool) -> None:
 def mkdir_beneath(root_fd: int, rel: str, mode: int) -> None:
     with parent_beneath(root_fd, rel) as (dfd, name), host_errors():
         os.mkdir(name, mode, dir_fd=dfd)
+
+
+# -- pipes, memfds and the less common file calls (syscalls/io.py) ------------------------
+
+F_SETPIPE_SZ, F_GETPIPE_SZ, F_ADD_SEALS, F_GET_SEALS = 1031, 1032, 1033, 1034
+FIONREAD = 0x541B
+
+
+def pipe(flags: int) -> tuple[int, int]:
+    """A host pipe held by the instance; both ends non-blocking (the instance never waits
+    on one: see fs/pipe.py) and close-on-exec. `flags` may add O_DIRECT (packet mode)."""
+    with host_errors():
+        return os.pipe2(flags | os.O_NONBLOCK | os.O_CLOEXEC)
+
+
+def pipe_size(fd: int, size: int | None) -> int:
+    with host_errors():
+        if size is None:
+            return fcntl.fcntl(fd, F_GETPIPE_SZ)
+        return fcntl.fcntl(fd, F_SETPIPE_SZ, size)
+
+
+def bytes_readable(fd: int) -> int:
+    """FIONREAD."""
+    with host_errors():
+        buf = bytearray(4)
+        fcntl.ioctl(fd, FIONREAD, buf, True)
+        return int.from_bytes(buf, "little", signed=True)
+
+
+def memfd(name: str, flags: int) -> int:
+    with host_errors():
+        return os.memfd_create(name, flags | os.MFD_CLOEXEC)
+
+
+def seals(fd: int, add: int | None) -> int:
+    with host_errors():
+        if add is None:
+            return fcntl.fcntl(fd, F_GET_SEALS)
+        return fcntl.fcntl(fd, F_ADD_SEALS, add)
+
+
+def fallocate(fd: int, mode: int, offset: int, length: int) -> None:
+    with host_errors():
+        libc.file_syscall("fallocate", fd, mode, offset, length)
+
+
+def syncfs(fd: int) -> None:
+    with host_errors():
+        libc.file_syscall("syncfs", fd)
+
+
+def sync_file_range(fd: int, offset: int, length: int, flags: int) -> None:
+    with host_errors():
+        libc.file_syscall("sync_file_range", fd, offset, length, flags)
+
+
+def copy_file_range(src: int, dst: int, count: int, src_off: int | None, dst_off: int | None) -> int:
+    with host_errors():
+        return os.copy_file_range(src, dst, count, src_off, dst_off)
+
+
+def tee(src: int, dst: int, count: int) -> int:
+    """tee(2) between two host pipes, never waiting (SPLICE_F_NONBLOCK)."""
+    with host_errors():
+        return libc.file_syscall("tee", src, dst, count, 0x02)

@@ -84,11 +84,12 @@ _ptrace = _libc.ptrace
 _ptrace.argtypes = (ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p)
 _ptrace.restype = ctypes.c_long
 
-_process_vm_readv = _libc.process_vm_readv
-_process_vm_writev = _libc.process_vm_writev
-for _fn in (_process_vm_readv, _process_vm_writev):
-    _fn.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong)
-    _fn.restype = ctypes.c_ssize_t
+# Hot-path entry points: no argtypes. ctypes' argument conversion costs about 1 us per
+# call here (as much as the syscall), so these take only small ints and byref() objects
+# prepared once, and return a C int (0/-1, or a byte count below 2**31).
+_ptrace_fast = ctypes.CDLL("libc.so.6", use_errno=True).ptrace
+_process_vm_readv = ctypes.CDLL("libc.so.6", use_errno=True).process_vm_readv
+_process_vm_writev = ctypes.CDLL("libc.so.6", use_errno=True).process_vm_writev
 
 _syscall = _libc.syscall
 _syscall.restype = ctypes.c_long
@@ -112,32 +113,48 @@ def ptrace(request: int, pid: int, addr: int = 0, data: int = 0) -> int:
     return result
 
 
-def ptrace_raw(request: int, pid: int, addr: int, data: int) -> int:
-    """ptrace without the error check, for the hot path (callers test `== -1`)."""
-    return _ptrace(request, pid, addr, data)
+# ptrace without conversion or error check, for the hot path (callers test `== -1`):
+# `addr` must be a small int and `data` a small int or a ctypes byref().
+ptrace_raw_fn = _ptrace_fast
+
+
+def ptrace_raw(request: int, pid: int, addr: int, data: object) -> int:
+    return _ptrace_fast(request, pid, addr, data)
 
 
 def last_errno() -> int:
     return ctypes.get_errno()
 
 
-def process_vm_readv(pid: int, local: int, remote: int, length: int) -> int:
-    """Copy `length` bytes from the tracee; returns bytes copied (may be short at an unmapped page)."""
-    liov = IoVec(local, length)
-    riov = IoVec(remote, length)
-    n = _process_vm_readv(pid, ctypes.addressof(liov), 1, ctypes.addressof(riov), 1, 0)
-    if n < 0:
-        raise _fail("process_vm_readv")
-    return n
+class VmCopier:
+    """process_vm_readv/writev of one local and one remote range, with the two iovecs
+    allocated once per tracee (this is on the path of every read and write)."""
 
+    __slots__ = ("pid", "local", "remote", "local_ref", "remote_ref")
 
-def process_vm_writev(pid: int, local: int, remote: int, length: int) -> int:
-    liov = IoVec(local, length)
-    riov = IoVec(remote, length)
-    n = _process_vm_writev(pid, ctypes.addressof(liov), 1, ctypes.addressof(riov), 1, 0)
-    if n < 0:
-        raise _fail("process_vm_writev")
-    return n
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.local = IoVec()
+        self.remote = IoVec()
+        self.local_ref = ctypes.byref(self.local)
+        self.remote_ref = ctypes.byref(self.remote)
+
+    def read(self, local: int, remote: int, length: int) -> int:
+        """Copy `length` bytes from the tracee; returns bytes copied (short at an unmapped page)."""
+        self.local.base, self.local.len = local, length
+        self.remote.base, self.remote.len = remote, length
+        n = _process_vm_readv(self.pid, self.local_ref, 1, self.remote_ref, 1, 0)
+        if n < 0:
+            raise _fail("process_vm_readv")
+        return n
+
+    def write(self, local: int, remote: int, length: int) -> int:
+        self.local.base, self.local.len = local, length
+        self.remote.base, self.remote.len = remote, length
+        n = _process_vm_writev(self.pid, self.local_ref, 1, self.remote_ref, 1, 0)
+        if n < 0:
+            raise _fail("process_vm_writev")
+        return n
 
 
 def prctl(option: int, a2: int = 0, a3: int = 0, a4: int = 0, a5: int = 0) -> int:
@@ -167,3 +184,15 @@ def openat2(dirfd: int, path: bytes, flags: int, mode: int, resolve: int) -> int
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err), path)
     return fd
+
+
+def file_syscall(name: str, *args: int) -> int:
+    """A host file syscall Python's `os` lacks (fallocate, syncfs, sync_file_range), with
+    integer arguments; raises OSError like `os` does."""
+    from ..abi import sysnum
+
+    result = _syscall(ctypes.c_long(sysnum.BY_NAME[name]), *(ctypes.c_long(a) for a in args))
+    if result < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return result

@@ -25,8 +25,11 @@ from . import libc
 from .stub import AFTER_INT3, SYSCALL_SITE
 
 MASK64 = (1 << 64) - 1
+_ptrace = libc.ptrace_raw_fn  # the hot path calls the ctypes function directly
+GETREGS, SETREGS, CONT = libc.PTRACE_GETREGS, libc.PTRACE_SETREGS, libc.PTRACE_CONT
 SECCOMP_STOP = signal.SIGTRAP | (libc.PTRACE_EVENT_SECCOMP << 8)
 PAGE = 4096
+BUF_SIZE = 64 * 1024
 
 
 def decode_status(status: int) -> tuple[int, int]:
@@ -37,30 +40,51 @@ def decode_status(status: int) -> tuple[int, int]:
 class Tracee:
     """A host thread under PTRACE_SEIZE, stopped whenever Pyrene looks at it."""
 
-    __slots__ = ("pid", "regs", "regs_addr", "_scratch", "_scratch_addr", "pending_signals")
+    __slots__ = ("pid", "regs", "regs_addr", "_regs_ref", "_scratch", "_scratch_addr", "_scratch_ref", "_vm",
+                 "_buf", "_buf_addr", "_buf_view", "_big", "pending_signals")
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.regs = libc.UserRegs()
         self.regs_addr = ctypes.addressof(self.regs)
+        self._regs_ref = ctypes.byref(self.regs)
         self._scratch = libc.UserRegs()
         self._scratch_addr = ctypes.addressof(self._scratch)
+        self._scratch_ref = ctypes.byref(self._scratch)
+        self._vm = libc.VmCopier(pid)
+        # bounce buffer for memory copies up to BUF_SIZE (most of them): no allocation per call
+        self._buf = ctypes.create_string_buffer(BUF_SIZE)
+        self._buf_addr = ctypes.addressof(self._buf)
+        self._buf_view = memoryview(self._buf).cast("B")
         # signals that arrived while we were injecting; delivered on the next resume
         self.pending_signals: list[int] = []
 
     # -- registers and resuming ------------------------------------------------------
 
     def get_regs(self) -> libc.UserRegs:
-        if libc.ptrace_raw(libc.PTRACE_GETREGS, self.pid, 0, self.regs_addr) == -1:
+        if _ptrace(GETREGS, self.pid, 0, self._regs_ref) == -1:
             self._gone_or_raise("PTRACE_GETREGS")
         return self.regs
 
     def set_regs(self) -> None:
-        if libc.ptrace_raw(libc.PTRACE_SETREGS, self.pid, 0, self.regs_addr) == -1:
+        if _ptrace(SETREGS, self.pid, 0, self._regs_ref) == -1:
             self._gone_or_raise("PTRACE_SETREGS")
 
     def resume(self, sig: int = 0) -> None:
-        if libc.ptrace_raw(libc.PTRACE_CONT, self.pid, 0, sig) == -1:
+        if _ptrace(CONT, self.pid, 0, sig) == -1:
+            self._gone_or_raise("PTRACE_CONT")
+
+    def return_from_syscall(self, result: int) -> None:
+        """At a seccomp stop: skip the app's syscall, make it return `result`, resume.
+
+        The hot path's last step, so it is one frame and two ptrace calls."""
+        regs = self.regs
+        regs.orig_rax = MASK64  # -1: the kernel skips the call and keeps our rax
+        regs.rax = result & MASK64
+        pid = self.pid
+        if _ptrace(SETREGS, pid, 0, self._regs_ref) == -1:
+            self._gone_or_raise("PTRACE_SETREGS")
+        if _ptrace(CONT, pid, 0, self.pending_signals.pop(0) if self.pending_signals else 0) == -1:
             self._gone_or_raise("PTRACE_CONT")
 
     def resume_to_syscall_exit(self) -> None:
@@ -92,25 +116,28 @@ class Tracee:
             return b""
         if addr == 0 or addr + length > 1 << 47:
             raise Errno(errno.EFAULT)
-        buf = ctypes.create_string_buffer(length)
-        try:
-            n = libc.process_vm_readv(self.pid, ctypes.addressof(buf), addr, length)
-        except OSError as exc:
-            raise Errno(errno.EFAULT if exc.errno != errno.ESRCH else errno.ESRCH) from None
-        if n != length:
+        if self.read_partial_into(addr, length) != length:
             raise Errno(errno.EFAULT)
-        return buf.raw
+        return bytes(self._buf_view[:length]) if length <= BUF_SIZE else self._big.raw
 
     def read_partial(self, addr: int, length: int) -> bytes:
         """Up to `length` bytes at `addr`, stopping at the first unreadable page."""
         if addr == 0:
             raise Errno(errno.EFAULT)
-        buf = ctypes.create_string_buffer(length)
+        n = self.read_partial_into(addr, length)
+        return bytes(self._buf_view[:n]) if length <= BUF_SIZE else self._big.raw[:n]
+
+    def read_partial_into(self, addr: int, length: int) -> int:
+        """Copy up to `length` bytes into the bounce buffer (or, if larger, into `_big`)."""
+        if length <= BUF_SIZE:
+            local = self._buf_addr
+        else:
+            self._big = ctypes.create_string_buffer(length)
+            local = ctypes.addressof(self._big)
         try:
-            n = libc.process_vm_readv(self.pid, ctypes.addressof(buf), addr, length)
-        except OSError:
-            raise Errno(errno.EFAULT) from None
-        return buf.raw[:n]
+            return self._vm.read(local, addr, length)
+        except OSError as exc:
+            raise Errno(errno.EFAULT if exc.errno != errno.ESRCH else errno.ESRCH) from None
 
     def read_cstr(self, addr: int, limit: int) -> bytes:
         """A NUL-terminated string (without the NUL); ENAMETOOLONG past `limit` bytes."""
@@ -139,12 +166,18 @@ class Tracee:
             return
         if addr == 0:
             raise Errno(errno.EFAULT)
-        buf = ctypes.create_string_buffer(data, len(data))
+        length = len(data)
+        if length <= BUF_SIZE:
+            self._buf_view[:length] = data
+            local = self._buf_addr
+        else:
+            big = ctypes.create_string_buffer(data, length)
+            local = ctypes.addressof(big)
         try:
-            n = libc.process_vm_writev(self.pid, ctypes.addressof(buf), addr, len(data))
+            n = self._vm.write(local, addr, length)
         except OSError:
             raise Errno(errno.EFAULT) from None
-        if n != len(data):
+        if n != length:
             raise Errno(errno.EFAULT)
 
     def poke_force(self, addr: int, data: bytes) -> None:
@@ -171,7 +204,7 @@ class Tracee:
         regs = (0, 0, 0, 0, 0, 0)
         regs = tuple(a & MASK64 for a in args) + regs[len(args):]
         s.rdi, s.rsi, s.rdx, s.r10, s.r8, s.r9 = regs
-        if libc.ptrace_raw(libc.PTRACE_SETREGS, self.pid, 0, self._scratch_addr) == -1:
+        if libc.ptrace_raw(libc.PTRACE_SETREGS, self.pid, 0, self._scratch_ref) == -1:
             self._gone_or_raise("PTRACE_SETREGS")
         self.resume()
         while True:
@@ -180,7 +213,7 @@ class Tracee:
                 raise TaskExit(self.pid)
             sig, event = decode_status(status)
             if event == libc.PTRACE_EVENT_SECCOMP:
-                if libc.ptrace_raw(libc.PTRACE_GETREGS, self.pid, 0, self._scratch_addr) == -1:
+                if libc.ptrace_raw(libc.PTRACE_GETREGS, self.pid, 0, self._scratch_ref) == -1:
                     self._gone_or_raise("PTRACE_GETREGS")
                 if s.orig_rax != nr or s.rip != SYSCALL_SITE + 2 or (s.rdi, s.rsi, s.rdx, s.r10, s.r8, s.r9) != regs:
                     self.kill()
@@ -192,7 +225,7 @@ class Tracee:
                 self.resume()
                 continue
             if sig == signal.SIGTRAP:
-                if libc.ptrace_raw(libc.PTRACE_GETREGS, self.pid, 0, self._scratch_addr) == -1:
+                if libc.ptrace_raw(libc.PTRACE_GETREGS, self.pid, 0, self._scratch_ref) == -1:
                     self._gone_or_raise("PTRACE_GETREGS")
                 if s.rip == AFTER_INT3:
                     rax = s.rax

@@ -65,12 +65,15 @@ def open_at(t: Task, dirfd: int, path: str, flags: int, mode: int) -> int:
             raise Errno(errno.ELOOP)
         if flags & OpenFlags.O_DIRECTORY and kind != S_IFDIR:
             raise Errno(errno.ENOTDIR)
+        tmpfile = flags & OpenFlags.O_TMPFILE == OpenFlags.O_TMPFILE  # an unnamed file in this dir
         if kind == S_IFDIR and (flags & O_ACCMODE != os.O_RDONLY or flags & OpenFlags.O_CREAT) \
-                and not flags & OpenFlags.O_PATH:
+                and not flags & OpenFlags.O_PATH and not tmpfile:
             raise Errno(errno.EISDIR)
+        if tmpfile:
+            mode &= ~t.proc.umask
     file = res.mount.fs.open(res.rel, int(flags), mode & 0o7777, res.path)
     # what F_GETFL reports: creation flags are forgotten, O_LARGEFILE is implied on 64-bit
-    file.flags = (file.flags & ~CREATION_FLAGS) | OpenFlags.O_LARGEFILE
+    file.flags = int((file.flags & ~CREATION_FLAGS) | OpenFlags.O_LARGEFILE)
     return t.files.install(file, cloexec=bool(flags & OpenFlags.O_CLOEXEC))
 
 

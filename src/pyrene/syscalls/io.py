@@ -6,12 +6,16 @@ import errno
 import signal
 import struct
 
-from ..abi.flags import FD_CLOEXEC, SETFL_MASK, Fcntl, OpenFlags
+from ..abi.flags import (FD_CLOEXEC, S_IFBLK, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, SETFL_MASK, Fcntl,
+                         OpenFlags)
 from ..abi.structs import IOVEC
-from ..abi.types import Fd, FcntlCmd, Int, Long, Ptr, SizeT, UInt, ULong, enum_type
+from ..abi.types import CStr, Fd, FcntlCmd, Int, Long, OpenFlagsArg, Ptr, SizeT, UInt, ULong, enum_type
 from ..abi.flags import Seek
 from ..errors import Errno
+from ..fs import locks, memfd
 from ..fs.file import OpenFile
+from ..fs.pipe import PipeEnd, make_pipe
+from ..pal import linux as pal
 from ..kernel.table import PARTIAL, syscall
 from ..kernel.task import Task
 
@@ -95,7 +99,12 @@ def readv_at(t: Task, fd: int, iov: int, count: int, offset: int | None) -> int:
     for base, length in iovecs(t, iov, count):
         if not length:
             continue
-        n = read_into(t, file, base, length, None if offset is None else offset + total)
+        try:
+            n = read_into(t, file, base, length, None if offset is None else offset + total)
+        except Errno:
+            if total:  # e.g. a pipe emptied by the first buffers: return what was read
+                break
+            raise
         total += n
         if n < length:
             break
@@ -158,7 +167,8 @@ def dup3(t: Task, old: int, new: int, flags: int) -> int:
     return new
 
 
-@syscall("fcntl", Fd, FcntlCmd, ULong, support=PARTIAL, note="record locks are per process for now")
+@syscall("fcntl", Fd, FcntlCmd, ULong, support=PARTIAL,
+         note="locks are the instance's (one process); a lock wait that could never end is EDEADLK")
 def fcntl(t: Task, fd: int, cmd: int, arg: int) -> int:
     entry = t.files.entry(fd)
     file = entry.file
@@ -174,15 +184,103 @@ def fcntl(t: Task, fd: int, cmd: int, arg: int) -> int:
     if cmd == Fcntl.F_GETFL:
         return file.flags & ~OpenFlags.O_CLOEXEC
     if cmd == Fcntl.F_SETFL:
-        file.flags = (file.flags & ~SETFL_MASK) | (arg & SETFL_MASK)
+        file.flags = int((file.flags & ~SETFL_MASK) | (arg & SETFL_MASK))
         return 0
-    if cmd in (Fcntl.F_SETLK, Fcntl.F_SETLKW, Fcntl.F_OFD_SETLK, Fcntl.F_OFD_SETLKW):
-        return 0  # one process: nobody to conflict with (cross-process locks: leader)
-    if cmd in (Fcntl.F_GETLK, Fcntl.F_OFD_GETLK):
-        # struct flock: l_type (short) first; F_UNLCK = 2 means "no conflicting lock"
-        t.mem.write(arg, struct.pack("<h", 2))
-        return 0
+    if cmd in RECORD_LOCK_CMDS:
+        return record_lock(t, file, cmd, arg)
+    if cmd == Fcntl.F_GETPIPE_SZ:
+        return file.pipe_size(None)
+    if cmd == Fcntl.F_SETPIPE_SZ:
+        if t.proc.creds.uid != 0 and arg > pipe_max_size():
+            raise Errno(errno.EPERM)
+        return file.pipe_size(min(arg, 1 << 31))
+    if cmd == Fcntl.F_GET_SEALS:
+        return file.seals(None)
+    if cmd == Fcntl.F_ADD_SEALS:
+        return file.seals(arg & 0xFFFFFFFF)
     raise Errno(errno.EINVAL)
+
+
+# -- file locks (fs/locks.py has the rules) -----------------------------------------------
+
+FLOCK = struct.Struct("<hh4xqqi4x")  # struct flock: l_type, l_whence, l_start, l_len, l_pid
+RECORD_LOCK_CMDS = {Fcntl.F_GETLK, Fcntl.F_SETLK, Fcntl.F_SETLKW,
+                    Fcntl.F_OFD_GETLK, Fcntl.F_OFD_SETLK, Fcntl.F_OFD_SETLKW}
+OFD_CMDS = {Fcntl.F_OFD_GETLK, Fcntl.F_OFD_SETLK, Fcntl.F_OFD_SETLKW}
+LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN = 1, 2, 4, 8
+FLOCK_KINDS = {LOCK_SH: locks.F_RDLCK, LOCK_EX: locks.F_WRLCK, LOCK_UN: locks.F_UNLCK}
+
+
+def lock_range(file: OpenFile, whence: int, start: int, length: int) -> tuple[int, int]:
+    """[start, end] of a struct flock, as fs/locks.c flock_to_posix_lock computes it."""
+    if whence == Seek.SEEK_CUR:
+        start += file.seek(0, Seek.SEEK_CUR)
+    elif whence == Seek.SEEK_END:
+        start += file.stat().size
+    elif whence != Seek.SEEK_SET:
+        raise Errno(errno.EINVAL)
+    if length > 0:
+        end = start + length - 1
+        if end > locks.OFFSET_MAX:
+            raise Errno(errno.EOVERFLOW)
+    elif length < 0:
+        end = start - 1
+        start += length
+    else:
+        end = locks.OFFSET_MAX
+    if start < 0:
+        raise Errno(errno.EINVAL)
+    return start, end
+
+
+def record_lock(t: Task, file: OpenFile, cmd: int, arg: int) -> int:
+    """F_GETLK/F_SETLK/F_SETLKW and their OFD forms. POSIX locks are owned by the fd table
+    (so they never conflict within one process), OFD locks by the open file description."""
+    kind, whence, start, length, pid = FLOCK.unpack(t.mem.read(arg, FLOCK.size))
+    ofd = cmd in OFD_CMDS
+    if (ofd and pid != 0) or kind not in (locks.F_RDLCK, locks.F_WRLCK, locks.F_UNLCK):
+        raise Errno(errno.EINVAL)
+    if file.flags & OpenFlags.O_PATH:
+        raise Errno(errno.EBADF)
+    start, end = lock_range(file, whence, start, length)
+    owner: object = file if ofd else t.files
+    table = t.files.locks
+    if cmd in (Fcntl.F_GETLK, Fcntl.F_OFD_GETLK):
+        if kind == locks.F_UNLCK:
+            raise Errno(errno.EINVAL)
+        held = table.test_range(file.identity(), owner, kind, start, end)
+        if held is None:
+            t.mem.write(arg, struct.pack("<h", locks.F_UNLCK))
+        else:
+            size = 0 if held.end == locks.OFFSET_MAX else held.end - held.start + 1
+            t.mem.write(arg, FLOCK.pack(held.kind, Seek.SEEK_SET, held.start, size, held.pid))
+        return 0
+    if (kind == locks.F_RDLCK and not file.readable) or (kind == locks.F_WRLCK and not file.writable):
+        raise Errno(errno.EBADF)
+    try:
+        table.set_range(file.identity(), owner, -1 if ofd else t.proc.vpid, kind, start, end)
+    except Errno as e:
+        if cmd in (Fcntl.F_SETLKW, Fcntl.F_OFD_SETLKW):
+            raise Errno(errno.EDEADLK, "the lock is held by another description of this process") from e
+        raise
+    return 0
+
+
+@syscall("flock", Fd, Int, support=PARTIAL, note="a wait that could never end is EDEADLK (one process)")
+def flock(t: Task, fd: int, operation: int) -> int:
+    file = t.files.get(fd)
+    kind = FLOCK_KINDS.get(operation & ~LOCK_NB)
+    if kind is None:
+        raise Errno(errno.EINVAL)
+    if file.flags & OpenFlags.O_PATH:
+        raise Errno(errno.EBADF)
+    try:
+        t.files.locks.flock(file.identity(), file, kind)
+    except Errno as e:
+        if not operation & LOCK_NB:
+            raise Errno(errno.EDEADLK, "the lock is held by another description of this process") from e
+        raise
+    return 0
 
 
 @syscall("ioctl", Fd, UInt, ULong, support=PARTIAL, note="terminal ioctls pass to the host tty; others ENOTTY")
@@ -196,14 +294,36 @@ def ioctl(t: Task, fd: int, request: int, arg: int) -> int:
         return 0
     if request == FIONBIO:
         on = struct.unpack("<i", t.mem.read(arg, 4))[0]
-        entry.file.flags = entry.file.flags | OpenFlags.O_NONBLOCK if on else entry.file.flags & ~OpenFlags.O_NONBLOCK
+        entry.file.flags = int(entry.file.flags | OpenFlags.O_NONBLOCK if on else entry.file.flags & ~OpenFlags.O_NONBLOCK)
         return 0
     return entry.file.ioctl(t, request, arg)
 
 
+def regular_or_pipe(file: OpenFile) -> int:
+    """The file type, with ESPIPE for pipes (calls that need a seekable file)."""
+    kind = file.stat().mode & S_IFMT
+    if kind == S_IFIFO:
+        raise Errno(errno.ESPIPE)
+    return kind
+
+
 @syscall("fadvise64", Fd, Long, Long, Int)
 def fadvise64(t: Task, fd: int, offset: int, length: int, advice: int) -> int:
-    t.files.get(fd)
+    """Advice only: the host's page cache is the host's business."""
+    file = t.files.get(fd)
+    regular_or_pipe(file)
+    if length < 0 or not 0 <= advice <= 5:
+        raise Errno(errno.EINVAL)
+    return 0
+
+
+@syscall("readahead", Fd, Long, SizeT)
+def readahead(t: Task, fd: int, offset: int, count: int) -> int:
+    file = t.files.get(fd)
+    if not file.readable:
+        raise Errno(errno.EBADF)
+    if file.stat().mode & S_IFMT != S_IFREG or offset < 0:
+        raise Errno(errno.EINVAL)
     return 0
 
 
@@ -214,9 +334,243 @@ def fsync(t: Task, fd: int) -> int:
     return 0
 
 
+@syscall("syncfs", Fd)
+def syncfs(t: Task, fd: int) -> int:
+    t.files.get(fd).syncfs()
+    return 0
+
+
+SYNC_FILE_RANGE_FLAGS = 0x7  # WAIT_BEFORE | WRITE | WAIT_AFTER
+
+
+@syscall("sync_file_range", Fd, Long, Long, UInt)
+def sync_file_range(t: Task, fd: int, offset: int, length: int, flags: int) -> int:
+    file = t.files.get(fd)
+    if flags & ~SYNC_FILE_RANGE_FLAGS or offset < 0 or length < 0:
+        raise Errno(errno.EINVAL)
+    if regular_or_pipe(file) not in (S_IFREG, S_IFDIR, S_IFBLK, S_IFLNK):
+        raise Errno(errno.ESPIPE)
+    file.sync_range(offset, length, flags)
+    return 0
+
+
+@syscall("fallocate", Fd, Int, Long, Long, support=PARTIAL, note="host-backed files only; EOPNOTSUPP elsewhere")
+def fallocate(t: Task, fd: int, mode: int, offset: int, length: int) -> int:
+    file = t.files.get(fd)
+    if offset < 0 or length <= 0:
+        raise Errno(errno.EINVAL)
+    if not file.writable:
+        raise Errno(errno.EBADF)
+    kind = regular_or_pipe(file)
+    if kind == S_IFDIR:
+        raise Errno(errno.EISDIR)
+    if kind != S_IFREG:
+        raise Errno(errno.ENODEV)
+    file.fallocate(mode, offset, length)
+    return 0
+
+
 @syscall("ftruncate", Fd, Long)
 def ftruncate(t: Task, fd: int, length: int) -> int:
     if length < 0:
         raise Errno(errno.EINVAL)
     t.files.get(fd).truncate(length)
     return 0
+
+
+# -- moving data between files: sendfile, copy_file_range, splice ------------------------
+
+def transfer(t: Task, src: OpenFile, dst: OpenFile, count: int, src_off: int | None, dst_off: int | None) -> int:
+    """Copy up to `count` bytes from `src` to `dst`, at the given offsets or (None) at and
+    advancing each file's own offset; the shared core of sendfile, copy_file_range and
+    splice. A seekable source is read with pread and its offset moved by what was
+    *written*, so a short write loses nothing."""
+    pos = src_off
+    advance = False
+    if pos is None:
+        try:
+            pos = src.seek(0, Seek.SEEK_CUR)
+            advance = True
+        except Errno as e:
+            if e.errno != errno.ESPIPE:
+                raise
+    done = 0
+    try:
+        while done < count:
+            want = min(count - done, CHUNK)
+            data = src.read(want) if pos is None else src.pread(want, pos + done)
+            if not data:
+                break
+            n = put(t, dst, data, None if dst_off is None else dst_off + done)
+            done += n
+            if n < len(data) or len(data) < want:
+                break
+    except Errno:
+        if not done:
+            raise
+    finally:
+        if advance and done:
+            src.seek(pos + done, Seek.SEEK_SET)  # type: ignore[operator]
+    return done
+
+
+def read_offset(t: Task, ptr: int) -> int | None:
+    """The loff_t an offset pointer points to; None for a NULL pointer."""
+    if not ptr:
+        return None
+    offset = struct.unpack("<q", t.mem.read(ptr, 8))[0]
+    if offset < 0:
+        raise Errno(errno.EINVAL)
+    return offset
+
+
+def advance_offset(t: Task, ptr: int, offset: int | None, done: int) -> None:
+    """Store `offset + done` back through the offset pointer, if there was one."""
+    if offset is not None:
+        t.mem.write(ptr, struct.pack("<q", offset + done))
+
+
+@syscall("sendfile", Fd, Fd, Ptr, SizeT)
+def sendfile(t: Task, out_fd: int, in_fd: int, offset_ptr: int, count: int) -> int:
+    src = t.files.get(in_fd)
+    if not src.readable:
+        raise Errno(errno.EBADF)
+    if isinstance(src, PipeEnd):  # Linux splices from a file, not from a pipe
+        raise Errno(errno.ESPIPE if offset_ptr else errno.EINVAL)
+    dst = t.files.get(out_fd)
+    if not dst.writable:
+        raise Errno(errno.EBADF)
+    if dst.flags & OpenFlags.O_APPEND:
+        raise Errno(errno.EINVAL)
+    offset = read_offset(t, offset_ptr)
+    done = transfer(t, src, dst, min(count, MAX_RW), offset, None)
+    advance_offset(t, offset_ptr, offset, done)
+    return done
+
+
+@syscall("copy_file_range", Fd, Ptr, Fd, Ptr, SizeT, UInt)
+def copy_file_range(t: Task, in_fd: int, in_ptr: int, out_fd: int, out_ptr: int, count: int, flags: int) -> int:
+    """Any two regular files, also across mounts (Linux >= 5.19 copies across file systems)."""
+    if flags:
+        raise Errno(errno.EINVAL)
+    src, dst = t.files.get(in_fd), t.files.get(out_fd)
+    in_off, out_off = read_offset(t, in_ptr), read_offset(t, out_ptr)
+    src_st, dst_st = src.stat(), dst.stat()
+    kinds = (src_st.mode & S_IFMT, dst_st.mode & S_IFMT)
+    if S_IFDIR in kinds:
+        raise Errno(errno.EISDIR)
+    if kinds != (S_IFREG, S_IFREG):
+        raise Errno(errno.EINVAL)
+    if not src.readable or not dst.writable or dst.flags & OpenFlags.O_APPEND:
+        raise Errno(errno.EBADF)
+    pos_in = src.seek(0, Seek.SEEK_CUR) if in_off is None else in_off
+    pos_out = dst.seek(0, Seek.SEEK_CUR) if out_off is None else out_off
+    count = max(0, min(count, MAX_RW, src_st.size - pos_in))  # the copy stops at EOF
+    if (src_st.dev, src_st.ino) == (dst_st.dev, dst_st.ino) and pos_out + count > pos_in and pos_out < pos_in + count:
+        raise Errno(errno.EINVAL)
+    if not count:
+        return 0
+    done = transfer(t, src, dst, count, in_off, out_off)
+    advance_offset(t, in_ptr, in_off, done)
+    advance_offset(t, out_ptr, out_off, done)
+    return done
+
+
+SPLICE_F_NONBLOCK = 0x02
+
+
+@syscall("splice", Fd, Ptr, Fd, Ptr, SizeT, UInt, support=PARTIAL,
+         note="copies through Pyrene (no page moving); a blocking splice that would wait is EDEADLK")
+def splice(t: Task, in_fd: int, in_ptr: int, out_fd: int, out_ptr: int, count: int, flags: int) -> int:
+    src, dst = t.files.get(in_fd), t.files.get(out_fd)
+    if not src.readable or not dst.writable:
+        raise Errno(errno.EBADF)
+    in_pipe, out_pipe = isinstance(src, PipeEnd), isinstance(dst, PipeEnd)
+    if not (in_pipe or out_pipe):
+        raise Errno(errno.EINVAL)
+    if (in_pipe and in_ptr) or (out_pipe and out_ptr):
+        raise Errno(errno.ESPIPE)
+    in_off, out_off = read_offset(t, in_ptr), read_offset(t, out_ptr)
+    try:
+        done = transfer(t, src, dst, min(count, MAX_RW), in_off, out_off)
+    except Errno as e:
+        # a pipe end that would wait says EDEADLK (fs/pipe.py); SPLICE_F_NONBLOCK means EAGAIN
+        if e.errno == errno.EDEADLK and flags & SPLICE_F_NONBLOCK:
+            raise Errno(errno.EAGAIN) from None
+        raise
+    advance_offset(t, in_ptr, in_off, done)
+    advance_offset(t, out_ptr, out_off, done)
+    return done
+
+
+# -- pipes, memfds, close_range -------------------------------------------------------------
+
+PIPE2_FLAGS = int(OpenFlags.O_CLOEXEC | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECT)
+
+
+def pipe_max_size() -> int:
+    """/proc/sys/fs/pipe-max-size: F_SETPIPE_SZ's limit for the unprivileged."""
+    return int(pal.read_host_text("/proc/sys/fs/pipe-max-size") or 1 << 20)
+
+
+def install_pair(t: Task, files: tuple[OpenFile, OpenFile], cloexec: bool, fds_ptr: int) -> int:
+    """Install both ends and store the fds in int[2]; nothing is left installed on failure."""
+    installed: list[int] = []
+    try:
+        for file in files:
+            installed.append(t.files.install(file, cloexec=cloexec))
+        t.mem.write(fds_ptr, struct.pack("<ii", *installed))
+    except Errno:
+        for fd in installed:
+            t.files.close(fd)
+        for file in files[len(installed):]:
+            file.release()
+        raise
+    return 0
+
+
+@syscall("pipe2", Ptr, OpenFlagsArg, support=PARTIAL,
+         note="a blocking read/write that would wait is EDEADLK until the event loop (issue 4)")
+def pipe2(t: Task, fds_ptr: int, flags: int) -> int:
+    if int(flags) & ~PIPE2_FLAGS:
+        raise Errno(errno.EINVAL)
+    return install_pair(t, make_pipe(flags), bool(flags & OpenFlags.O_CLOEXEC), fds_ptr)
+
+
+@syscall("pipe", Ptr, support=PARTIAL, note="as pipe2")
+def pipe(t: Task, fds_ptr: int) -> int:
+    return install_pair(t, make_pipe(0), False, fds_ptr)
+
+
+@syscall("memfd_create", CStr, UInt, ret=Fd)
+def memfd_create(t: Task, name: str, flags: int) -> int:
+    file = memfd.create(name, flags)
+    try:
+        return t.files.install(file, cloexec=bool(flags & memfd.MFD_CLOEXEC))
+    except Errno:
+        file.release()
+        raise
+
+
+CLOSE_RANGE_UNSHARE, CLOSE_RANGE_CLOEXEC = 0x2, 0x4
+
+
+@syscall("close_range", UInt, UInt, UInt)
+def close_range(t: Task, first: int, last: int, flags: int) -> int:
+    """CLOSE_RANGE_UNSHARE has nothing to unshare: a process's fd table is its own here."""
+    if flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) or first > last:
+        raise Errno(errno.EINVAL)
+    for fd in [fd for fd in t.files.entries if first <= fd <= last]:
+        if flags & CLOSE_RANGE_CLOEXEC:
+            t.files.entries[fd].cloexec = True
+        else:
+            t.files.close(fd)
+    return 0
+
+
+@syscall("tee", Fd, Fd, SizeT, UInt, support=PARTIAL, note="a blocking tee that would wait is EDEADLK (no event loop yet)")
+def tee(t: Task, in_fd: int, out_fd: int, count: int, flags: int) -> int:
+    src, dst = t.files.get(in_fd), t.files.get(out_fd)
+    if not isinstance(src, PipeEnd) or not isinstance(dst, PipeEnd):
+        raise Errno(errno.EINVAL)
+    return src.tee(dst, min(count, MAX_RW), bool(flags & SPLICE_F_NONBLOCK))

@@ -1,0 +1,95 @@
+"""I/O syscalls beyond read/write, native vs Pyrene: pipes, file locks, memfds,
+sendfile/copy_file_range/splice, fallocate and the sync family, close_range and dup
+edge cases, O_TMPFILE, and sqlite3 on a file database in rollback and WAL mode.
+
+The C programs (tests/compat/c) print every result in a run-independent form and
+only write in their cwd, which each test checks is left empty (or as expected).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from pyrene.testing.compare import assert_same
+
+LINKS = ["dynamic", "static"]
+
+
+@pytest.mark.parametrize("link", LINKS)
+@pytest.mark.parametrize("source", ["pipes.c", "locks.c", "memfd.c", "fileops.c", "fds.c"])
+def test_c_program(cbuild, tmp_path, link, source):
+    program = cbuild(source, link=link)
+    assert_same([program], cwd=tmp_path)
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+# ---------------------------------------------------------------------------
+# sqlite3 on a file database: the acceptance test of locks, fsync, ftruncate and
+# (in WAL mode) a MAP_SHARED mapping of the -shm file coherent with writes.
+
+
+def sqlite_script(journal_mode: str, rows: int = 10_000) -> bytes:
+    lines = [
+        f"PRAGMA journal_mode={journal_mode};",
+        "create table t(id integer primary key, name text, v real, blob_ blob);",
+        "create index t_name on t(name);",
+        "begin;",
+        *(f"insert into t(name, v, blob_) values ('n{i % 97}', {i * 0.5}, zeroblob({i % 50}));"
+          for i in range(rows)),
+        "commit;",
+        "update t set v = v * 2 where id % 3 = 0;",
+        "delete from t where id % 10 = 0;",
+        "select count(*), sum(v), min(name), max(name), sum(length(blob_)) from t;",
+        "select name, count(*), avg(v) from t group by name order by name limit 5;",
+        "PRAGMA integrity_check;",
+        "PRAGMA journal_mode;",
+    ]
+    return "\n".join(lines).encode() + b"\n"
+
+
+@pytest.mark.parametrize("journal_mode", ["delete", "wal"])
+def test_sqlite3_file_database(need, tmp_path, journal_mode):
+    sqlite3 = need("/usr/bin/sqlite3", "sqlite3")
+    from pyrene.testing.compare import default_env, describe_difference, run_native, run_pyrene
+
+    script = sqlite_script(journal_mode)
+    dirs = {"native": tmp_path / "native", "pyrene": tmp_path / "pyrene"}
+    for d in dirs.values():
+        d.mkdir()
+    kw = {"input": script, "env": default_env(), "timeout": 300}
+    native = run_native([sqlite3, "test.db"], cwd=dirs["native"], **kw)
+    pyrene = run_pyrene([sqlite3, "test.db"], cwd=dirs["pyrene"], **kw)
+    assert not describe_difference(native, pyrene), describe_difference(native, pyrene)
+    assert native.stdout.splitlines()[-2:] == [b"ok", journal_mode.encode()]
+    # A second connection under Pyrene reads what the first one wrote.
+    again = run_pyrene([sqlite3, "test.db", "select count(*) from t; PRAGMA integrity_check;"],
+                       cwd=dirs["pyrene"], **{**kw, "input": b""})
+    assert (again.returncode, again.stdout) == (0, b"9000\nok\n"), again
+    # Both databases hold the same schema and rows (dumped by a native sqlite3).
+    dumps = [subprocess.run([sqlite3, str(d / "test.db"), ".dump"], capture_output=True, check=True).stdout
+             for d in dirs.values()]
+    assert dumps[0] == dumps[1] and dumps[0].count(b"INSERT INTO") == 9000
+    assert sorted(os.listdir(dirs["native"])) == sorted(os.listdir(dirs["pyrene"])) == ["test.db"]
+
+
+def test_blocking_pipe_read_that_would_hang_is_edeadlk(need, tmp_path):
+    """No native counterpart: natively this read waits forever (the process holds the
+    only write end). Until tasks can be parked (issue 4), Pyrene says EDEADLK instead
+    of hanging the instance; a write that fits, then a read, works as usual."""
+    python = need("/usr/bin/python3.11", "python3.11")
+    from pyrene.testing.compare import default_env, run_pyrene
+
+    code = (
+        "import errno, os\n"
+        "r, w = os.pipe()\n"
+        "os.write(w, b'self-pipe'); print(os.read(r, 100))\n"
+        "try:\n"
+        "    os.read(r, 1)\n"
+        "except OSError as e:\n"
+        "    print(e.errno == errno.EDEADLK)\n"
+    )
+    result = run_pyrene([python, "-c", code], cwd=tmp_path, env=default_env(), input=b"", timeout=60)
+    assert (result.returncode, result.stdout) == (0, b"b'self-pipe'\nTrue\n"), result
