@@ -23,6 +23,7 @@ from .fs import dev, proc
 from .fs.file import FileSystem
 from .fs.host import HostFile, HostFS
 from .fs.mounts import Mount, MountTable, split_path
+from .fs.hostfile import CheckedHostFileFS, HostFileFS
 from .fs.trusted import CheckedHostFS, FileChecks
 from .kernel import exec as execmod
 from .kernel.instance import Instance, InstanceConfig
@@ -75,9 +76,13 @@ def _mount(spec: MountSpec, manifest: Manifest, checks: FileChecks | None, insta
            start_ns: int, cleanup: list[str]) -> Mount:
     fs: FileSystem
     if spec.type == "chroot":
+        single_file = os.path.exists(spec.uri) and not os.path.isdir(spec.uri)
         try:
-            fs = CheckedHostFS(spec.uri, spec.readonly, checks, os.path.realpath(spec.uri)) if checks else \
-                HostFS(spec.uri, spec.readonly)
+            if checks:
+                checked = CheckedHostFileFS if single_file else CheckedHostFS
+                fs = checked(spec.uri, spec.readonly, checks, os.path.realpath(spec.uri))
+            else:
+                fs = (HostFileFS if single_file else HostFS)(spec.uri, spec.readonly)
         except Errno as exc:
             raise ManifestError(manifest.source, spec.key, f"file:{spec.uri}: {os.strerror(exc.errno)}") from None
         source = spec.uri

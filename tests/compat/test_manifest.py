@@ -460,3 +460,30 @@ sgx.allowed_files = ["file:{{ datadir }}/allowed/"]
     denied = pyrene_cli("run", "--manifest", str(out), "/etc/passwd", cwd=tmp_path)
     assert (denied.returncode, denied.stdout) == (1, b"")
     assert denied.stderr == f"{cat}: /etc/passwd: Permission denied\n".encode()
+
+
+def test_single_file_mounts(tmp_path, root, need):
+    """Gramine manifests often mount single files (the interpreter, a config file)."""
+    python = need("/usr/bin/python3.11", "python3.11")
+    note = write(tmp_path / "note.txt", "one file\n")
+    result = pyrene_cli("run", "--rootfs", "root", "--mount", f"{note}:/etc/note.txt:ro", "--", "/bin/cat",
+                        "/etc/note.txt", cwd=tmp_path)
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"one file\n", b"")
+    result = pyrene_cli("run", "--rootfs", "root", "--mount", f"{note}:/etc/note.txt:ro", "--", "/bin/sh", "-c",
+                        "echo x > /etc/note.txt", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (1, b"/bin/sh: can't create /etc/note.txt: Read-only file system\n")
+    manifest = write(tmp_path / "python.manifest", f'''
+libos.entrypoint = "{python}"
+loader.argv = ["python3", "-c", "import sys, json; print(json.dumps(sys.argv))", "arg"]
+fs.root.uri = "file:root"
+fs.mounts = [
+  {{ path = "{python}", uri = "file:{python}" }},
+  {{ path = "/lib", uri = "file:/lib" }},
+  {{ path = "/lib64", uri = "file:/lib64" }},
+  {{ path = "/usr/lib", uri = "file:/usr/lib" }},
+]
+''')
+    native = run_native([python, "-c", "import sys, json; print(json.dumps(sys.argv))", "arg"], env=default_env(),
+                        input=b"")
+    result = pyrene_cli("run", "--manifest", str(manifest), cwd=tmp_path)
+    assert (result.returncode, result.stdout, result.stderr) == (0, native.stdout, b"")
