@@ -17,16 +17,22 @@ import sys
 import time
 from dataclasses import dataclass
 
+from .abi.flags import Rlimit
 from .errors import Errno, PyreneError
 from .fs import dev, proc
+from .fs.file import FileSystem
 from .fs.host import HostFile, HostFS
-from .fs.mounts import Mount, MountTable
+from .fs.mounts import Mount, MountTable, split_path
+from .fs.hostfile import CheckedHostFileFS, HostFileFS
+from .fs.trusted import CheckedHostFS, FileChecks
 from .kernel import exec as execmod
 from .kernel.instance import Instance, InstanceConfig
 from .kernel.table import SyscallTable
-from .kernel.task import Creds
+from .kernel.task import Creds, default_rlimits
 from .loader.elf import NotElf
-from .manifest.schema import Manifest
+from .manifest.load import ManifestError, describe
+from .manifest.overrides import environment
+from .manifest.schema import Manifest, MountSpec
 from .pal import linux as pal
 from .syscalls import MODULES
 from .trace.strace import Strace
@@ -43,28 +49,76 @@ class RunOptions:
 
 
 def build_mounts(manifest: Manifest, instance_ref: list[Instance], start_ns: int) -> tuple[MountTable, list[str]]:
-    """The mount table, and the host directories to delete at the end (tmpfs)."""
-    mounts = []
-    cleanup: list[str] = []
+    """The mount table, and the host directories to delete at the end (tmpfs).
+
+    Refuses (ManifestError, naming the key) what cannot be mounted before anything runs:
+    encrypted mounts, host paths that do not exist.
+    """
     for spec in manifest.mounts:
-        if spec.type == "chroot":
-            fs = HostFS(spec.uri, spec.readonly)
-            source = spec.uri
-        elif spec.type == "tmpfs":
-            host_dir = pal.make_private_dir("pyrene-tmpfs-", 0o1777)
-            cleanup.append(host_dir)
-            fs = HostFS(host_dir, False)
-            source = "tmpfs"
-        elif spec.type == "proc":
-            fs = proc.make_procfs(_Deferred(instance_ref), start_ns)  # type: ignore[arg-type]
-            source = "proc"
-        elif spec.type == "dev":
-            fs = dev.make_devfs(start_ns)
-            source = "dev"
-        else:
-            raise PyreneError(f"pyrene: fs.mounts: unknown mount type {spec.type!r}")
-        mounts.append(Mount(os.path.normpath(spec.path), fs, spec.type, source))
-    return MountTable(mounts), cleanup
+        if spec.type == "encrypted":
+            raise ManifestError(manifest.source, spec.key, "encrypted mounts are not yet supported")
+    checks = file_checks(manifest)
+    mounts: list[Mount] = []
+    cleanup: list[str] = []
+    try:
+        for spec in manifest.mounts:
+            mounts.append(_mount(spec, manifest, checks, instance_ref, start_ns, cleanup))
+        return MountTable(mounts), cleanup
+    except BaseException:
+        for m in mounts:
+            m.fs.release()
+        for d in cleanup:
+            pal.remove_tree(d)
+        raise
+
+
+def _mount(spec: MountSpec, manifest: Manifest, checks: FileChecks | None, instance_ref: list[Instance],
+           start_ns: int, cleanup: list[str]) -> Mount:
+    fs: FileSystem
+    if spec.type == "chroot":
+        single_file = os.path.exists(spec.uri) and not os.path.isdir(spec.uri)
+        try:
+            if checks:
+                checked = CheckedHostFileFS if single_file else CheckedHostFS
+                fs = checked(spec.uri, spec.readonly, checks, os.path.realpath(spec.uri))
+            else:
+                fs = (HostFileFS if single_file else HostFS)(spec.uri, spec.readonly)
+        except Errno as exc:
+            raise ManifestError(manifest.source, spec.key, f"file:{spec.uri}: {os.strerror(exc.errno)}") from None
+        source = spec.uri
+    elif spec.type == "tmpfs":
+        host_dir = pal.make_private_dir("pyrene-tmpfs-", 0o1777)
+        cleanup.append(host_dir)
+        fs = HostFS(host_dir, spec.readonly)
+        source = "tmpfs"
+    elif spec.type == "proc":
+        fs = proc.make_procfs(_Deferred(instance_ref), start_ns)  # type: ignore[arg-type]
+        source = "proc"
+    elif spec.type == "dev":
+        fs = dev.make_devfs(start_ns)
+        source = "dev"
+    else:  # encrypted mounts were refused by build_mounts already
+        raise ManifestError(manifest.source, spec.key, f"unknown mount type {spec.type!r}")
+    return Mount(os.path.normpath(spec.path), fs, spec.type, source)
+
+
+def file_checks(manifest: Manifest) -> FileChecks | None:
+    """The trusted/allowed file checks, or None when the manifest lists no such files
+    (Gramine without SGX: nothing is checked). Every trusted file is measured now: one
+    without a sha256 gets it (as gramine-manifest would have), one whose content does not
+    match is refused before the app starts (ManifestError); the check at each open
+    (fs/trusted.py) then catches a file changed while the sandbox runs."""
+    if not manifest.checks_files:
+        return None
+    from .manifest import measure  # here: hashing is only needed with trusted files
+
+    # files are matched by their real host paths: /lib/x86_64-linux-gnu/libc.so.6 and
+    # /usr/lib/x86_64-linux-gnu/libc.so.6 (Debian's /lib -> usr/lib) are the same file
+    measured = measure.measure(manifest.trusted_files, manifest.source, check=True)
+    trusted = {os.path.realpath(tf.path): tf.sha256 for tf in measured}
+    allowed = tuple(os.path.join(os.path.realpath(a), "") if a.endswith("/") else os.path.realpath(a)
+                    for a in manifest.allowed_files)
+    return FileChecks(trusted, allowed, manifest.file_check_policy == "strict")  # type: ignore[arg-type]
 
 
 class _Deferred:
@@ -117,34 +171,101 @@ def find_program(instance: Instance, name: str, env: list[str]) -> str:
     raise PyreneError(f"pyrene: {name}: No such file or directory", 127)
 
 
-def run(opts: RunOptions) -> int:
+def make_instance(opts: RunOptions) -> tuple[Instance, list[str]]:
+    """The instance the manifest describes, before any process exists, and the host
+    directories to remove when it is done."""
     manifest = opts.manifest
     start_ns = time.time_ns()
     ref: list[Instance] = []
     mounts, cleanup = build_mounts(manifest, ref, start_ns)
-    env = [f"{k}={v}" for k, v in os.environ.items()] if manifest.use_host_env else []
-    env += [f"{k}={v}" for k, v in manifest.env]
-    strace_out = None
+    env = environment(manifest, os.environ)
+    strace = None
     if opts.strace_file:
-        strace_out = sys.stderr if opts.strace_file == "-" else open(opts.strace_file, "w")  # noqa: SIM115
+        strace = Strace(sys.stderr if opts.strace_file == "-" else open(opts.strace_file, "w"))  # noqa: SIM115
     visible = tuple(sorted(os.sched_getaffinity(0)))
     config = InstanceConfig(
         mounts=mounts, env=env, cwd=manifest.start_dir or os.getcwd(),
         creds=Creds(manifest.uid if manifest.uid is not None else os.getuid(),
                     manifest.gid if manifest.gid is not None else os.getgid(), tuple(os.getgroups())),
-        fd_limit=manifest.fd_limit, strace=Strace(strace_out) if strace_out else None, cpu=opts.cpu,
+        fd_limit=manifest.fd_limit, strace=strace, cpu=opts.cpu if opts.cpu is not None else manifest.cpu,
         visible_cpus=visible,
     )
     instance = Instance(config, SyscallTable.build(MODULES))
     ref.append(instance)
+    limits = default_rlimits(manifest.fd_limit)
+    if manifest.stack_size is not None:
+        # what getrlimit reports and glibc sizes new threads' stacks by; the main stack
+        # itself grows as the host's RLIMIT_STACK lets it
+        limits[Rlimit.RLIMIT_STACK] = (manifest.stack_size, limits[Rlimit.RLIMIT_STACK][1])
+    instance.process.rlimits = limits
+    return instance, cleanup
+
+
+def close_instance(instance: Instance, cleanup: list[str]) -> None:
+    instance.shutdown()
+    for d in cleanup:
+        pal.remove_tree(d)
+    strace = instance.config.strace
+    if strace is not None and strace.out is not sys.stderr:
+        strace.out.close()
+
+
+def run(opts: RunOptions) -> int:
+    instance, cleanup = make_instance(opts)
     try:
-        return _run_instance(instance, opts.argv, env)
+        return _run_instance(instance, opts.manifest, opts.argv, instance.process.env)
     finally:
-        instance.shutdown()
-        for d in cleanup:
-            pal.remove_tree(d)
-        if strace_out is not None and strace_out is not sys.stderr:
-            strace_out.close()
+        close_instance(instance, cleanup)
+
+
+def check(manifest: Manifest) -> None:
+    """Everything `run` would refuse before starting the app, without starting it."""
+    instance, cleanup = make_instance(RunOptions(argv=[], manifest=manifest))
+    try:
+        if manifest.entrypoint is not None:
+            prog = _prepare(instance, manifest, [manifest.entrypoint], [])
+            prog.file.decref()
+            if prog.interp is not None:
+                prog.interp[1].decref()
+    finally:
+        close_instance(instance, cleanup)
+
+
+def entrypoint_path(manifest: Manifest) -> str:
+    """libos.entrypoint as a path: relative ones are from the start directory (no PATH
+    search, as in Gramine)."""
+    assert manifest.entrypoint is not None
+    return manifest.entrypoint if "/" in manifest.entrypoint else "./" + manifest.entrypoint
+
+
+def check_entrypoint(instance: Instance, manifest: Manifest) -> None:
+    """ManifestError if no mount grants the entrypoint as a regular file."""
+    path = entrypoint_path(manifest)
+    try:
+        res = instance.vfs.resolve(instance.process.cwd, path, follow=True)
+    except Errno as exc:
+        full = os.path.normpath(os.path.join(instance.process.cwd, path))
+        mount, rel = instance.vfs.mounts.find(split_path(full))
+        where = f"the {mount.kind} mount at {mount.path}"
+        if mount.kind == "chroot":
+            where += f" (host {os.path.join(mount.source, rel) if rel else mount.source})"
+        raise ManifestError(manifest.source, "libos.entrypoint",
+                            f"{describe(manifest.entrypoint)} is not granted by any mount: {where} has no such file "
+                            f"({os.strerror(exc.errno)})") from None
+    assert res.stat is not None
+    if not stat_mod.S_ISREG(res.stat.mode):
+        raise ManifestError(manifest.source, "libos.entrypoint", f"{describe(manifest.entrypoint)} is not a regular file")
+
+
+def check_start_dir(instance: Instance, manifest: Manifest) -> None:
+    try:
+        res = instance.vfs.resolve("/", instance.process.cwd, follow=True)
+    except Errno as exc:
+        raise ManifestError(manifest.source, "fs.start_dir",
+                            f"{describe(instance.process.cwd)} is not in the sandbox ({os.strerror(exc.errno)})") from None
+    assert res.stat is not None
+    if not stat_mod.S_ISDIR(res.stat.mode):
+        raise ManifestError(manifest.source, "fs.start_dir", f"{describe(instance.process.cwd)} is not a directory")
 
 
 class _Preflight:
@@ -155,12 +276,19 @@ class _Preflight:
         self.proc = instance.process
 
 
-def _run_instance(instance: Instance, argv: list[str], env: list[str]) -> int:
-    pre = _Preflight(instance)
-    name = argv[0]
-    path = find_program(instance, name, env)
+def _prepare(instance: Instance, manifest: Manifest, argv: list[str], env: list[str]) -> execmod.Program:
+    """Find and open the program (and its interpreter) with a shell's errors: 127 when
+    missing, 126 when not executable; a manifest's entrypoint must be granted (exit 2)."""
+    check_start_dir(instance, manifest)
+    if manifest.entrypoint is not None:
+        check_entrypoint(instance, manifest)
+        name = manifest.entrypoint
+        path = entrypoint_path(manifest)
+    else:
+        name = argv[0]
+        path = find_program(instance, name, env)
     try:
-        prog = execmod.prepare(pre, path, list(argv))  # type: ignore[arg-type]
+        return execmod.prepare(_Preflight(instance), path, list(argv))  # type: ignore[arg-type]
     except NotElf as exc:
         raise PyreneError(f"pyrene: {name}: {exc}", 126) from None
     except Errno as exc:
@@ -169,8 +297,12 @@ def _run_instance(instance: Instance, argv: list[str], env: list[str]) -> int:
         if exc.errno == errno.ENOEXEC:
             raise PyreneError(f"pyrene: {name}: cannot execute binary file: Exec format error", 126) from None
         raise PyreneError(f"pyrene: {name}: {os.strerror(exc.errno)}", 126) from None
+
+
+def _run_instance(instance: Instance, manifest: Manifest, argv: list[str], env: list[str]) -> int:
+    prog = _prepare(instance, manifest, argv, env)
     try:
         task = instance.start(prog, stdio_files())  # type: ignore[arg-type]
     except Errno as exc:
-        raise PyreneError(f"pyrene: {name}: cannot load program: {os.strerror(exc.errno)}", 126) from None
+        raise PyreneError(f"pyrene: {argv[0]}: cannot load program: {os.strerror(exc.errno)}", 126) from None
     return instance.run(task)

@@ -12,11 +12,11 @@ from .schema import Manifest, MountSpec
 def default_manifest(cwd: str | None = None) -> Manifest:
     cwd = cwd or os.getcwd()
     mounts = [
-        MountSpec("/", "chroot", "/", readonly=True),
-        MountSpec("/tmp", "tmpfs"),
-        MountSpec("/proc", "proc"),
-        MountSpec("/dev", "dev"),
+        MountSpec("/", "chroot", "/", readonly=True, key="fs.root"),
+        MountSpec("/tmp", "tmpfs", key="fs.mounts[0]"),
+        MountSpec("/proc", "proc", key="pyrene.proc"),
+        MountSpec("/dev", "dev", key="pyrene.dev"),
     ]
     if cwd != "/":
-        mounts.append(MountSpec(cwd, "chroot", cwd, readonly=False))
+        mounts.append(MountSpec(cwd, "chroot", cwd, readonly=False, key="fs.mounts[1]"))
     return Manifest(mounts=tuple(mounts), start_dir=cwd)

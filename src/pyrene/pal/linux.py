@@ -318,3 +318,10 @@ def tee(src: int, dst: int, count: int) -> int:
     """tee(2) between two host pipes, never waiting (SPLICE_F_NONBLOCK)."""
     with host_errors():
         return libc.file_syscall("tee", src, dst, count, 0x02)
+
+
+def reopen(fd: int, flags: int) -> int:
+    """A new open file description of what the O_PATH fd `fd` names (a mount that is a
+    single host file), through the kernel's own link to our fd: no path is walked."""
+    with host_errors():
+        return os.open(f"/proc/self/fd/{fd}", flags | os.O_CLOEXEC)
