@@ -1,7 +1,17 @@
 """Synthesized /dev: the devices a program may use, and nothing of the host's.
 
 The host's /dev is never visible: a read-only mount of host `/` must not become a way to
-read /dev/sda. /dev/tty is the only pass-through, and only to Pyrene's own terminal.
+read /dev/sda. /dev/tty is the only pass-through, and only to Pyrene's own terminal
+(ENXIO when Pyrene has none, as for a process without a controlling terminal).
+
+/dev/shm is an empty directory here; the default manifest mounts a tmpfs over it (a
+private host directory like /tmp's), so POSIX shared memory (shm_open) works and is
+shared by all the sandbox's processes.
+
+/dev/pts and /dev/ptmx are not there: a new pseudo-terminal would be a host pts the
+sandbox could hand to anyone. The planned grant is a manifest key `pyrene.dev.pts = true`
+that adds /dev/ptmx (opening the host's ptmx, with the terminal ioctls of host.py plus
+TIOCGPTN/TIOCSPTLCK/TIOCGPTPEER) and /dev/pts/N for the ptys the sandbox itself opened.
 """
 
 from __future__ import annotations
@@ -53,6 +63,7 @@ class CharDevice(OpenFile):
         return 0
 
 
+DEV_DEV = 0x06  # st_dev of /dev's own nodes (like devtmpfs's 0:6), distinct from /proc's
 DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "urandom": (1, 9)}
 
 
@@ -78,6 +89,5 @@ def make_devfs(start_ns: int) -> synth.SynthFS:
     for i, name in enumerate(("stdin", "stdout", "stderr")):
         entries[name] = synth.link(lambda i=i: f"/proc/self/fd/{i}")  # type: ignore[misc]
     entries["shm"] = synth.static_dir({}, mode=0o1777)
-    entries["pts"] = synth.static_dir({}, mode=0o755)
-    fs = synth.SynthFS(synth.static_dir(entries, mode=0o755), start_ns)
+    fs = synth.SynthFS(synth.static_dir(entries, mode=0o755), start_ns, DEV_DEV)
     return fs

@@ -111,6 +111,16 @@ class HostFile(OpenFile):
     def sync(self) -> None:
         pal.fsync(self.fd)
 
+    def reopen(self, flags: int) -> OpenFile:
+        """The same host file again, with at most the access this description has: the
+        file has no sandbox path that would let the VFS check a wider access."""
+        if not flags & OpenFlags.O_PATH and (
+                (flags & O_ACCMODE != os.O_WRONLY and not self.readable)
+                or (flags & O_ACCMODE != os.O_RDONLY and not self.writable)):
+            raise Errno(errno.EACCES)
+        keep = flags & ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_CLOEXEC | OpenFlags.O_NOFOLLOW)
+        return HostFile(pal.reopen(self.fd, keep), flags & ~OpenFlags.O_CLOEXEC, self.path)
+
 
 class HostFS(FileSystem):
     """A host directory (or single file) mounted into the sandbox."""

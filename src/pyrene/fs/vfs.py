@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from ..abi.flags import S_IFDIR, S_IFLNK, S_IFMT
 from ..abi.structs import Stat
 from ..errors import Errno
+from .file import OpenFile
 from .mounts import Mount, MountTable, split_path
 
 MAX_SYMLINKS = 40
@@ -37,6 +38,7 @@ class Resolved:
     rel: str  # path inside the mount
     path: str  # absolute sandbox path
     stat: Stat | None  # None: the last component does not exist (yet)
+    file: OpenFile | None = None  # reached through a magic link (/proc/self/fd/N): reopen it
 
 
 class Vfs:
@@ -83,6 +85,10 @@ class Vfs:
                     return Resolved(mount, rel, "/" + "/".join(done), None)
                 raise
             kind = st.mode & S_IFMT
+            if kind == S_IFLNK and last and follow and not trailing_slash:
+                magic = mount.fs.magic_link(rel)
+                if magic is not None:
+                    return Resolved(mount, rel, "/" + "/".join(done), magic.stat(), magic)
             if kind == S_IFLNK and (not last or follow or trailing_slash):
                 links += 1
                 if links > MAX_SYMLINKS:

@@ -16,6 +16,7 @@ def default_manifest(cwd: str | None = None) -> Manifest:
         MountSpec("/tmp", "tmpfs"),
         MountSpec("/proc", "proc"),
         MountSpec("/dev", "dev"),
+        MountSpec("/dev/shm", "tmpfs"),
     ]
     if cwd != "/":
         mounts.append(MountSpec(cwd, "chroot", cwd, readonly=False))

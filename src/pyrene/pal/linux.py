@@ -239,3 +239,10 @@ def unlink_beneath(root_fd: int, rel: str, directory: bool) -> None:
 def mkdir_beneath(root_fd: int, rel: str, mode: int) -> None:
     with parent_beneath(root_fd, rel) as (dfd, name), host_errors():
         os.mkdir(name, mode, dir_fd=dfd)
+
+
+def reopen(fd: int, flags: int) -> int:
+    """A new host open file description of the file behind our own `fd` (the host's
+    /proc/self/fd magic link of the instance), for the app's /proc/self/fd/N reopen."""
+    with host_errors():
+        return os.open(f"/proc/self/fd/{fd}", flags | os.O_NOCTTY | os.O_CLOEXEC)
