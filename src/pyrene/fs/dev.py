@@ -85,9 +85,9 @@ def make_devfs(start_ns: int) -> synth.SynthFS:
         name: synth.char_device(major, minor, opener(name)) for name, (major, minor) in DEVICES.items()
     }
     entries["tty"] = synth.char_device(5, 0, open_tty)
-    entries["fd"] = synth.link(lambda: "/proc/self/fd")
+    entries["fd"] = synth.fixed_link("/proc/self/fd")
     for i, name in enumerate(("stdin", "stdout", "stderr")):
-        entries[name] = synth.link(lambda i=i: f"/proc/self/fd/{i}")  # type: ignore[misc]
+        entries[name] = synth.fixed_link(f"/proc/self/fd/{i}")
     entries["shm"] = synth.static_dir({}, mode=0o1777)
     fs = synth.SynthFS(synth.static_dir(entries, mode=0o755), start_ns, DEV_DEV)
     return fs

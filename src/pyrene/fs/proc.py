@@ -178,7 +178,8 @@ class ProcView:
             "setgroups": plain("allow\n"),
             "uid_map": plain("%10d %10d %10d\n" % (0, 0, NO_ID)),
             "gid_map": plain("%10d %10d %10d\n" % (0, 0, NO_ID)),
-            "fd": synth.directory(lambda: self.fd_links(p), mode=0o500, owner=own),
+            "fd": synth.Dir(S_IFDIR | 0o500, owner=own, children=lambda: self.fd_links(p),
+                            size=lambda: len(p.files.entries)),  # Linux: the number of open fds
             "fdinfo": synth.directory(lambda: self.fd_infos(p), mode=0o500, owner=own),
         }
         entries["task"] = synth.directory(lambda: {str(p.vpid): synth.static_dir(entries, owner=own)}, owner=own)
@@ -186,7 +187,8 @@ class ProcView:
 
     @staticmethod
     def set_comm(p: "Process", data: bytes) -> None:
-        p.comm = data.split(b"\n", 1)[0][:15].decode("utf-8", "replace")
+        """Linux keeps what was written, newline included, up to 15 bytes."""
+        p.comm = data[:15].decode("utf-8", "replace")
 
     def set_oom_score_adj(self, p: "Process", data: bytes) -> None:
         try:
@@ -234,7 +236,7 @@ class ProcView:
             f = e.file
             mode = (0o400 if f.readable else 0) | (0o200 if f.writable else 0) | 0o100
             out[str(fd)] = synth.link(lambda f=f: self.fd_view(f).target, mode=mode, owner=own,  # type: ignore[misc]
-                                      magic=lambda f=f: self.fd_view(f).file)  # type: ignore[misc]
+                                      magic=lambda f=f: self.fd_view(f).file, size=64)  # type: ignore[misc]
         return out
 
     def fd_infos(self, p: "Process") -> dict[str, synth.Node]:
@@ -329,9 +331,8 @@ class ProcView:
 
     def sandbox_path_of_mapping(self, dev: str, ino: int, host_path: str) -> str:
         """The sandbox path naming the mapped host file, or "" if there is none."""
-        deleted = host_path.endswith(" (deleted)")
-        if deleted:
-            host_path = host_path[:-len(" (deleted)")]
+        if host_path.endswith(" (deleted)"):
+            return ""  # nothing left to check the name against (Pyrene's stub is one)
         major, minor = (int(x, 16) for x in dev.split(":"))
         for m in self.instance.vfs.mounts.mounts:  # deepest first
             root = getattr(m.fs, "host_path", None)
@@ -341,8 +342,6 @@ class ProcView:
             if host_path != root and not host_path.startswith(root + "/"):
                 continue
             candidate = os.path.normpath(m.path + "/" + host_path[len(root):])
-            if deleted:
-                return candidate + " (deleted)"
             try:
                 st = self.instance.vfs.resolve("/", candidate, follow=False).stat
             except Errno:

@@ -37,11 +37,13 @@ class Node:
     mode: int
     ino: int = 0
     owner: Owner | None = None  # (uid, gid); None: root
+    size: int | Callable[[], int] = 0  # what stat says (0 for content made at open, like procfs)
 
     def stat(self, start_ns: int, dev: int) -> Stat:
         uid, gid = self.owner() if self.owner is not None else (0, 0)
+        size = self.size() if callable(self.size) else self.size
         return Stat(dev, self.ino, self.mode, 2 if self.mode & S_IFDIR == S_IFDIR else 1, uid, gid,
-                    getattr(self, "rdev", 0), 0, 1024, 0, start_ns, start_ns, start_ns)
+                    getattr(self, "rdev", 0), size, 1024, 0, start_ns, start_ns, start_ns)
 
 
 @dataclass
@@ -90,8 +92,13 @@ def text(content: Callable[[], bytes], mode: int = 0o444, owner: Owner | None = 
 
 
 def link(target: Callable[[], str], mode: int = 0o777, owner: Owner | None = None,
-         magic: Callable[[], OpenFile | None] | None = None) -> Link:
-    return Link(S_IFLNK | mode, owner=owner, target=target, magic=magic)
+         magic: Callable[[], OpenFile | None] | None = None, size: int = 0) -> Link:
+    return Link(S_IFLNK | mode, owner=owner, size=size, target=target, magic=magic)
+
+
+def fixed_link(target: str) -> Link:
+    """A link with a constant target; its size is the target's length, as on a disk."""
+    return link(lambda: target, size=len(target))
 
 
 def char_device(major: int, minor: int, opener: Callable[[int, str], OpenFile], mode: int = 0o666) -> Device:
