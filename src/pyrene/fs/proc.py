@@ -182,7 +182,8 @@ class ProcView:
                             size=lambda: len(p.files.entries)),  # Linux: the number of open fds
             "fdinfo": synth.directory(lambda: self.fd_infos(p), mode=0o500, owner=own),
         }
-        entries["task"] = synth.directory(lambda: {str(p.vpid): synth.static_dir(entries, owner=own)}, owner=own)
+        thread = synth.static_dir(dict(entries), owner=own)  # task/TID/: the same files, no task/ again
+        entries["task"] = synth.directory(lambda: {str(p.vpid): thread}, owner=own)
         return entries
 
     @staticmethod

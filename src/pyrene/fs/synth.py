@@ -235,6 +235,10 @@ class SynthFS(FileSystem):
                 raise Errno(errno.EISDIR)
             parent = rel.rpartition("/")[0]
             return DirFile(node, rel, flags, path, st, ino_of("/" + parent) if rel else st.ino)
+        if isinstance(node, Link) and node.magic is not None and not flags & os.O_NOFOLLOW:
+            file = node.magic()  # the VFS ended a walk here: open what the link leads to
+            if file is not None:
+                return file.reopen(flags)
         if flags & os.O_PATH:
             return BytesFile(b"", flags, path, st)
         if isinstance(node, File):

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from ..abi.flags import S_IFDIR, S_IFLNK, S_IFMT
 from ..abi.structs import Stat
 from ..errors import Errno
-from .file import OpenFile
 from .mounts import Mount, MountTable, split_path
 
 MAX_SYMLINKS = 40
@@ -38,7 +37,6 @@ class Resolved:
     rel: str  # path inside the mount
     path: str  # absolute sandbox path
     stat: Stat | None  # None: the last component does not exist (yet)
-    file: OpenFile | None = None  # reached through a magic link (/proc/self/fd/N): reopen it
 
 
 class Vfs:
@@ -86,9 +84,11 @@ class Vfs:
                 raise
             kind = st.mode & S_IFMT
             if kind == S_IFLNK and last and follow and not trailing_slash:
+                # a magic link to a file with no path (a pipe, a deleted file): the walk
+                # ends on the link, which stats as the file and opens it (fs/synth.py)
                 magic = mount.fs.magic_link(rel)
                 if magic is not None:
-                    return Resolved(mount, rel, "/" + "/".join(done), magic.stat(), magic)
+                    return Resolved(mount, rel, "/" + "/".join(done), magic.stat())
             if kind == S_IFLNK and (not last or follow or trailing_slash):
                 links += 1
                 if links > MAX_SYMLINKS:

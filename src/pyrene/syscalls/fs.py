@@ -68,10 +68,7 @@ def open_at(t: Task, dirfd: int, path: str, flags: int, mode: int) -> int:
         if kind == S_IFDIR and (flags & O_ACCMODE != os.O_RDONLY or flags & OpenFlags.O_CREAT) \
                 and not flags & OpenFlags.O_PATH:
             raise Errno(errno.EISDIR)
-    if res.file is not None:
-        file = res.file.reopen(int(flags))
-    else:
-        file = res.mount.fs.open(res.rel, int(flags), mode & 0o7777, res.path)
+    file = res.mount.fs.open(res.rel, int(flags), mode & 0o7777, res.path)
     # what F_GETFL reports: creation flags are forgotten, O_LARGEFILE is implied on 64-bit
     file.flags = (file.flags & ~CREATION_FLAGS) | OpenFlags.O_LARGEFILE
     return t.files.install(file, cloexec=bool(flags & OpenFlags.O_CLOEXEC))

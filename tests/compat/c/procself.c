@@ -270,6 +270,30 @@ static void listing(void) {
     check("task/ is the one thread", tasks == 1 && tid == gettid());
 }
 
+/* telldir/seekdir: an offset taken during a listing leads back to the same entry, even
+ * when fds were opened in between (so fd/ changed) */
+static void offsets(const char *path) {
+    DIR *d = opendir(path);
+    struct dirent *e;
+    char names[64][256];
+    long offs[64];
+    int n = 0;
+    while (n < 64 && (offs[n] = telldir(d), e = readdir(d))) {
+        snprintf(names[n], sizeof names[n], "%s", e->d_name);
+        n++;
+        if (n == 3)
+            open("/dev/null", O_RDONLY); /* a new fd, and so a new entry in /proc/self/fd */
+    }
+    int ok = n > 2;
+    for (int i = n - 1; i >= 0; i--) {
+        seekdir(d, offs[i]);
+        e = readdir(d);
+        ok &= e && strcmp(e->d_name, names[i]) == 0;
+    }
+    closedir(d);
+    printf("%s: seekdir back to each of its entries: %s\n", path, ok ? "ok" : "WRONG");
+}
+
 static void chunks(void) {
     /* one open, one snapshot: chunked reads and one big read give the same text */
     static char whole[1 << 16];
@@ -377,6 +401,9 @@ int main(int argc, char **argv) {
     cmdline(argc, argv);
     fds(argv[0]);
     listing();
+    offsets("/proc/self");
+    offsets("/proc/self/fd");
+    offsets("/dev");
     chunks();
     mounts();
     maps();
