@@ -36,6 +36,7 @@ from ..errors import Errno
 from ..pal import linux as pal
 from . import synth
 from .file import OpenFile
+from .host import HostFS
 from .mounts import Mount
 
 if TYPE_CHECKING:
@@ -163,7 +164,9 @@ class ProcView:
             "status": text(lambda: self.status(p)),
             "stat": text(lambda: self.stat(p)),
             "statm": text(lambda: pal.read_host_text(f"/proc/{p.host_pid}/statm")),
-            "maps": text(lambda: self.maps(p)),
+            "maps": text(lambda: self.maps(p, "maps")),
+            "smaps": text(lambda: self.maps(p, "smaps")),
+            "smaps_rollup": text(lambda: self.maps(p, "smaps_rollup")),
             "mounts": text(lambda: self.mounts().encode()),
             "mountinfo": text(lambda: self.mountinfo().encode()),
             "limits": text(lambda: limits(p).encode()),
@@ -312,22 +315,26 @@ class ProcView:
 
     # -- maps -------------------------------------------------------------------------
 
-    def maps(self, p: "Process") -> bytes:
+    def maps(self, p: "Process", name: str) -> bytes:
+        """maps, smaps or smaps_rollup of the host, each mapping's file named as the sandbox
+        names it; the other lines (smaps' counters) as they are."""
         out = []
         seen: dict[tuple[str, str, str], str] = {}
-        for line in pal.read_host_text(f"/proc/{p.host_pid}/maps").decode("utf-8", "surrogateescape").splitlines():
+        host = pal.read_host_text(f"/proc/{p.host_pid}/{name}").decode("utf-8", "surrogateescape")
+        for line in host.splitlines():
             m = MAPS_LINE.match(line)
             if m is None:
+                out.append(line)
                 continue
-            head, dev, ino, name = m.groups()
-            if name.startswith("/"):
-                key = (dev, ino, name)
+            head, dev, ino, path = m.groups()
+            if path.startswith("/"):
+                key = (dev, ino, path)
                 if key not in seen:
-                    seen[key] = self.sandbox_path_of_mapping(dev, int(ino), name)
-                name = seen[key]
-                if not name:
+                    seen[key] = self.sandbox_path_of_mapping(dev, int(ino), path)
+                path = seen[key]
+                if not path:
                     dev, ino = "00:00", "0"
-            out.append(f"{head} {dev} {ino}".ljust(73) + name if name else f"{head} {dev} {ino} ")
+            out.append(f"{head} {dev} {ino}".ljust(73) + path if path else f"{head} {dev} {ino} ")
         return ("\n".join(out) + "\n").encode("utf-8", "surrogateescape") if out else b""
 
     def sandbox_path_of_mapping(self, dev: str, ino: int, host_path: str) -> str:
@@ -336,10 +343,9 @@ class ProcView:
             return ""  # nothing left to check the name against (Pyrene's stub is one)
         major, minor = (int(x, 16) for x in dev.split(":"))
         for m in self.instance.vfs.mounts.mounts:  # deepest first
-            root = getattr(m.fs, "host_path", None)
-            if root is None:
+            if not isinstance(m.fs, HostFS):
                 continue
-            root = root.rstrip("/")
+            root = m.fs.host_path.rstrip("/")
             if host_path != root and not host_path.startswith(root + "/"):
                 continue
             candidate = os.path.normpath(m.path + "/" + host_path[len(root):])
@@ -386,7 +392,7 @@ class ProcView:
         return "".join(lines)
 
 
-MAPS_LINE = re.compile(r"^(\S+ \S+ \S+) (\S+) (\d+)\s*(.*)$")
+MAPS_LINE = re.compile(r"^([0-9a-f]+-[0-9a-f]+ \S+ [0-9a-f]+) ([0-9a-f]+:[0-9a-f]+) (\d+)\s*(.*)$")
 
 
 def same_file(a: Stat, b: Stat) -> bool:

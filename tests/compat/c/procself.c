@@ -368,6 +368,24 @@ static void maps(void) {
     }
     check("maps: parses", ok);
     check("maps: our code is mapped from /proc/self/exe", main_mapped);
+    /* smaps: the same header lines, each followed by its counters */
+    slurp("/proc/self/smaps", 4096);
+    int headers = 0, rss = 0;
+    main_mapped = 0;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        unsigned long lo, hi;
+        int name_at = 0;
+        if (sscanf(line, "%lx-%lx %*s %*x %*x:%*x %*u %n", &lo, &hi, &name_at) == 2 && name_at) {
+            headers++;
+            if (lo <= here && here < hi)
+                main_mapped = strcmp(line + name_at, exe) == 0;
+        }
+        rss += strncmp(line, "Rss:", 4) == 0;
+    }
+    check("smaps: a Rss line for each mapping", headers > 0 && rss == headers);
+    check("smaps: our code is mapped from /proc/self/exe", main_mapped);
+    slurp("/proc/self/smaps_rollup", 4096);
+    check("smaps_rollup: [rollup] and Rss", strstr(buf, "[rollup]\n") && strstr(buf, "\nRss:"));
 }
 
 static void limits(void) {
