@@ -17,7 +17,8 @@ import re
 
 import pytest
 
-from pyrene.testing.compare import assert_same, compare, describe_difference, run_pyrene, default_env
+from pyrene.fs.proc import cpu_list, cpu_mask, mangle
+from pyrene.testing.compare import assert_same, compare, default_env, describe_difference, run_pyrene
 
 LINKS = ["dynamic", "static"]
 
@@ -158,3 +159,26 @@ def test_proc_links_stay_in_the_sandbox(need, tmp_path):
         "maps names []",  # the stub's memfd shows as anonymous memory, not by its host name
         f"mounts ['/', '/tmp', '/proc', '/dev', '/dev/shm', '{tmp_path}']",
     ], describe_difference(out, out)
+
+
+# ---------------------------------------------------------------------------
+# Formats this machine cannot show natively (it has 2 CPUs), against the kernel's
+
+
+@pytest.mark.parametrize(
+    "cpus, possible, mask, listed",
+    [
+        ((0, 1), 2, "3", "0-1"),
+        ((1,), 2, "2", "1"),
+        ((0, 1, 2, 3, 6), 8, "4f", "0-3,6"),
+        (tuple(range(64)), 64, "ffffffff,ffffffff", "0-63"),
+        ((0, 40), 48, "0100,00000001", "0,40"),
+    ],
+)
+def test_cpumask_formats(cpus, possible, mask, listed):
+    assert cpu_mask(cpus, possible) == mask
+    assert cpu_list(cpus) == listed
+
+
+def test_mount_path_escapes():
+    assert mangle("/a b\tc\\d\ne") == "/a\\040b\\011c\\134d\\012e"

@@ -425,10 +425,10 @@ def fd_size(p: "Process") -> int:
     return size
 
 
-def cpu_mask(cpus: tuple[int, ...]) -> str:
+def cpu_mask(cpus: tuple[int, ...], possible: int | None = None) -> str:
     """A cpumask as the kernel prints it (%*pb): 32-bit hex words, most significant first,
     the first one only as wide as the number of possible CPUs needs."""
-    nbits = max(os.cpu_count() or 1, max(cpus, default=0) + 1)
+    nbits = max(possible or os.cpu_count() or 1, max(cpus, default=0) + 1)
     bits = sum(1 << c for c in set(cpus))
     words = (nbits + 31) // 32
     first_digits = ((nbits - 1) % 32 + 4) // 4
