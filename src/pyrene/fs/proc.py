@@ -311,7 +311,7 @@ class ProcView:
         """The host's load, with the sandbox's process count and last pid."""
         fields = pal.read_host_text("/proc/loadavg").decode().split()[:3] or ["0.00"] * 3
         pids = [p.vpid for p in self.instance.processes()]
-        return f"{' '.join(fields)} 1/{len(pids)} {max(pids)}\n".encode()
+        return f"{' '.join(fields)} 1/{len(pids)} {max(pids, default=1)}\n".encode()
 
     # -- maps -------------------------------------------------------------------------
 

@@ -408,6 +408,16 @@ static void misc(void) {
     printf("oom_score_adj: %s", buf);
     slurp("/proc/self/statm", 100);
     long v[7];
+    slurp("/proc/loadavg", 3);
+    float load[3];
+    int running, total, last;
+    check("loadavg: three loads, running/total, last pid",
+          sscanf(buf, "%f %f %f %d/%d %d", load, load + 1, load + 2, &running, &total, &last) == 6 &&
+              running >= 1 && total >= running && last >= getpid());
+    slurp("/proc/uptime", 2);
+    double up, idle;
+    check("uptime: two numbers", sscanf(buf, "%lf %lf", &up, &idle) == 2 && up > 0);
+    slurp("/proc/self/statm", 100);
     check("statm: seven numbers", sscanf(buf, "%ld %ld %ld %ld %ld %ld %ld", v, v + 1, v + 2, v + 3, v + 4,
                                          v + 5, v + 6) == 7);
 }
