@@ -7,6 +7,10 @@ devices do not exist in the sandbox (checked under Pyrene only: natively they do
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from pyrene.testing.compare import assert_same, default_env, run_pyrene
@@ -77,8 +81,8 @@ def test_host_devices_do_not_exist(need, tmp_path):
     out = run_pyrene([python, "-c", code], cwd=tmp_path, env=default_env(), input=b"")
     assert out.status == 0, out
     lines = out.stdout.decode().splitlines()
-    assert lines[0] == str(["fd", "full", "null", "random", "shm", "stderr", "stdin", "stdout", "tty", "urandom",
-                            "zero"])
+    assert lines[0] == str(["fd", "full", "null", "pts", "random", "shm", "stderr", "stdin", "stdout", "tty",
+                            "urandom", "zero"])
     assert all(line.endswith(" False") for line in lines[1:]), lines
 
 
@@ -91,3 +95,42 @@ def test_dev_shm_is_private_and_removed(need, tmp_path):
     again = run_pyrene([python, "-c", "import os; print(os.listdir('/dev/shm'))"],
                        cwd=tmp_path, env=default_env(), input=b"")
     assert (again.status, again.stdout) == (0, b"[]\n"), again
+
+
+TTY_CODE = r"""
+import os, stat
+name = os.ttyname(0)
+print(name, os.isatty(0), os.readlink("/proc/self/fd/0") == name, os.readlink("/dev/stdin"))
+st, fst = os.stat(name), os.fstat(0)
+print(stat.S_ISCHR(st.st_mode), (st.st_rdev, st.st_ino, st.st_dev) == (fst.st_rdev, fst.st_ino, fst.st_dev))
+print(os.path.basename(name) in os.listdir("/dev/pts"))
+fd = os.open("/dev/stdin", os.O_RDWR | os.O_NOCTTY)  # a session leader would make it its terminal
+print(os.isatty(fd), os.ttyname(fd) == name)
+try:
+    os.open("/dev/tty", os.O_RDWR)
+    print("/dev/tty opened")
+except OSError as e:
+    print("/dev/tty", e.strerror)
+"""
+
+
+def test_on_a_terminal(need, tmp_path):
+    """A program on a pseudo-terminal finds its name (ttyname checks /dev/pts/N against
+    fstat) and can open it again; without a controlling terminal /dev/tty is ENXIO."""
+    python = need("/usr/bin/python3.11", "python3.11")
+    master, slave = os.openpty()
+    try:
+        runs = []
+        for prefix in ([], [sys.executable, "-m", "pyrene", "run", "--"]):
+            runs.append(subprocess.run([*prefix, "tty"], stdin=slave, capture_output=True, cwd=tmp_path,
+                                       env=default_env(), start_new_session=True, timeout=60))
+            runs.append(subprocess.run([*prefix, python, "-c", TTY_CODE], stdin=slave, capture_output=True,
+                                       cwd=tmp_path, env=default_env(), start_new_session=True, timeout=60))
+    finally:
+        os.close(slave)
+        os.close(master)
+    native_tty, native_py, pyrene_tty, pyrene_py = runs
+    assert (native_tty.returncode, native_tty.stdout) == (pyrene_tty.returncode, pyrene_tty.stdout), runs
+    assert native_tty.stdout.startswith(b"/dev/pts/")
+    assert (native_py.returncode, native_py.stdout, native_py.stderr) == \
+        (pyrene_py.returncode, pyrene_py.stdout, pyrene_py.stderr), runs

@@ -78,6 +78,18 @@ class Device(Node):
     opener: Callable[[int, str], OpenFile] | None = None
 
 
+@dataclass
+class HostNode(Device):
+    """A host device node shown as it is on the host (a terminal the app already has):
+    same stat, so that ttyname()'s check of /dev/pts/N against fstat(fd) holds."""
+
+    host_stat: Callable[[], Stat] | None = None
+
+    def stat(self, start_ns: int, dev: int) -> Stat:
+        assert self.host_stat is not None
+        return self.host_stat()
+
+
 def directory(children: Callable[[], dict[str, Node]], mode: int = 0o555, owner: Owner | None = None) -> Dir:
     return Dir(S_IFDIR | mode, owner=owner, children=children)
 
@@ -208,7 +220,8 @@ class SynthFS(FileSystem):
         return node
 
     def stat_node(self, rel: str, node: Node) -> Stat:
-        return replace(node.stat(self.start_ns, self.dev), ino=node.ino or ino_of("/" + rel))
+        st = node.stat(self.start_ns, self.dev)
+        return st if st.ino else replace(st, ino=ino_of("/" + rel))
 
     def lstat(self, rel: str) -> Stat:
         return self.stat_node(rel, self.node(rel))
