@@ -1,6 +1,7 @@
 /* The /dev a program may use: device numbers, what each device does on read, write and
  * lseek, the stdio links, /dev/tty without a controlling terminal, and /dev/shm. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -49,7 +50,31 @@ static void rw(const char *path) {
     close(fd);
 }
 
+/* d_type and d_ino in the /dev listing agree with lstat */
+static void listing(void) {
+    static const char *want[] = {"null", "zero", "full", "random", "urandom", "tty", "stdin", "stdout",
+                                 "stderr", "fd", "shm", "pts", NULL};
+    DIR *d = opendir("/dev");
+    struct dirent *e;
+    int seen = 0, agree = 1;
+    while ((e = readdir(d))) {
+        for (int i = 0; want[i]; i++) {
+            if (strcmp(e->d_name, want[i]))
+                continue;
+            char path[300];
+            struct stat st;
+            snprintf(path, sizeof path, "/dev/%s", e->d_name);
+            seen++;
+            agree &= lstat(path, &st) == 0 && IFTODT(st.st_mode) == e->d_type;
+            agree &= S_ISDIR(st.st_mode) || st.st_ino == e->d_ino; /* a mount point's d_ino is the one below */
+        }
+    }
+    closedir(d);
+    printf("/dev listing: %d of ours, d_type and d_ino agree: %s\n", seen, agree ? "yes" : "no");
+}
+
 int main(void) {
+    listing();
     static const char *nodes[] = {"/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty",
                                   "/dev/null", "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/fd", "/dev/shm",
                                   NULL};
