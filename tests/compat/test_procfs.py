@@ -14,6 +14,8 @@ of /proc lead into the sandbox's own namespace and never to the host's.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -85,6 +87,22 @@ def test_ls_l_proc_self_fd(tmp_path):
 
 def test_cat_dev_stdin(tmp_path):
     assert_same(["cat", "/dev/stdin", "/proc/self/fd/0"], cwd=tmp_path, input=b"piped\n")
+
+
+def test_dev_stdout_to_a_file_outside_the_writable_mounts(tmp_path):
+    """stdout is a host file the sandbox sees read-only: opening /dev/stdout reopens the
+    file through fd 1 (as Linux's magic link does) instead of failing with EROFS."""
+    work = tmp_path / "work"  # the cwd: the only writable mount besides /tmp
+    work.mkdir()
+    dd = ["dd", "if=/dev/stdin", "of=/dev/stdout", "status=none"]
+    outs = []
+    for name, prefix in (("native", []), ("pyrene", [sys.executable, "-m", "pyrene", "run", "--"])):
+        out = tmp_path / f"out-{name}"
+        with open(out, "wb") as f:
+            result = subprocess.run([*prefix, *dd], cwd=work, env=default_env(), input=b"copied\n", stdout=f,
+                                    timeout=60)
+        outs.append((result.returncode, out.read_bytes()))
+    assert outs[0] == outs[1] == (0, b"copied\n")
 
 
 def test_python_proc(need, tmp_path):

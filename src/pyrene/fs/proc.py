@@ -212,7 +212,11 @@ class ProcView:
             try:
                 res = self.instance.vfs.resolve("/", path, follow=False)
                 if res.stat is not None and same_file(res.stat, st):
-                    return FdView(path, None)
+                    # an fd may write a file its path shows read-only (Pyrene's stdout
+                    # redirected to a host file outside the writable mounts): following
+                    # the link then reopens through the fd, as Linux does, never wider
+                    writes_ro = file.writable and isinstance(res.mount.fs, HostFS) and res.mount.fs.readonly
+                    return FdView(path, file if writes_ro else None)
             except Errno:
                 pass
         kind = st.mode & S_IFMT
