@@ -263,7 +263,7 @@ def test_rootfs_over_the_default_manifest_drops_the_cwd_mount(tmp_path):
     m = default_manifest("/home/me/project")
     out = apply(m, Overrides(rootfs=str(tmp_path), is_default=True))
     assert [(s.path, s.type) for s in out.mounts] == [("/", "chroot"), ("/tmp", "tmpfs"), ("/proc", "proc"),
-                                                      ("/dev", "dev")]
+                                                      ("/dev", "dev"), ("/dev/shm", "tmpfs")]
     assert out.mounts[0].uri == str(tmp_path) and out.start_dir == "/"
 
 

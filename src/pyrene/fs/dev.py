@@ -1,7 +1,19 @@
 """Synthesized /dev: the devices a program may use, and nothing of the host's.
 
 The host's /dev is never visible: a read-only mount of host `/` must not become a way to
-read /dev/sda. /dev/tty is the only pass-through, and only to Pyrene's own terminal.
+read /dev/sda. /dev/tty is the only pass-through, and only to Pyrene's own terminal
+(ENXIO when Pyrene has none, as for a process without a controlling terminal).
+
+/dev/shm is an empty directory here; the default manifest mounts a tmpfs over it (a
+private host directory like /tmp's), so POSIX shared memory (shm_open) works and is
+shared by all the sandbox's processes.
+
+/dev/pts shows only the pseudo-terminal Pyrene itself runs on (its stdio), with the
+host's stat of the node, so that ttyname() and `tty` work as on Linux. /dev/ptmx is not
+there: a new pseudo-terminal would be a host pts the sandbox could hand to anyone. The
+planned grant is a manifest key `pyrene.dev.pts = true` that adds /dev/ptmx (opening the
+host's ptmx, with the terminal ioctls of host.py plus TIOCGPTN/TIOCSPTLCK) and lists in
+/dev/pts the ptys the sandbox itself opened.
 """
 
 from __future__ import annotations
@@ -53,6 +65,18 @@ class CharDevice(OpenFile):
         return 0
 
 
+def own_ptys() -> dict[str, synth.Node]:
+    """/dev/pts/N for the terminal Pyrene runs on, opening that terminal only."""
+    def node(name: str) -> synth.Node:
+        def open_pty(flags: int, path: str) -> OpenFile:
+            return HostFile(pal.open_own_pty(name, flags), flags, path)
+        st = pal.stat_own_pty(name)
+        return synth.HostNode(st.mode, ino=st.ino, rdev=st.rdev, opener=open_pty,
+                              host_stat=lambda: pal.stat_own_pty(name))
+    return {name: node(name) for name in pal.own_ptys()}
+
+
+DEV_DEV = 0x06  # st_dev of /dev's own nodes (like devtmpfs's 0:6), distinct from /proc's
 DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "urandom": (1, 9)}
 
 
@@ -74,10 +98,10 @@ def make_devfs(start_ns: int) -> synth.SynthFS:
         name: synth.char_device(major, minor, opener(name)) for name, (major, minor) in DEVICES.items()
     }
     entries["tty"] = synth.char_device(5, 0, open_tty)
-    entries["fd"] = synth.link(lambda: "/proc/self/fd")
+    entries["fd"] = synth.fixed_link("/proc/self/fd")
     for i, name in enumerate(("stdin", "stdout", "stderr")):
-        entries[name] = synth.link(lambda i=i: f"/proc/self/fd/{i}")  # type: ignore[misc]
+        entries[name] = synth.fixed_link(f"/proc/self/fd/{i}")
     entries["shm"] = synth.static_dir({}, mode=0o1777)
-    entries["pts"] = synth.static_dir({}, mode=0o755)
-    fs = synth.SynthFS(synth.static_dir(entries, mode=0o755), start_ns)
+    entries["pts"] = synth.static_dir(own_ptys(), mode=0o755)
+    fs = synth.SynthFS(synth.static_dir(entries, mode=0o755), start_ns, DEV_DEV)
     return fs

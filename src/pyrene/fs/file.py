@@ -130,6 +130,12 @@ class OpenFile(abc.ABC):
         """F_GET_SEALS (add None) and F_ADD_SEALS: only memfds can be sealed."""
         raise Errno(errno.EINVAL)
 
+    def reopen(self, flags: int) -> "OpenFile":
+        """A new open file description of this same file: what opening /proc/self/fd/N
+        gives when N has no path in the sandbox (pipes, deleted files). Linux refuses
+        sockets and most anonymous files with ENXIO."""
+        raise Errno(errno.ENXIO)
+
 
 class FileSystem(abc.ABC):
     """One mounted file system, addressed by paths relative to its root ('' = root).
@@ -163,3 +169,8 @@ class FileSystem(abc.ABC):
 
     def release(self) -> None:
         """Unmount: the sandbox is ending."""
+
+    def magic_link(self, rel: str) -> OpenFile | None:
+        """For a symlink that is a "magic link" to an open file (/proc/PID/fd/N): the file
+        a follow reaches, when its target text is not a path to walk; None otherwise."""
+        return None

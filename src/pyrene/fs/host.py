@@ -122,6 +122,16 @@ class HostFile(OpenFile):
     def syncfs(self) -> None:
         pal.syncfs(self.fd)
 
+    def reopen(self, flags: int) -> OpenFile:
+        """The same host file again, with at most the access this description has: the
+        file has no sandbox path that would let the VFS check a wider access."""
+        if not flags & OpenFlags.O_PATH and (
+                (flags & O_ACCMODE != os.O_WRONLY and not self.readable)
+                or (flags & O_ACCMODE != os.O_RDONLY and not self.writable)):
+            raise Errno(errno.EACCES)
+        keep = flags & ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_CLOEXEC | OpenFlags.O_NOFOLLOW)
+        return HostFile(pal.reopen(self.fd, keep), flags & ~OpenFlags.O_CLOEXEC, self.path)
+
 
 class HostFS(FileSystem):
     """A host directory (or single file) mounted into the sandbox."""
@@ -153,7 +163,7 @@ class HostFS(FileSystem):
             host_flags &= ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL)
         fd = pal.open_beneath(self.root_fd, rel, host_flags, mode)
         if tmpfile:  # /proc/self/fd shows an unnamed file as Linux names it
-            path = f"{path.rstrip('/')}/#{pal.fstat(fd).ino} (deleted)"
+            path = f"{path.rstrip('/')}/#{pal.fstat(fd).ino}"  # /proc adds " (deleted)"
         return HostFile(fd, flags & ~OpenFlags.O_CLOEXEC, path)
 
     def unlink(self, rel: str) -> None:

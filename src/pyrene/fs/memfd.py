@@ -31,4 +31,4 @@ def create(name: str, flags: int) -> MemFile:
     if flags & ~MFD_KNOWN or len(name.encode()) > NAME_MAX:
         raise Errno(errno.EINVAL)
     fd = pal.memfd(name, flags & ~MFD_CLOEXEC)
-    return MemFile(fd, OpenFlags.O_RDWR | OpenFlags.O_LARGEFILE, f"/memfd:{name} (deleted)")
+    return MemFile(fd, OpenFlags.O_RDWR | OpenFlags.O_LARGEFILE, f"/memfd:{name}")  # /proc adds " (deleted)"

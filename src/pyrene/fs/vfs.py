@@ -83,6 +83,12 @@ class Vfs:
                     return Resolved(mount, rel, "/" + "/".join(done), None)
                 raise
             kind = st.mode & S_IFMT
+            if kind == S_IFLNK and last and follow and not trailing_slash:
+                # a magic link to a file with no path (a pipe, a deleted file): the walk
+                # ends on the link, which stats as the file and opens it (fs/synth.py)
+                magic = mount.fs.magic_link(rel)
+                if magic is not None:
+                    return Resolved(mount, rel, "/" + "/".join(done), magic.stat())
             if kind == S_IFLNK and (not last or follow or trailing_slash):
                 links += 1
                 if links > MAX_SYMLINKS:

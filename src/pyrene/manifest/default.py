@@ -16,7 +16,8 @@ def default_manifest(cwd: str | None = None) -> Manifest:
         MountSpec("/tmp", "tmpfs", key="fs.mounts[0]"),
         MountSpec("/proc", "proc", key="pyrene.proc"),
         MountSpec("/dev", "dev", key="pyrene.dev"),
+        MountSpec("/dev/shm", "tmpfs", key="fs.mounts[1]"),
     ]
     if cwd != "/":
-        mounts.append(MountSpec(cwd, "chroot", cwd, readonly=False, key="fs.mounts[1]"))
+        mounts.append(MountSpec(cwd, "chroot", cwd, readonly=False, key="fs.mounts[2]"))
     return Manifest(mounts=tuple(mounts), start_dir=cwd)

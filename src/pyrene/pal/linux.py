@@ -321,7 +321,33 @@ def tee(src: int, dst: int, count: int) -> int:
 
 
 def reopen(fd: int, flags: int) -> int:
-    """A new open file description of what the O_PATH fd `fd` names (a mount that is a
-    single host file), through the kernel's own link to our fd: no path is walked."""
+    """A new host open file description of the file behind our own `fd`, through the
+    kernel's link to it (/proc/self/fd of the instance): no path is walked. Serves the
+    app's /proc/self/fd/N reopen and mounts of a single host file."""
     with host_errors():
-        return os.open(f"/proc/self/fd/{fd}", flags | os.O_CLOEXEC)
+        return os.open(f"/proc/self/fd/{fd}", flags | os.O_NOCTTY | os.O_CLOEXEC)
+
+
+def own_ptys() -> list[str]:
+    """The pseudo-terminals Pyrene's own stdio is on (names under /dev/pts): the app
+    already holds them as fds 0-2, so the sandbox may show their nodes."""
+    names = []
+    for fd in range(3):
+        try:
+            name = os.ttyname(fd)
+        except OSError:
+            continue
+        if name.startswith("/dev/pts/") and name[9:].isdigit() and name[9:] not in names:
+            names.append(name[9:])
+    return names
+
+
+def stat_own_pty(name: str) -> Stat:
+    with host_errors():
+        return stat_of(os.stat(f"/dev/pts/{name}"))
+
+
+def open_own_pty(name: str, flags: int) -> int:
+    """Open /dev/pts/NAME, one of `own_ptys()`, never becoming its controlling process."""
+    with host_errors():
+        return os.open(f"/dev/pts/{name}", (flags & (os.O_ACCMODE | os.O_NONBLOCK)) | os.O_NOCTTY | os.O_CLOEXEC)
