@@ -58,6 +58,7 @@ def build_mounts(manifest: Manifest, instance_ref: list[Instance], start_ns: int
         if spec.type == "encrypted":
             raise ManifestError(manifest.source, spec.key, "encrypted mounts are not yet supported")
     checks = file_checks(manifest)
+    pal.sweep_private_dirs()
     mounts: list[Mount] = []
     cleanup: list[str] = []
     try:

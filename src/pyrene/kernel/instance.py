@@ -56,6 +56,17 @@ class InstanceConfig:
     visible_cpus: tuple[int, ...] = (0,)  # what sched_getaffinity reports to the app
 
 
+def host_signal(host_pid: int, sig: int) -> None:
+    """kill(2) of one app process. A pid <= 0 would signal a whole process group (Pyrene's
+    own included) or everything: never pass one through."""
+    if host_pid <= 0:
+        return
+    try:
+        os.kill(host_pid, sig)
+    except ProcessLookupError:
+        pass
+
+
 class Instance:
     """The kernel of one app process. Holds everything; no module globals anywhere."""
 
@@ -221,18 +232,12 @@ class Instance:
 
     def app_signal(self, t: Task, sig: int) -> None:
         """Send `sig` to the app process (delivered by the host when it next runs)."""
-        try:
-            os.kill(t.proc.host_pid, sig)
-        except ProcessLookupError:
-            pass
+        host_signal(t.proc.host_pid, sig)
 
     def _forward_signals(self, host_pid: int) -> None:
         """SIGINT/SIGTERM/... sent to Pyrene go to the app, as if sent to it directly."""
         def forward(sig: int, _frame: object) -> None:
-            try:
-                os.kill(host_pid, sig)
-            except ProcessLookupError:
-                pass
+            host_signal(host_pid, sig)
         for sig in FORWARDED_SIGNALS:
             signal.signal(sig, forward)
 

@@ -181,12 +181,31 @@ def read_host_text(path: str) -> bytes:
 
 
 def make_private_dir(prefix: str, mode: int) -> str:
-    """A new host directory only this sandbox knows of (backing a tmpfs mount)."""
+    """A new host directory only this sandbox knows of (backing a tmpfs mount).
+
+    Its name carries our pid, so that `sweep_private_dirs` of a later run can remove it
+    if this Pyrene is killed (SIGKILL leaves no chance to clean up)."""
     import tempfile
 
-    path = tempfile.mkdtemp(prefix=prefix)
+    path = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-")
     os.chmod(path, mode)
     return path
+
+
+def sweep_private_dirs() -> None:
+    """Remove the private directories of Pyrene runs that died without cleaning up."""
+    import re
+    import tempfile
+
+    base = tempfile.gettempdir()
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return
+    for name in names:
+        m = re.match(r"pyrene-(?:tmpfs|unix)-(\d+)-", name)
+        if m and not os.path.exists(f"/proc/{m.group(1)}"):
+            remove_tree(os.path.join(base, name))
 
 
 def remove_tree(path: str) -> None:
