@@ -122,7 +122,8 @@ def test_python_proc(need, tmp_path):
 
 def test_ps_sees_only_the_sandbox(need, tmp_path):
     """procps and busybox parse /proc/PID/stat and status: they find one process, pid 1."""
-    ps = run_pyrene(["ps", "-o", "pid,ppid,stat,comm"], cwd=tmp_path, env=default_env(), input=b"")
+    ps = run_pyrene([need("/usr/bin/ps", "procps"), "-o", "pid,ppid,stat,comm"], cwd=tmp_path, env=default_env(),
+                    input=b"")
     assert (ps.status, ps.stdout) == (0, b"  PID  PPID STAT COMMAND\n    1     0 Rs   ps\n"), ps
     busybox = need("/usr/bin/busybox", "busybox-static")
     bps = run_pyrene([busybox, "ps"], cwd=tmp_path, env=default_env(), input=b"")
