@@ -20,10 +20,10 @@ getpeername and accept; the host's own view of them (fd paths) is never shown.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
-import socket
+from typing import TYPE_CHECKING
 
+from ..abi import flags as F
 from ..abi.flags import S_IFMT, S_IFSOCK, OpenFlags
 from ..abi.structs import Stat
 from ..errors import Errno
@@ -33,8 +33,11 @@ from ..fs.vfs import Resolved
 from ..pal import linux as pal
 from ..pal import net as pal_net
 
+if TYPE_CHECKING:
+    import socket
+
 FIONREAD = 0x541B
-SOCK_TYPES = {socket.SOCK_STREAM: "STREAM", socket.SOCK_DGRAM: "DGRAM", socket.SOCK_SEQPACKET: "SEQPACKET"}
+SOCK_TYPES = {F.SOCK_STREAM: "STREAM", F.SOCK_DGRAM: "DGRAM", F.SOCK_SEQPACKET: "SEQPACKET"}
 
 
 class UnixNamespace:
@@ -64,6 +67,8 @@ class UnixNamespace:
 
     @staticmethod
     def _file_name(name: bytes) -> str:
+        import hashlib  # here: most runs never use an abstract name
+
         return hashlib.sha256(name).hexdigest()[:40]
 
     def release(self) -> None:
@@ -119,13 +124,13 @@ class UnixSocket(OpenFile):
 
     def recv(self, size: int, flags: int) -> tuple[bytes, int]:
         try:
-            return pal_net.recv(self.sock, size, flags & ~socket.MSG_DONTWAIT)
+            return pal_net.recv(self.sock, size, flags & ~F.MSG_DONTWAIT)
         except Errno as e:
-            raise self.would_block(e, self.nonblocking or bool(flags & socket.MSG_DONTWAIT)) from None
+            raise self.would_block(e, self.nonblocking or bool(flags & F.MSG_DONTWAIT)) from None
 
     def send(self, data: bytes, flags: int, to: str | None) -> int:
-        nonblock = self.nonblocking or bool(flags & socket.MSG_DONTWAIT)
-        flags &= ~(socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
+        nonblock = self.nonblocking or bool(flags & F.MSG_DONTWAIT)
+        flags &= ~(F.MSG_DONTWAIT | F.MSG_NOSIGNAL)
         try:
             if to is not None:
                 return pal_net.sendto(self.sock, data, flags, to)

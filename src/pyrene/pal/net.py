@@ -10,12 +10,16 @@ inside a mount (pal/linux.py), so the host path walk cannot leave that directory
 from __future__ import annotations
 
 import os
-import socket
 import struct
+from typing import TYPE_CHECKING
 
+from ..abi import flags as F
 from ..errors import Errno
 
-SOL_SOCKET = socket.SOL_SOCKET
+if TYPE_CHECKING:
+    import socket
+
+SOL_SOCKET = F.SOL_SOCKET
 SUN_PATH_MAX = 108
 UCRED = struct.Struct("<iII")
 
@@ -26,8 +30,10 @@ def _errno(exc: OSError) -> Errno:
 
 def unix_socket(kind: int) -> socket.socket:
     """A new AF_UNIX socket of type `kind` (SOCK_STREAM, SOCK_DGRAM or SOCK_SEQPACKET)."""
+    import socket  # here, not at the top: most runs make no socket (the import costs ms)
+
     try:
-        sock = socket.socket(socket.AF_UNIX, kind | socket.SOCK_CLOEXEC)
+        sock = socket.socket(F.AF_UNIX, kind | F.SOCK_CLOEXEC)
     except OSError as exc:
         raise _errno(exc) from None
     sock.setblocking(False)
@@ -35,8 +41,10 @@ def unix_socket(kind: int) -> socket.socket:
 
 
 def unix_socketpair(kind: int) -> tuple[socket.socket, socket.socket]:
+    import socket
+
     try:
-        a, b = socket.socketpair(socket.AF_UNIX, kind | socket.SOCK_CLOEXEC)
+        a, b = socket.socketpair(F.AF_UNIX, kind | F.SOCK_CLOEXEC)
     except OSError as exc:
         raise _errno(exc) from None
     a.setblocking(False)
@@ -80,7 +88,7 @@ def accept(sock: socket.socket) -> socket.socket:
         fd, _ = sock._accept()  # type: ignore[attr-defined]  # the fd, without a wrapper's timeout games
     except OSError as exc:
         raise _errno(exc) from None
-    conn = socket.socket(fileno=fd)
+    conn = type(sock)(fileno=fd)
     conn.setblocking(False)
     os.set_inheritable(fd, False)
     return conn
@@ -88,14 +96,14 @@ def accept(sock: socket.socket) -> socket.socket:
 
 def send(sock: socket.socket, data: bytes, flags: int) -> int:
     try:
-        return sock.send(data, flags | socket.MSG_NOSIGNAL | socket.MSG_DONTWAIT)
+        return sock.send(data, flags | F.MSG_NOSIGNAL | F.MSG_DONTWAIT)
     except OSError as exc:
         raise _errno(exc) from None
 
 
 def sendto(sock: socket.socket, data: bytes, flags: int, host_path: str) -> int:
     try:
-        return sock.sendto(data, flags | socket.MSG_NOSIGNAL | socket.MSG_DONTWAIT, host_path)
+        return sock.sendto(data, flags | F.MSG_NOSIGNAL | F.MSG_DONTWAIT, host_path)
     except OSError as exc:
         raise _errno(exc) from None
 
@@ -103,7 +111,7 @@ def sendto(sock: socket.socket, data: bytes, flags: int, host_path: str) -> int:
 def recv(sock: socket.socket, size: int, flags: int) -> tuple[bytes, int]:
     """Up to `size` bytes and the message flags (MSG_TRUNC when a datagram was cut)."""
     try:
-        data, _, msg_flags, _ = sock.recvmsg(size, 0, flags | socket.MSG_DONTWAIT)
+        data, _, msg_flags, _ = sock.recvmsg(size, 0, flags | F.MSG_DONTWAIT)
     except OSError as exc:
         raise _errno(exc) from None
     return data, msg_flags

@@ -9,9 +9,9 @@ from __future__ import annotations
 import errno
 import logging
 import signal
-import socket
 import struct
 
+from ..abi import flags as F
 from ..abi.structs import IOVEC
 from ..abi.types import Fd, Int, Ptr, SizeT, UInt
 from ..errors import Errno
@@ -24,20 +24,20 @@ from .fs import resolve_at
 
 log = logging.getLogger("pyrene.net")
 
-AF_UNIX = socket.AF_UNIX
-SOCK_NONBLOCK, SOCK_CLOEXEC = 0o4000, 0o2000000
+AF_UNIX = F.AF_UNIX
+SOCK_NONBLOCK, SOCK_CLOEXEC = F.SOCK_NONBLOCK, F.SOCK_CLOEXEC
 SUN_PATH_MAX = 108
 MSGHDR = struct.Struct("<QIxxxxQQQQixxxx")  # name, namelen, iov, iovlen, control, controllen, flags
-MSG_NOSIGNAL = socket.MSG_NOSIGNAL
-SOL_SOCKET = socket.SOL_SOCKET
+MSG_NOSIGNAL = F.MSG_NOSIGNAL
+SOL_SOCKET = F.SOL_SOCKET
 INT = struct.Struct("<i")
 # SOL_SOCKET options passed through to the host socket, as ints
-PASSTHROUGH_OPTIONS = {socket.SO_SNDBUF, socket.SO_RCVBUF, socket.SO_REUSEADDR, socket.SO_KEEPALIVE,
-                       socket.SO_PASSCRED, socket.SO_RCVLOWAT, socket.SO_TYPE, socket.SO_ERROR,
-                       socket.SO_ACCEPTCONN, socket.SO_DOMAIN, socket.SO_PROTOCOL, socket.SO_BROADCAST,
-                       socket.SO_SNDLOWAT, socket.SO_PASSSEC}
-TIMEOUT_OPTIONS = {socket.SO_RCVTIMEO, socket.SO_SNDTIMEO}
-SO_LINGER, SO_PEERCRED = socket.SO_LINGER, socket.SO_PEERCRED
+PASSTHROUGH_OPTIONS = {F.SO_SNDBUF, F.SO_RCVBUF, F.SO_REUSEADDR, F.SO_KEEPALIVE,
+                       F.SO_PASSCRED, F.SO_RCVLOWAT, F.SO_TYPE, F.SO_ERROR,
+                       F.SO_ACCEPTCONN, F.SO_DOMAIN, F.SO_PROTOCOL, F.SO_BROADCAST,
+                       F.SO_SNDLOWAT, F.SO_PASSSEC}
+TIMEOUT_OPTIONS = {F.SO_RCVTIMEO, F.SO_SNDTIMEO}
+SO_LINGER, SO_PEERCRED = F.SO_LINGER, F.SO_PEERCRED
 
 
 def get_socket(t: Task, fd: int) -> UnixSocket:
@@ -101,8 +101,8 @@ def socket_kind(type_: int) -> tuple[int, bool, bool]:
     if type_ & ~(0xF | SOCK_NONBLOCK | SOCK_CLOEXEC):
         raise Errno(errno.EINVAL)
     kind = type_ & 0xF
-    if kind == socket.SOCK_RAW:
-        kind = socket.SOCK_DGRAM  # as Linux's unix_create does
+    if kind == F.SOCK_RAW:
+        kind = F.SOCK_DGRAM  # as Linux's unix_create does
     if kind not in SOCK_TYPES:
         raise Errno(errno.ESOCKTNOSUPPORT)
     return kind, bool(type_ & SOCK_NONBLOCK), bool(type_ & SOCK_CLOEXEC)
@@ -126,7 +126,7 @@ def socket_(t: Task, domain: int, type_: int, protocol: int) -> int:
 @syscall("socketpair", Int, Int, Int, Ptr)
 def socketpair(t: Task, domain: int, type_: int, protocol: int, sv: int) -> int:
     if domain != AF_UNIX:
-        raise Errno(errno.EAFNOSUPPORT if domain != socket.AF_INET else errno.EOPNOTSUPP)
+        raise Errno(errno.EAFNOSUPPORT if domain != F.AF_INET else errno.EOPNOTSUPP)
     kind, nonblock, cloexec = socket_kind(type_)
     if protocol != 0:
         raise Errno(errno.EPROTONOSUPPORT)
@@ -206,7 +206,7 @@ def getpeername(t: Task, fd: int, addr: int, addrlen: int) -> int:
 
 @syscall("shutdown", Fd, Int)
 def shutdown(t: Task, fd: int, how: int) -> int:
-    if how not in (socket.SHUT_RD, socket.SHUT_WR, socket.SHUT_RDWR):
+    if how not in (F.SHUT_RD, F.SHUT_WR, F.SHUT_RDWR):
         raise Errno(errno.EINVAL)
     pal_net.shutdown(get_socket(t, fd).sock, how)
     return 0
