@@ -18,14 +18,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#define CHECK(expr)                                                            \
-    do {                                                                       \
-        long r_ = (long)(expr);                                                \
-        if (r_ < 0)                                                            \
-            printf("%s = -1 %s\n", #expr, strerrorname_np(errno));             \
-        else                                                                   \
-            printf("%s = %ld\n", #expr, r_);                                   \
-    } while (0)
+#include "check.h"
 
 static int cmp(const void *a, const void *b)
 {

@@ -14,15 +14,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define CHECK(expr)                                                            \
-    do {                                                                       \
-        errno = 0;                                                             \
-        long r_ = (long)(expr);                                                \
-        if (r_ < 0)                                                            \
-            printf("%s = -1 %s\n", #expr, strerrorname_np(errno));             \
-        else                                                                   \
-            printf("%s = %ld\n", #expr, r_);                                   \
-    } while (0)
+#include "check.h"
 
 static char buf[1 << 20];
 

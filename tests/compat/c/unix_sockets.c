@@ -13,15 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define CHECK(expr)                                                            \
-    do {                                                                       \
-        errno = 0;                                                             \
-        long r_ = (long)(expr);                                                \
-        if (r_ < 0)                                                            \
-            printf("%s = -1 %s\n", #expr, strerrorname_np(errno));             \
-        else                                                                   \
-            printf("%s = %ld\n", #expr, r_);                                   \
-    } while (0)
+#include "check.h"
 
 static socklen_t make_addr(struct sockaddr_un *a, const char *path, int abstract)
 {
