@@ -239,3 +239,84 @@ def unlink_beneath(root_fd: int, rel: str, directory: bool) -> None:
 def mkdir_beneath(root_fd: int, rel: str, mode: int) -> None:
     with parent_beneath(root_fd, rel) as (dfd, name), host_errors():
         os.mkdir(name, mode, dir_fd=dfd)
+
+
+# -- names and metadata, confined like the opens above -----------------------------------
+# Calls that take a name work in the parent directory opened confined (parent_beneath);
+# calls on an existing file open it O_PATH|O_NOFOLLOW confined and act on that very inode
+# through /proc/self/fd/N (the host kernel's own link to our fd, which cannot be swapped;
+# following it lands on that inode, a symlink included, and goes no further).
+
+@contextmanager
+def path_beneath(root_fd: int, rel: str) -> Iterator[str]:
+    """A host path naming exactly the file `rel` (not followed), valid inside the block."""
+    with host_errors():
+        fd = libc.openat2(root_fd, os.fsencode(rel or "."), os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, 0, CONFINED)
+    try:
+        yield f"/proc/self/fd/{fd}"
+    finally:
+        os.close(fd)
+
+
+def rename_beneath(root_fd: int, old_rel: str, new_rel: str, flags: int) -> None:
+    with parent_beneath(root_fd, old_rel) as (odfd, old), parent_beneath(root_fd, new_rel) as (ndfd, new), \
+            host_errors():
+        if flags:
+            libc.renameat2(odfd, os.fsencode(old), ndfd, os.fsencode(new), flags)
+        else:
+            os.rename(old, new, src_dir_fd=odfd, dst_dir_fd=ndfd)
+
+
+def link_beneath(root_fd: int, old_rel: str, new_rel: str) -> None:
+    with parent_beneath(root_fd, old_rel) as (odfd, old), parent_beneath(root_fd, new_rel) as (ndfd, new), \
+            host_errors():
+        os.link(old, new, src_dir_fd=odfd, dst_dir_fd=ndfd, follow_symlinks=False)
+
+
+def symlink_beneath(root_fd: int, target: str, rel: str) -> None:
+    with parent_beneath(root_fd, rel) as (dfd, name), host_errors():
+        os.symlink(target, name, dir_fd=dfd)
+
+
+def mknod_beneath(root_fd: int, rel: str, mode: int, dev: int) -> None:
+    with parent_beneath(root_fd, rel) as (dfd, name), host_errors():
+        os.mknod(name, mode, dev, dir_fd=dfd)
+
+
+def chmod_beneath(root_fd: int, rel: str, mode: int) -> None:
+    with path_beneath(root_fd, rel) as path, host_errors():
+        if stat_mod.S_ISLNK(os.stat(path).st_mode):
+            raise OSError(errno.EOPNOTSUPP, "symlink")
+        os.chmod(path, mode)
+
+
+def chown_beneath(root_fd: int, rel: str, uid: int, gid: int) -> None:
+    with path_beneath(root_fd, rel) as path, host_errors():
+        os.chown(path, uid, gid)
+
+
+def utimens_beneath(root_fd: int, rel: str, times: tuple[tuple[int, int], tuple[int, int]] | None) -> None:
+    with path_beneath(root_fd, rel) as path, host_errors():
+        libc.utimensat(-100, os.fsencode(path), times, 0)
+
+
+def truncate_beneath(root_fd: int, rel: str, length: int) -> None:
+    with host_errors():
+        fd = libc.openat2(root_fd, os.fsencode(rel), os.O_WRONLY | os.O_CLOEXEC | os.O_NONBLOCK, 0, CONFINED)
+        try:
+            os.ftruncate(fd, length)
+        finally:
+            os.close(fd)
+
+
+def statfs_beneath(root_fd: int, rel: str) -> bytes:
+    with host_errors():
+        fd = libc.openat2(root_fd, os.fsencode(rel or "."), os.O_PATH | os.O_CLOEXEC, 0, CONFINED)
+        try:
+            return libc.fstatfs(fd)
+        finally:
+            os.close(fd)
+
+
+def sync_all() -> None:
+    os.sync()
