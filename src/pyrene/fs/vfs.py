@@ -12,6 +12,8 @@ table built from the manifest:
   * more than 40 symlinks is ELOOP; a non-directory in the middle is ENOTDIR; a
     component longer than NAME_MAX is ENAMETOOLONG (whole paths longer than PATH_MAX
     never get here: reading them from the app fails first, abi/types.Path);
+  * /proc cannot hold new names: a missing one is ENOENT even where a creating call
+    would otherwise get a place for it (as procfs' lookups fail in Linux);
   * before looking a name up in a directory, the walker needs search (x) permission on
     it for the app's virtual credentials. The host kernel checks with Pyrene's own
     (root) identity, so it cannot do this for us. uid 0 skips the check, as
@@ -171,6 +173,8 @@ class Vfs:
             if e.errno != errno.ENOENT:
                 raise
             st = MOUNT_ANCESTOR if parts in self.mounts.ancestors else None
+            if st is None and mount.kind == "proc":
+                raise  # /proc has no room for new names: its lookups fail instead
         return Resolved(mount, rel, path, st)
 
     def is_mount_point(self, res: Resolved) -> bool:
@@ -226,7 +230,7 @@ class Vfs:
                 if e.errno == errno.ENOENT and tuple(done) in self.mounts.ancestors:
                     st = MOUNT_ANCESTOR
                     continue
-                if e.errno == errno.ENOENT and last and allow_missing:
+                if e.errno == errno.ENOENT and last and allow_missing and mount.kind != "proc":
                     return Resolved(mount, rel, "/" + "/".join(done), None)
                 raise
             kind = st.mode & S_IFMT

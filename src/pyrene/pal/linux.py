@@ -46,6 +46,8 @@ def open_root(host_path: str) -> int:
 
 
 def open_beneath(root_fd: int, rel: str, flags: int, mode: int) -> int:
+    if not flags & (os.O_CREAT | os.O_TMPFILE):
+        mode = 0  # openat2, unlike openat, refuses a mode it would not use
     with host_errors():
         return libc.openat2(root_fd, os.fsencode(rel or "."), flags | os.O_CLOEXEC, mode, CONFINED)
 

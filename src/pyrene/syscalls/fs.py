@@ -39,9 +39,13 @@ def walk_of(t: Task, resolve: int = 0) -> Walk:
     return Walk(t.proc.creds, resolve)
 
 
-def base_dir(t: Task, dirfd: int, path: str) -> str:
-    """The directory a relative `path` starts from: the cwd or the dirfd's directory."""
-    if path.startswith("/") or dirfd == AT_FDCWD:
+def base_dir(t: Task, dirfd: int, path: str, scoped: bool = False) -> str:
+    """The directory a relative `path` starts from: the cwd or the dirfd's directory
+    (also for an absolute path when the walk is scoped to the dirfd, as openat2's
+    RESOLVE_BENEATH and RESOLVE_IN_ROOT)."""
+    if not path:
+        raise Errno(errno.ENOENT)
+    if (path.startswith("/") and not scoped) or dirfd == AT_FDCWD:
         return t.proc.cwd
     file = t.files.get(dirfd)
     if file.stat().mode & S_IFMT != S_IFDIR:
@@ -51,7 +55,8 @@ def base_dir(t: Task, dirfd: int, path: str) -> str:
 
 def resolve_at(t: Task, dirfd: int, path: str, follow: bool = True, allow_missing: bool = False,
                resolve: int = 0) -> Resolved:
-    return t.instance.vfs.resolve(base_dir(t, dirfd, path), path, follow, allow_missing, walk_of(t, resolve))
+    base = base_dir(t, dirfd, path, scoped=bool(resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)))
+    return t.instance.vfs.resolve(base, path, follow, allow_missing, walk_of(t, resolve))
 
 
 def parent_at(t: Task, dirfd: int, path: str) -> Parent:
@@ -89,7 +94,10 @@ def stat_at(t: Task, dirfd: int, path: str, flags: int) -> Stat:
 
 
 def writable_mount(res: Resolved) -> None:
-    """EROFS for a change on a read-only mount (Linux's mnt_want_write)."""
+    """EROFS for a change on a read-only mount (Linux's mnt_want_write). /proc is
+    mounted read-write in Linux, but refuses changes to its names and modes: EPERM."""
+    if res.mount.kind == "proc":
+        raise Errno(errno.EPERM)
     if res.mount.fs.readonly:
         raise Errno(errno.EROFS)
 
@@ -133,7 +141,10 @@ def open_at(t: Task, dirfd: int, path: str, flags: int, mode: int, resolve: int 
             check_access(res.stat, creds, open_access(flags))
     file = res.mount.fs.open(res.rel, int(flags), mode & 0o7777, res.path)
     # what F_GETFL reports: creation flags are forgotten, O_LARGEFILE is implied on 64-bit
-    file.flags = (file.flags & ~CREATION_FLAGS) | OpenFlags.O_LARGEFILE
+    # (but masked off again for O_PATH)
+    file.flags = file.flags & ~int(CREATION_FLAGS)
+    if not flags & OpenFlags.O_PATH:
+        file.flags |= OpenFlags.O_LARGEFILE
     return t.files.install(file, cloexec=bool(flags & OpenFlags.O_CLOEXEC))
 
 
@@ -225,7 +236,7 @@ def statx(t: Task, dirfd: int, path: str, flags: int, mask: int, buf: int) -> in
 def access_at(t: Task, dirfd: int, path: str, mode: int, flags: int) -> int:
     """Permission check against the virtual credentials; EROFS for writes to ro mounts.
     Real and effective ids are the same in the sandbox, so AT_EACCESS changes nothing."""
-    if mode & ~7 or flags & ~(AtFlags.AT_EACCESS | AtFlags.AT_SYMLINK_NOFOLLOW | AtFlags.AT_EMPTY_PATH):
+    if mode & ~7 or flags & ~int(AtFlags.AT_EACCESS | AtFlags.AT_SYMLINK_NOFOLLOW | AtFlags.AT_EMPTY_PATH):
         raise Errno(errno.EINVAL)
     res = target_at(t, dirfd, path, flags, follow=not flags & AtFlags.AT_SYMLINK_NOFOLLOW)
     st = res.stat
@@ -282,6 +293,8 @@ def readlinkat(t: Task, dirfd: int, path: str, buf: int, size: int) -> int:
 def getdents64(t: Task, fd: int, buf: int, count: int) -> int:
     """Entries from the file's listing, taken once per pass; offsets are indexes."""
     file = t.files.get(fd)
+    if file.flags & OpenFlags.O_PATH:
+        raise Errno(errno.EBADF)
     if file.dir_cache is None:
         file.dir_cache = file.listdir()
     entries = file.dir_cache
@@ -406,7 +419,7 @@ def create_at(t: Task, dirfd: int, path: str, want_dir: bool = False) -> Resolve
 
 def unlink_at(t: Task, dirfd: int, path: str, flags: int) -> int:
     """The shared core of unlink, unlinkat and rmdir."""
-    if flags & ~AtFlags.AT_REMOVEDIR:
+    if flags & ~int(AtFlags.AT_REMOVEDIR):
         raise Errno(errno.EINVAL)
     rmdir = bool(flags & AtFlags.AT_REMOVEDIR)
     p = parent_at(t, dirfd, path)
@@ -505,7 +518,7 @@ def symlinkat(t: Task, target: str, dirfd: int, path: str) -> int:
 def link_at(t: Task, olddirfd: int, oldpath: str, newdirfd: int, newpath: str, flags: int) -> int:
     """The shared core of link and linkat. Both names must be on one mount (EXDEV):
     a hard link can never bring a file of one mount into another."""
-    if flags & ~(AtFlags.AT_SYMLINK_FOLLOW | AtFlags.AT_EMPTY_PATH):
+    if flags & ~int(AtFlags.AT_SYMLINK_FOLLOW | AtFlags.AT_EMPTY_PATH):
         raise Errno(errno.EINVAL)
     old = target_at(t, olddirfd, oldpath, flags, follow=bool(flags & AtFlags.AT_SYMLINK_FOLLOW))
     new = create_at(t, newdirfd, newpath)
@@ -658,7 +671,7 @@ def chown_file(t: Task, res: Resolved, uid: int, gid: int) -> int:
 
 
 def chown_at(t: Task, dirfd: int, path: str, uid: int, gid: int, flags: int) -> int:
-    if flags & ~(AtFlags.AT_SYMLINK_NOFOLLOW | AtFlags.AT_EMPTY_PATH):
+    if flags & ~int(AtFlags.AT_SYMLINK_NOFOLLOW | AtFlags.AT_EMPTY_PATH):
         raise Errno(errno.EINVAL)
     res = target_at(t, dirfd, path, flags, follow=not flags & AtFlags.AT_SYMLINK_NOFOLLOW)
     return chown_file(t, res, uid, gid)
@@ -726,7 +739,7 @@ def utimensat(t: Task, dirfd: int, path_ptr: int, times_ptr: int, flags: int) ->
     times = read_times(t, times_ptr, TIMESPEC, 1)
     if times is not None and times[0][1] == UTIME_OMIT and times[1][1] == UTIME_OMIT:
         return 0  # nothing to do: Linux does not even look at the path
-    if flags & ~(AtFlags.AT_SYMLINK_NOFOLLOW | AtFlags.AT_EMPTY_PATH):
+    if flags & ~int(AtFlags.AT_SYMLINK_NOFOLLOW | AtFlags.AT_EMPTY_PATH):
         raise Errno(errno.EINVAL)
     if not path_ptr:  # futimens
         if dirfd == AT_FDCWD:

@@ -1,0 +1,61 @@
+"""The path walk and the file syscalls, natively in a real chroot and under Pyrene.
+
+``c/vfs.c`` prints the result of a few hundred calls (long names, trailing slashes,
+open flags, O_PATH, AT_* flags, openat2 with its RESOLVE_* flags, rename, link,
+symlink, mknod, chmod, chown, utimes, truncate, statfs) in the same layout both
+times (see ``sandboxes.py``): the root is a scratch directory, ``/work`` its
+writable current directory, ``/ro`` a read-only mount, ``/tmp`` a tmpfs and
+``/proc`` proc. The native half runs in a private mount namespace and a chroot, so
+that nothing it does can reach the host.
+
+``c/perms.c`` checks permissions with a non-root uid: natively the process drops
+to uid/gid 1000 after the chroot, under Pyrene the manifest says uid 1000 (the
+host kernel would let Pyrene, which is root, do anything: the checks are Pyrene's).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sandboxes import Layout, MountPoint, assert_same_in
+
+
+def make_root(tmp_path: Path, program: Path) -> Layout:
+    root = tmp_path / "root"
+    for d in ("work", "ro", "tmp", "proc"):
+        (root / d).mkdir(parents=True)
+    ro_src = tmp_path / "ro-src"
+    (ro_src / "dir").mkdir(parents=True)
+    (ro_src / "file").write_text("read-only data\n")
+    shutil.copy(program, root / "prog")
+    return Layout(
+        root=str(root),
+        mounts=(
+            MountPoint("/ro", "bind", str(ro_src), readonly=True),
+            MountPoint("/tmp", "tmpfs"),
+            MountPoint("/proc", "proc"),
+        ),
+        cwd="/work",
+    )
+
+
+@pytest.fixture(scope="module")
+def can_chroot():
+    if os.geteuid() != 0:
+        pytest.skip("the native half needs root (mount namespace and chroot)")
+
+
+@pytest.mark.parametrize("link", ["static", "static-pie"])
+def test_vfs_calls(can_chroot, cbuild, tmp_path, link):
+    layout = make_root(tmp_path, cbuild("vfs.c", link=link))
+    native = assert_same_in(layout, ["/prog"])
+    # the program cleans up after itself, and the native half really ran its checks
+    assert os.listdir(Path(layout.root) / "work") == []
+    assert b"== statfs" in native.stdout and b"EROFS" in native.stdout
+    assert b'rename("/tmp", "tmpdir") = -1 EBUSY' in native.stdout  # the host's /tmp was never at stake
+    assert (tmp_path / "ro-src" / "file").read_text() == "read-only data\n"
+
