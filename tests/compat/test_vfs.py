@@ -15,6 +15,7 @@ host kernel would let Pyrene, which is root, do anything: the checks are Pyrene'
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from pathlib import Path
@@ -59,3 +60,48 @@ def test_vfs_calls(can_chroot, cbuild, tmp_path, link):
     assert b'rename("/tmp", "tmpdir") = -1 EBUSY' in native.stdout  # the host's /tmp was never at stake
     assert (tmp_path / "ro-src" / "file").read_text() == "read-only data\n"
 
+
+
+def make_perm_tree(work: Path) -> None:
+    """The files c/perms.c expects, as root, for uid/gid 1000 to be checked against."""
+    shutil.rmtree(work)
+    work.mkdir()
+
+    def add(name: str, mode: int, uid: int = 1000, gid: int = 1000, directory: bool = False) -> None:
+        path = work / name
+        if directory:
+            path.mkdir()
+        else:
+            path.write_text(name)
+        os.chown(path, uid, gid)
+        os.chmod(path, mode)
+
+    os.chown(work, 1000, 1000)
+    add("own", 0o644)
+    add("exec", 0o755)
+    add("other", 0o600, 0, 0)
+    add("other-r", 0o644, 0, 0)
+    add("group-rw", 0o660, 0, 1000)
+    add("noread", 0o200)
+    for d in ("nosearch", "noread-dir", "rootdir", "sticky"):
+        add(d, 0o755, 0, 0, directory=True)
+    add("nosearch/file", 0o644, 0, 0)
+    add("noread-dir/file", 0o644, 0, 0)
+    add("rootdir/file", 0o644, 0, 0)
+    add("rootdir/sub", 0o755, 0, 0, directory=True)
+    add("sticky/theirs", 0o666, 0, 0)
+    add("sticky/mine", 0o644)
+    os.chmod(work / "nosearch", 0o644)
+    os.chmod(work / "noread-dir", 0o311)
+    os.chmod(work / "sticky", 0o1777)
+
+
+@pytest.mark.parametrize("link", ["static"])
+def test_permissions_of_a_non_root_user(can_chroot, cbuild, tmp_path, link):
+    layout = make_root(tmp_path, cbuild("perms.c", link=link))
+    layout = dataclasses.replace(layout, uid=1000, gid=1000)
+    work = Path(layout.root) / "work"
+    make_perm_tree(work)
+    native = assert_same_in(layout, ["/prog"], reset=lambda: make_perm_tree(work))
+    assert b"uid 1000 gid 1000" in native.stdout
+    assert b"EACCES" in native.stdout and b"EPERM" in native.stdout

@@ -214,6 +214,15 @@ static void open_flags(void)
     printf("size after O_TRUNC %ld\n", (long)st.st_size);
     close(fd);
 
+    puts("== root");
+    CHECK(chmod("f", 0));
+    OPEN(open("f", O_RDWR));
+    CHECK(access("f", R_OK | W_OK));
+    CHECK(access("f", X_OK));
+    CHECK(chmod("f", 0010));
+    CHECK(access("f", X_OK));
+    CHECK(chmod("f", 0644));
+
     puts("== O_PATH");
     char buf[16];
     fd = open("f", O_RDWR | O_PATH);
