@@ -10,7 +10,8 @@ grants made there for real:
 - ``Layout.root`` is the host directory seen as ``/``;
 - each ``MountPoint`` is a bind mount (read-only if asked), a tmpfs or proc at the
   same place inside the root natively, and the matching manifest entry (chroot,
-  tmpfs, proc) under Pyrene;
+  tmpfs, proc) under Pyrene; "dev" is the host's /dev bound natively and Pyrene's
+  synthesized /dev;
 - the program starts in ``Layout.cwd`` (a sandbox path) with uid/gid ``uid``.
 
 Native: the child of ``subprocess.run`` unshares its mount namespace, makes every
@@ -41,7 +42,7 @@ _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2] / "src")
 @dataclasses.dataclass(frozen=True)
 class MountPoint:
     path: str  # sandbox path, absolute
-    kind: str  # "bind" (a host directory), "tmpfs" or "proc"
+    kind: str  # "bind" (a host directory), "tmpfs", "proc" or "dev"
     source: str = ""  # host directory of a bind mount
     readonly: bool = False
 
@@ -73,10 +74,12 @@ def _enter(layout: Layout) -> None:
         _libc_call("mount", None, root, None, ctypes.c_ulong(MS_REMOUNT | MS_BIND | MS_RDONLY), None)
     for m in layout.mounts:
         target = os.path.join(layout.root, m.path.lstrip("/")).encode()
-        if m.kind == "bind":
-            _libc_call("mount", m.source.encode(), target, None, ctypes.c_ulong(MS_BIND | MS_REC), None)
-            if m.readonly:
-                _libc_call("mount", None, target, None, ctypes.c_ulong(MS_REMOUNT | MS_BIND | MS_RDONLY), None)
+        if m.kind in ("bind", "dev"):
+            source = b"/dev" if m.kind == "dev" else m.source.encode()
+            _libc_call("mount", source, target, None, ctypes.c_ulong(MS_BIND | MS_REC), None)
+            # a bind mount starts with its source mount's flags: say ro or rw explicitly
+            flags = MS_REMOUNT | MS_BIND | (MS_RDONLY if m.readonly else 0)
+            _libc_call("mount", None, target, None, ctypes.c_ulong(flags), None)
         else:
             _libc_call("mount", m.kind.encode(), target, m.kind.encode(), ctypes.c_ulong(MS_NOSUID), None)
     os.chroot(layout.root)

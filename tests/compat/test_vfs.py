@@ -32,6 +32,7 @@ def make_root(tmp_path: Path, program: Path) -> Layout:
     ro_src = tmp_path / "ro-src"
     (ro_src / "dir").mkdir(parents=True)
     (ro_src / "file").write_text("read-only data\n")
+    os.mkfifo(ro_src / "fifo")
     shutil.copy(program, root / "prog")
     return Layout(
         root=str(root),

@@ -132,8 +132,9 @@ class HostFS(FileSystem):
 
     def open(self, rel: str, flags: int, mode: int, path: str) -> OpenFile:
         tmpfile = flags & OpenFlags.O_TMPFILE == OpenFlags.O_TMPFILE
-        if self.readonly and (flags & O_ACCMODE != os.O_RDONLY or flags & OpenFlags.O_TRUNC or tmpfile):
-            raise Errno(errno.EROFS)
+        if self.readonly and (flags & O_ACCMODE != os.O_RDONLY or flags & OpenFlags.O_TRUNC or tmpfile) \
+                and not self._special(rel):
+            raise Errno(errno.EROFS)  # devices and FIFOs stay writable on a read-only mount
         host_flags = flags & ~(OpenFlags.O_CLOEXEC | OpenFlags.O_NONBLOCK | OpenFlags.O_ASYNC)
         if self.readonly and flags & OpenFlags.O_CREAT:
             try:
@@ -155,6 +156,14 @@ class HostFS(FileSystem):
     def mkdir(self, rel: str, mode: int) -> None:
         self._writable()
         pal.mkdir_beneath(self.root_fd, rel, mode)
+
+    def _special(self, rel: str) -> bool:
+        """Whether `rel` is a device, FIFO or socket (not subject to a read-only mount)."""
+        try:
+            mode = self.lstat(rel).mode & 0o170000
+        except Errno:
+            return False
+        return mode in (0o020000, 0o060000, 0o010000, 0o140000)
 
     def _writable(self) -> None:
         if self.readonly:

@@ -200,6 +200,8 @@ static void open_flags(void)
     OPEN(open("/ro/file", O_RDONLY | O_CREAT, 0644));
     OPEN(open("/ro/file", O_RDONLY | O_CREAT | O_EXCL, 0644));
     OPEN(open("/ro", O_RDONLY | O_DIRECTORY));
+    OPEN(open("/ro/fifo", O_RDWR)); /* special files stay writable on a read-only mount */
+    OPEN(open("/ro/fifo", O_RDWR | O_TRUNC));
 
     int fd = open("f", O_WRONLY | O_APPEND);
     CHECK(write(fd, "ab", 2));
