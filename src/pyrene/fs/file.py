@@ -173,6 +173,10 @@ class FileSystem(abc.ABC):
     def truncate(self, rel: str, length: int) -> None:
         raise self._cannot()
 
+    def link_host_fd(self, host_fd: int, rel: str) -> None:
+        """A new name `rel` for the open host file `host_fd` (linkat with AT_EMPTY_PATH)."""
+        raise self._cannot()
+
     def statfs(self, rel: str) -> StatFs:
         """statfs(2) of this file system; synthesized ones look like an empty tmpfs."""
         return StatFs(TMPFS_MAGIC, 4096, 0, 0, 0, 0, 0, (0, 0), 255, 4096, ST_RDONLY if self.readonly else 0)

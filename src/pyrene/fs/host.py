@@ -201,6 +201,10 @@ class HostFS(FileSystem):
         self._writable()
         pal.truncate_beneath(self.root_fd, rel, length)
 
+    def link_host_fd(self, host_fd: int, rel: str) -> None:
+        self._writable()
+        pal.link_fd_beneath(host_fd, self.root_fd, rel)
+
     def statfs(self, rel: str) -> StatFs:
         st = StatFs.unpack(pal.statfs_beneath(self.root_fd, rel))
         return dataclasses.replace(st, flags=st.flags | ST_RDONLY) if self.readonly else st

@@ -42,6 +42,7 @@ from typing import Protocol
 from ..abi.flags import S_IFDIR, S_IFLNK, S_IFMT, X_OK
 from ..abi.structs import Stat
 from ..errors import Errno
+from .file import OpenFile
 from .mounts import Mount, MountTable, split_path
 
 MAX_SYMLINKS = 40
@@ -76,6 +77,7 @@ class Resolved:
     rel: str  # path inside the mount
     path: str  # absolute sandbox path
     stat: Stat | None  # None: the last component does not exist (yet)
+    file: OpenFile | None = None  # the open file, when the call named it by an fd
 
 
 @dataclass(frozen=True, slots=True)

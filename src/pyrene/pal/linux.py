@@ -250,14 +250,40 @@ def mkdir_beneath(root_fd: int, rel: str, mode: int) -> None:
 # following it lands on that inode, a symlink included, and goes no further).
 
 @contextmanager
-def path_beneath(root_fd: int, rel: str) -> Iterator[str]:
-    """A host path naming exactly the file `rel` (not followed), valid inside the block."""
+def opened_beneath(root_fd: int, rel: str) -> Iterator[int]:
+    """An O_PATH fd on exactly the file `rel` (not followed), valid inside the block."""
     with host_errors():
         fd = libc.openat2(root_fd, os.fsencode(rel or "."), os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, 0, CONFINED)
     try:
-        yield f"/proc/self/fd/{fd}"
+        yield fd
     finally:
         os.close(fd)
+
+
+def _fd_path(fd: int) -> str:
+    return f"/proc/self/fd/{fd}"
+
+
+def chmod_fd(fd: int, mode: int) -> None:
+    with host_errors():
+        if stat_mod.S_ISLNK(os.stat(_fd_path(fd)).st_mode):
+            raise OSError(errno.EOPNOTSUPP, "symlink")
+        os.chmod(_fd_path(fd), mode)
+
+
+def chown_fd(fd: int, uid: int, gid: int) -> None:
+    with host_errors():
+        os.chown(_fd_path(fd), uid, gid)
+
+
+def utimens_fd(fd: int, times: tuple[tuple[int, int], tuple[int, int]] | None) -> None:
+    with host_errors():
+        libc.utimensat(-100, os.fsencode(_fd_path(fd)), times, 0)
+
+
+def statfs_fd(fd: int) -> bytes:
+    with host_errors():
+        return libc.fstatfs(fd)
 
 
 def rename_beneath(root_fd: int, old_rel: str, new_rel: str, flags: int) -> None:
@@ -275,6 +301,12 @@ def link_beneath(root_fd: int, old_rel: str, new_rel: str) -> None:
         os.link(old, new, src_dir_fd=odfd, dst_dir_fd=ndfd, follow_symlinks=False)
 
 
+def link_fd_beneath(fd: int, root_fd: int, new_rel: str) -> None:
+    """Link an open file by its fd (even one already unlinked, or made with O_TMPFILE)."""
+    with parent_beneath(root_fd, new_rel) as (ndfd, new), host_errors():
+        os.link(_fd_path(fd), new, dst_dir_fd=ndfd, follow_symlinks=True)
+
+
 def symlink_beneath(root_fd: int, target: str, rel: str) -> None:
     with parent_beneath(root_fd, rel) as (dfd, name), host_errors():
         os.symlink(target, name, dir_fd=dfd)
@@ -286,20 +318,18 @@ def mknod_beneath(root_fd: int, rel: str, mode: int, dev: int) -> None:
 
 
 def chmod_beneath(root_fd: int, rel: str, mode: int) -> None:
-    with path_beneath(root_fd, rel) as path, host_errors():
-        if stat_mod.S_ISLNK(os.stat(path).st_mode):
-            raise OSError(errno.EOPNOTSUPP, "symlink")
-        os.chmod(path, mode)
+    with opened_beneath(root_fd, rel) as fd:
+        chmod_fd(fd, mode)
 
 
 def chown_beneath(root_fd: int, rel: str, uid: int, gid: int) -> None:
-    with path_beneath(root_fd, rel) as path, host_errors():
-        os.chown(path, uid, gid)
+    with opened_beneath(root_fd, rel) as fd:
+        chown_fd(fd, uid, gid)
 
 
 def utimens_beneath(root_fd: int, rel: str, times: tuple[tuple[int, int], tuple[int, int]] | None) -> None:
-    with path_beneath(root_fd, rel) as path, host_errors():
-        libc.utimensat(-100, os.fsencode(path), times, 0)
+    with opened_beneath(root_fd, rel) as fd:
+        utimens_fd(fd, times)
 
 
 def truncate_beneath(root_fd: int, rel: str, length: int) -> None:
@@ -312,12 +342,8 @@ def truncate_beneath(root_fd: int, rel: str, length: int) -> None:
 
 
 def statfs_beneath(root_fd: int, rel: str) -> bytes:
-    with host_errors():
-        fd = libc.openat2(root_fd, os.fsencode(rel or "."), os.O_PATH | os.O_CLOEXEC, 0, CONFINED)
-        try:
-            return libc.fstatfs(fd)
-        finally:
-            os.close(fd)
+    with opened_beneath(root_fd, rel) as fd:
+        return statfs_fd(fd)
 
 
 def sync_all() -> None:

@@ -15,9 +15,10 @@ import struct
 
 from ..abi.flags import (AT_FDCWD, F_OK, O_ACCMODE, R_OK, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT,
                          S_IFREG, S_IFSOCK, W_OK, X_OK, AtFlags, OpenFlags)
-from ..abi.structs import TIMESPEC, TIMEVAL, Stat, StatFs, pack_dirent64
+from ..abi.structs import ST_RDONLY, TIMESPEC, TIMEVAL, Stat, StatFs, pack_dirent64
 from ..abi.types import AtFlagsArg, DirFd, Fd, Int, Long, Mode, OpenFlagsArg, Path, Ptr, SizeT, UInt
 from ..errors import Errno
+from ..fs.mounts import split_path
 from ..fs.vfs import (LAST_DOT, LAST_DOTDOT, LAST_NORM, LAST_ROOT, RESOLVE_ALL, RESOLVE_BENEATH, RESOLVE_CACHED,
                       RESOLVE_IN_ROOT, Parent, Resolved, Walk, check_access, may_access)
 from ..kernel.table import PARTIAL, syscall
@@ -64,15 +65,23 @@ def parent_at(t: Task, dirfd: int, path: str) -> Parent:
 
 
 def fd_target(t: Task, fd: int) -> Resolved:
-    """The file an fd refers to, as a Resolved (AT_EMPTY_PATH). Found again by its
-    sandbox path, so a file renamed or removed since it was opened is not found."""
+    """The file an fd refers to, as a Resolved (AT_EMPTY_PATH and the f* calls): its
+    stat is the open file's own, its mount is found from its sandbox path (normalized,
+    with no symlink in it, so lexically). Changes go through its host fd if it has one
+    (host_fd_of), else by that path."""
     if fd == AT_FDCWD:
         return resolve_at(t, AT_FDCWD, ".")
     file = t.files.get(fd)
     if not file.path.startswith("/"):
-        raise Errno(errno.ENOENT)
-    res = t.instance.vfs.resolve("/", file.path, follow=False)
-    return Resolved(res.mount, res.rel, res.path, file.stat())
+        raise Errno(errno.ENOENT)  # a pipe or socket: no name in the file system
+    mount, rel = t.instance.vfs.mounts.find(split_path(file.path))
+    return Resolved(mount, rel, file.path, file.stat(), file)
+
+
+def host_fd_of(res: Resolved) -> int | None:
+    """The host fd of the open file a call names by fd, so that the change reaches that
+    very file even if it was renamed or unlinked since; None: reach it by its path."""
+    return res.file.host_fd() if res.file is not None else None
 
 
 def target_at(t: Task, dirfd: int, path: str, flags: int, follow: bool) -> Resolved:
@@ -534,7 +543,11 @@ def link_at(t: Task, olddirfd: int, oldpath: str, newdirfd: int, newpath: str, f
             old.stat.mode & S_IFMT == S_IFREG and may_access(old.stat, creds, R_OK | W_OK)
             and not old.stat.mode & 0o6000):
         raise Errno(errno.EPERM)
-    new.mount.fs.link(old.rel, new.rel)
+    host_fd = host_fd_of(old)
+    if host_fd is not None:
+        new.mount.fs.link_host_fd(host_fd, new.rel)
+    else:
+        new.mount.fs.link(old.rel, new.rel)
     return 0
 
 
@@ -634,7 +647,11 @@ def chmod_file(t: Task, res: Resolved, mode: int) -> int:
         raise Errno(errno.EPERM)
     if creds.uid != 0 and res.stat.gid != creds.gid and res.stat.gid not in creds.groups:
         mode &= ~0o2000  # a non-member cannot set set-group-ID: silently dropped
-    res.mount.fs.chmod(res.rel, mode & 0o7777)
+    host_fd = host_fd_of(res)
+    if host_fd is not None:
+        pal.chmod_fd(host_fd, mode & 0o7777)
+    else:
+        res.mount.fs.chmod(res.rel, mode & 0o7777)
     return 0
 
 
@@ -666,7 +683,11 @@ def chown_file(t: Task, res: Resolved, uid: int, gid: int) -> int:
             raise Errno(errno.EPERM)
         if gid != -1 and (st.uid != creds.uid or (gid != st.gid and gid != creds.gid and gid not in creds.groups)):
             raise Errno(errno.EPERM)
-    res.mount.fs.chown(res.rel, uid, gid)
+    host_fd = host_fd_of(res)
+    if host_fd is not None:
+        pal.chown_fd(host_fd, uid, gid)
+    else:
+        res.mount.fs.chown(res.rel, uid, gid)
     return 0
 
 
@@ -716,7 +737,11 @@ def utimes_file(t: Task, res: Resolved, times: Times) -> int:
         if not to_now:
             raise Errno(errno.EPERM)  # explicit times: the owner only
         check_access(res.stat, creds, W_OK)  # "now": anyone who may write
-    res.mount.fs.utimens(res.rel, times)
+    host_fd = host_fd_of(res)
+    if host_fd is not None:
+        pal.utimens_fd(host_fd, times)
+    else:
+        res.mount.fs.utimens(res.rel, times)
     return 0
 
 
@@ -797,7 +822,13 @@ KIND_MAGIC = {"proc": 0x9FA0, "tmpfs": 0x01021994, "dev": 0x01021994}
 
 
 def statfs_of(res: Resolved) -> bytes:
-    st: StatFs = res.mount.fs.statfs(res.rel)
+    host_fd = host_fd_of(res)
+    if host_fd is None:
+        st: StatFs = res.mount.fs.statfs(res.rel)
+    else:
+        st = StatFs.unpack(pal.statfs_fd(host_fd))
+        if res.mount.fs.readonly:
+            st = dataclasses.replace(st, flags=st.flags | ST_RDONLY)
     magic = KIND_MAGIC.get(res.mount.kind)
     if magic is not None:
         st = dataclasses.replace(st, type=magic)

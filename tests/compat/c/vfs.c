@@ -443,6 +443,8 @@ static void names_ops(void)
 static void metadata(void)
 {
     puts("== chmod, chown, utimes, truncate");
+    struct stat st;
+    struct statfs b;
     write_file("m", "0123456789");
     symlink("m", "lm");
     symlink("gone", "lgone");
@@ -527,8 +529,35 @@ static void metadata(void)
     CHECK(truncate("/ro/file", 0));
     CHECK(truncate("missing", 0));
 
+    puts("== fd calls on a renamed or unlinked file");
+    write_file("r1", "abc");
+    fd = open("r1", O_RDWR);
+    int pfd = open("r1", O_PATH);
+    CHECK(rename("r1", "r2"));
+    write_file("r1", "a new file at the old name, which must stay untouched");
+    CHECK(fchmod(fd, 0600));
+    CHECK(fchown(fd, 3, 4));
+    CHECK(futimens(fd, ts3));
+    CHECK(fchownat(pfd, "", 5, 6, AT_EMPTY_PATH));
+    CHECK(utimensat(pfd, "", ts2, AT_EMPTY_PATH));
+    CHECK(linkat(pfd, "", AT_FDCWD, "r3", AT_EMPTY_PATH));
+    CHECK(fstatfs(fd, &b));
+    show("r1");
+    show("r2");
+    show_times("r2");
+    show("r3");
+    CHECK(unlink("r2"));
+    CHECK(unlink("r3"));
+    CHECK(fchmod(fd, 0604));
+    CHECK(linkat(fd, "", AT_FDCWD, "revived", AT_EMPTY_PATH));
+    fstat(fd, &st);
+    printf("unlinked file: mode %o nlink %ld\n", st.st_mode, (long)st.st_nlink);
+    close(fd);
+    close(pfd);
+    unlink("r1");
+
     puts("== statfs");
-    struct statfs a, b;
+    struct statfs a;
     CHECK(statfs(".", &a));
     fd = open("m", O_RDONLY);
     CHECK(fstatfs(fd, &b));
