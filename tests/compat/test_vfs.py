@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from sandboxes import Layout, MountPoint, assert_same_in
+from sandboxes import Layout, MountPoint, assert_same_in, run_sandboxed
 
 
 def make_root(tmp_path: Path, program: Path) -> Layout:
@@ -106,3 +106,16 @@ def test_permissions_of_a_non_root_user(can_chroot, cbuild, tmp_path, link):
     native = assert_same_in(layout, ["/prog"], reset=lambda: make_perm_tree(work))
     assert b"uid 1000 gid 1000" in native.stdout
     assert b"EACCES" in native.stdout and b"EPERM" in native.stdout
+
+
+def test_what_only_the_sandbox_refuses(cbuild, tmp_path):
+    """Native root could make these; the sandbox does not (not a comparison)."""
+    layout = make_root(tmp_path, cbuild("vfs.c", link="static"))
+    out = run_sandboxed(layout, ["/prog", "sandbox-only"])
+    assert out.stdout.decode().splitlines() == [
+        'mknod("chr", S_IFCHR | 0600, makedev(1, 3)) = -1 EPERM',
+        'mknod("blk", S_IFBLK | 0600, makedev(7, 0)) = -1 EPERM',
+        'renameat2(AT_FDCWD, "w", AT_FDCWD, "w2", RENAME_WHITEOUT) = -1 EINVAL',
+        'unlink("w") = 0',
+    ], out
+    assert os.listdir(Path(layout.root) / "work") == []

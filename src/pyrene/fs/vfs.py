@@ -146,12 +146,11 @@ class Vfs:
             raise Errno(errno.ENOENT)
         stripped = path.rstrip("/")
         trailing = len(stripped) != len(path)
-        head, _, name = stripped.rpartition("/")
         if not stripped:
             return Parent(self._walk(base, "/", True, False, True, walk), "", LAST_ROOT, trailing)
-        if not head and stripped.startswith("/"):
-            head = "/"
-        parent = self._walk(base, head, True, False, True, walk) if head else self._walk(base, ".", True, False, True, walk)
+        head, slash, name = stripped.rpartition("/")
+        # "name" is in the start directory, "/name" in the root
+        parent = self._walk(base, head or slash or ".", True, False, True, walk)
         last = LAST_DOT if name == "." else LAST_DOTDOT if name == ".." else LAST_NORM
         self.check_name(parent, name if last == LAST_NORM else "", walk)
         return Parent(parent, name, last, trailing)
