@@ -86,6 +86,7 @@ def make_perm_tree(work: Path) -> None:
     add("noread", 0o200)
     for d in ("nosearch", "noread-dir", "rootdir", "sticky"):
         add(d, 0o755, 0, 0, directory=True)
+    add("sgid", 0o2777, 0, 4321, directory=True)
     add("nosearch/file", 0o644, 0, 0)
     add("noread-dir/file", 0o644, 0, 0)
     add("rootdir/file", 0o644, 0, 0)

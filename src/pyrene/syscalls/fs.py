@@ -124,14 +124,15 @@ def open_at(t: Task, dirfd: int, path: str, flags: int, mode: int, resolve: int 
     follow = not flags & OpenFlags.O_NOFOLLOW and not (creating and flags & OpenFlags.O_EXCL)
     res = resolve_at(t, dirfd, path, follow=follow, allow_missing=creating, resolve=resolve)
     creds = t.proc.creds
+    new_in: Stat | None = None  # the directory of a file this open creates, if not root
     if res.stat is None:
         if path.endswith("/"):
             raise Errno(errno.EISDIR)
         writable_mount(res)
         if creds.uid != 0:
-            parent = t.instance.vfs.resolve("/", res.path.rpartition("/")[0] or "/")
-            assert parent.stat is not None
-            check_access(parent.stat, creds, W_OK | X_OK)
+            new_in = t.instance.vfs.resolve("/", res.path.rpartition("/")[0] or "/").stat
+            assert new_in is not None
+            check_access(new_in, creds, W_OK | X_OK)
         mode &= ~t.proc.umask
     else:
         kind = res.stat.mode & S_IFMT
@@ -149,6 +150,8 @@ def open_at(t: Task, dirfd: int, path: str, flags: int, mode: int, resolve: int 
                 writable_mount(res)
             check_access(res.stat, creds, open_access(flags))
     file = res.mount.fs.open(res.rel, int(flags), mode & 0o7777, res.path)
+    if new_in is not None:
+        give_to_creator(t, res, new_in)
     # what F_GETFL reports: creation flags are forgotten, O_LARGEFILE is implied on 64-bit
     # (but masked off again for O_PATH)
     file.flags = file.flags & ~int(CREATION_FLAGS)
@@ -410,8 +413,26 @@ def may_delete(t: Task, parent: Resolved, victim: Resolved, isdir: bool) -> None
         raise Errno(errno.EBUSY)
 
 
-def create_at(t: Task, dirfd: int, path: str, want_dir: bool = False) -> Resolved:
-    """fs/namei.c filename_create: the place of a new name, checked; returns it (stat None)."""
+def give_to_creator(t: Task, new: Resolved, directory: Stat) -> None:
+    """A new file belongs to the app's virtual uid and gid (the directory's group if it
+    is set-group-ID), not to Pyrene's host identity, so that its owner's permissions
+    are the app's. Root (the default when Pyrene runs as root) needs no change; a
+    Pyrene that is not root cannot give files away, and they stay its own."""
+    creds = t.proc.creds
+    if creds.uid == 0 and creds.gid == 0:
+        return
+    st = new.mount.fs.lstat(new.rel)
+    gid = st.gid if directory.mode & 0o2000 else creds.gid
+    if (st.uid, st.gid) != (creds.uid, gid):
+        try:
+            new.mount.fs.chown(new.rel, creds.uid, gid)
+        except Errno:
+            pass
+
+
+def create_at(t: Task, dirfd: int, path: str, want_dir: bool = False) -> tuple[Resolved, Stat]:
+    """fs/namei.c filename_create: the place of a new name, checked; returns it (stat
+    None) and the stat of the directory it goes in."""
     p = parent_at(t, dirfd, path)
     if p.last != LAST_NORM:
         raise Errno(errno.EEXIST)
@@ -423,7 +444,7 @@ def create_at(t: Task, dirfd: int, path: str, want_dir: bool = False) -> Resolve
     writable_mount(p.dir)
     assert p.dir.stat is not None
     check_access(p.dir.stat, t.proc.creds, W_OK | X_OK)
-    return child
+    return child, p.dir.stat
 
 
 def unlink_at(t: Task, dirfd: int, path: str, flags: int) -> int:
@@ -466,8 +487,9 @@ def rmdir(t: Task, path: str) -> int:
 
 
 def mkdir_at(t: Task, dirfd: int, path: str, mode: int) -> int:
-    new = create_at(t, dirfd, path, want_dir=True)
+    new, directory = create_at(t, dirfd, path, want_dir=True)
     new.mount.fs.mkdir(new.rel, mode & 0o1777 & ~t.proc.umask)
+    give_to_creator(t, new, directory)
     return 0
 
 
@@ -489,10 +511,11 @@ def mknod_at(t: Task, dirfd: int, path: str, mode: int, dev: int) -> int:
         raise Errno(errno.EPERM)
     if kind not in (S_IFREG, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK):
         raise Errno(errno.EINVAL)
-    new = create_at(t, dirfd, path)
+    new, directory = create_at(t, dirfd, path)
     if kind in (S_IFCHR, S_IFBLK):
         raise Errno(errno.EPERM)
     new.mount.fs.mknod(new.rel, kind | (mode & 0o7777 & ~t.proc.umask), 0)
+    give_to_creator(t, new, directory)
     return 0
 
 
@@ -509,8 +532,9 @@ def mknodat(t: Task, dirfd: int, path: str, mode: int, dev: int) -> int:
 def symlink_at(t: Task, target: str, dirfd: int, path: str) -> int:
     if not target:
         raise Errno(errno.ENOENT)
-    new = create_at(t, dirfd, path)
+    new, directory = create_at(t, dirfd, path)
     new.mount.fs.symlink(target, new.rel)
+    give_to_creator(t, new, directory)
     return 0
 
 
@@ -530,7 +554,7 @@ def link_at(t: Task, olddirfd: int, oldpath: str, newdirfd: int, newpath: str, f
     if flags & ~int(AtFlags.AT_SYMLINK_FOLLOW | AtFlags.AT_EMPTY_PATH):
         raise Errno(errno.EINVAL)
     old = target_at(t, olddirfd, oldpath, flags, follow=bool(flags & AtFlags.AT_SYMLINK_FOLLOW))
-    new = create_at(t, newdirfd, newpath)
+    new, _ = create_at(t, newdirfd, newpath)
     if old.mount is not new.mount:
         raise Errno(errno.EXDEV)
     assert old.stat is not None

@@ -94,6 +94,26 @@ int main(void)
     CHECK(symlink("own", "own-sym"));
     CHECK(unlink("own-sym"));
 
+    puts("== what the user makes is the user's");
+    int fd = open("mine", O_WRONLY | O_CREAT | O_EXCL, 0600);
+    CHECK(write(fd, "x", 1));
+    close(fd);
+    OPEN(open("mine", O_RDONLY));
+    CHECK(mkdir("mydir", 0700));
+    CHECK(symlink("mine", "mylink"));
+    CHECK(mknod("myfifo", S_IFIFO | 0600, 0));
+    CHECK(mkdir("sgid/sub", 0700));
+    fd = open("sgid/file", O_WRONLY | O_CREAT | O_EXCL, 0600);
+    close(fd);
+    const char *made[] = {"mine", "mydir", "mylink", "myfifo", "sgid/sub", "sgid/file", NULL};
+    for (const char **p = made; *p; p++) {
+        CHECK(lstat(*p, &st));
+        printf("%s: mode %o uid %d gid %d\n", *p, st.st_mode, st.st_uid, st.st_gid);
+    }
+    CHECK(write(open("mydir/f", O_WRONLY | O_CREAT, 0600), "y", 1));
+    CHECK(rename("mine", "mydir/mine"));
+    CHECK(unlink("mydir/mine"));
+
     puts("== metadata");
     CHECK(chmod("own", 0600));
     CHECK(chmod("other-r", 0666));
