@@ -636,7 +636,23 @@ def rename_at(t: Task, olddirfd: int, oldpath: str, newdirfd: int, newpath: str,
         assert np.dir.stat is not None
         check_access(np.dir.stat, t.proc.creds, W_OK | X_OK)
     old.mount.fs.rename(old.rel, new.rel, flags)
+    follow_rename(t, old.path, new.path, exchange=bool(flags & RENAME_EXCHANGE))
     return 0
+
+
+def follow_rename(t: Task, old: str, new: str, exchange: bool) -> None:
+    """Open files and the cwd are known by their sandbox paths: move the ones at or
+    under a renamed name along with it (both ways for RENAME_EXCHANGE), so that dirfds,
+    fchdir and /proc/self/fd keep naming the same files."""
+    def moved(path: str) -> str:
+        for a, b in ((old, new), (new, old)) if exchange else ((old, new),):
+            if path == a or path.startswith(a + "/"):
+                return b + path[len(a):]
+        return path
+
+    for file in {id(e.file): e.file for e in t.files.entries.values()}.values():
+        file.path = moved(file.path)
+    t.proc.cwd = moved(t.proc.cwd)
 
 
 @syscall("rename", Path, Path)

@@ -557,6 +557,30 @@ static void metadata(void)
     close(pfd);
     unlink("r1");
 
+    puts("== dirfds and the cwd follow a rename");
+    mkdir("before", 0755);
+    mkdir("before/in", 0755);
+    write_file("before/in/f", "f");
+    int bfd = open("before/in", O_RDONLY | O_DIRECTORY);
+    CHECK(chdir("before"));
+    CHECK(rename("../before", "../after"));
+    char cwd[256];
+    printf("getcwd: %s\n", strrchr(getcwd(cwd, sizeof cwd), '/'));
+    OPEN(openat(bfd, "f", O_RDONLY));
+    OPEN(open("in/f", O_RDONLY));
+    CHECK(chdir(".."));
+    mkdir("other", 0755);
+    CHECK(renameat2(AT_FDCWD, "after", AT_FDCWD, "other", RENAME_EXCHANGE));
+    OPEN(openat(bfd, "f", O_RDONLY));
+    CHECK(fchdir(bfd));
+    printf("getcwd: %s\n", getcwd(cwd, sizeof cwd) ? strstr(cwd, "/work") : "?");
+    CHECK(unlink("f"));
+    CHECK(chdir("/work"));
+    close(bfd);
+    CHECK(rmdir("other/in"));
+    CHECK(rmdir("other"));
+    CHECK(rmdir("after"));
+
     puts("== statfs");
     struct statfs a;
     CHECK(statfs(".", &a));
