@@ -883,6 +883,11 @@ def statfs(t: Task, path: str, buf: int) -> int:
 
 @syscall("fstatfs", Fd, Ptr)
 def fstatfs(t: Task, fd: int, buf: int) -> int:
+    file = t.files.get(fd)
+    host_fd = file.host_fd()
+    if not file.path.startswith("/") and host_fd is not None:  # a host pipe or socket
+        t.mem.write(buf, pal.statfs_fd(host_fd))
+        return 0
     t.mem.write(buf, statfs_of(fd_target(t, fd)))
     return 0
 

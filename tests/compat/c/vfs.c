@@ -120,6 +120,29 @@ static void names(void)
 
 static void slashes(void)
 {
+    puts("== symlink chains");
+    char a[16], b[16];
+    for (int i = 1; i <= 41; i++) {
+        snprintf(a, sizeof a, "l%d", i);
+        snprintf(b, sizeof b, "l%d", i + 1);
+        symlink(i == 41 ? "target" : b, a);
+    }
+    write_file("target", "t");
+    OPEN(open("l2", O_RDONLY));  /* 40 links: fine */
+    OPEN(open("l1", O_RDONLY));  /* 41: ELOOP */
+    CHECK(access("l1", F_OK));
+    CHECK(faccessat(AT_FDCWD, "l1", F_OK, AT_SYMLINK_NOFOLLOW));
+    CHECK(symlink("self", "self"));
+    OPEN(open("self", O_RDONLY));
+    OPEN(open("self", O_RDONLY | O_CREAT, 0644));
+    CHECK(mkdir("self/x", 0755));
+    for (int i = 1; i <= 41; i++) {
+        snprintf(a, sizeof a, "l%d", i);
+        unlink(a);
+    }
+    unlink("self");
+    unlink("target");
+
     puts("== trailing slashes");
     write_file("f", "data");
     CHECK(mkdir("d", 0755));
@@ -591,6 +614,8 @@ static void metadata(void)
     CHECK(statfs("/proc", &a));
     printf("/proc f_type %lx\n", (long)a.f_type);
     CHECK(statfs("missing", &a));
+    CHECK(fstatfs(0, &a));
+    printf("stdin (a pipe) f_type %lx\n", (long)a.f_type);
     CHECK(statfs("/ro", &a));
     printf("/ro read-only: %d\n", (int)(a.f_flags & ST_RDONLY));
     sync();
