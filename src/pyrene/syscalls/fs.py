@@ -213,8 +213,15 @@ def close(t: Task, fd: int) -> int:
 
 # -- stat ------------------------------------------------------------------------------
 
+STAT_FLAGS = int(AtFlags.AT_SYMLINK_NOFOLLOW | AtFlags.AT_NO_AUTOMOUNT | AtFlags.AT_EMPTY_PATH)
+AT_STATX_SYNC_TYPE = 0x6000
+STATX_RESERVED = 0x80000000
+
+
 @syscall("newfstatat", DirFd, Path, Ptr, AtFlagsArg)
 def newfstatat(t: Task, dirfd: int, path_ptr: str, buf: int, flags: int) -> int:
+    if flags & ~STAT_FLAGS:
+        raise Errno(errno.EINVAL)
     t.mem.write(buf, stat_at(t, dirfd, path_ptr, flags).pack())
     return 0
 
@@ -239,6 +246,9 @@ def fstat(t: Task, fd: int, buf: int) -> int:
 
 @syscall("statx", DirFd, Path, AtFlagsArg, UInt, Ptr)
 def statx(t: Task, dirfd: int, path: str, flags: int, mask: int, buf: int) -> int:
+    if flags & ~(STAT_FLAGS | AT_STATX_SYNC_TYPE) or flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE \
+            or mask & STATX_RESERVED:
+        raise Errno(errno.EINVAL)
     t.mem.write(buf, stat_at(t, dirfd, path, flags).pack_statx(mask))
     return 0
 
@@ -711,10 +721,15 @@ def fchmodat(t: Task, dirfd: int, path: str, mode: int) -> int:
     return chmod_file(t, resolve_at(t, dirfd, path), mode)
 
 
+NO_ID = 0xFFFFFFFF  # (uid_t)-1: leave this id as it is
+
+
 def chown_file(t: Task, res: Resolved, uid: int, gid: int) -> int:
     """The shared core of the chown family: root may give files away; an owner may only
-    change the group to one of its own."""
+    change the group to one of its own. Ids are unsigned 32-bit, NO_ID meaning none."""
     assert res.stat is not None
+    uid = -1 if uid == NO_ID else uid
+    gid = -1 if gid == NO_ID else gid
     writable_mount(res)
     creds = t.proc.creds
     if creds.uid != 0:
@@ -738,23 +753,23 @@ def chown_at(t: Task, dirfd: int, path: str, uid: int, gid: int, flags: int) -> 
     return chown_file(t, res, uid, gid)
 
 
-@syscall("chown", Path, Int, Int)
+@syscall("chown", Path, UInt, UInt)
 def chown(t: Task, path: str, uid: int, gid: int) -> int:
     return chown_at(t, AT_FDCWD, path, uid, gid, 0)
 
 
-@syscall("lchown", Path, Int, Int)
+@syscall("lchown", Path, UInt, UInt)
 def lchown(t: Task, path: str, uid: int, gid: int) -> int:
     return chown_at(t, AT_FDCWD, path, uid, gid, AtFlags.AT_SYMLINK_NOFOLLOW)
 
 
-@syscall("fchown", Fd, Int, Int)
+@syscall("fchown", Fd, UInt, UInt)
 def fchown(t: Task, fd: int, uid: int, gid: int) -> int:
     not_o_path(t, fd)
     return chown_file(t, fd_target(t, fd), uid, gid)
 
 
-@syscall("fchownat", DirFd, Path, Int, Int, AtFlagsArg)
+@syscall("fchownat", DirFd, Path, UInt, UInt, AtFlagsArg)
 def fchownat(t: Task, dirfd: int, path: str, uid: int, gid: int, flags: int) -> int:
     return chown_at(t, dirfd, path, uid, gid, flags)
 

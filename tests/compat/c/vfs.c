@@ -240,6 +240,13 @@ static void open_flags(void)
     printf("size after O_TRUNC %ld\n", (long)st.st_size);
     close(fd);
 
+    struct statx stx;
+    CHECK(fstatat(AT_FDCWD, "f", &st, 0x8000));
+    CHECK(statx(AT_FDCWD, "f", 0x8000, STATX_BASIC_STATS, &stx));
+    CHECK(statx(AT_FDCWD, "f", AT_STATX_FORCE_SYNC | AT_STATX_DONT_SYNC, STATX_BASIC_STATS, &stx));
+    CHECK(statx(AT_FDCWD, "f", AT_STATX_DONT_SYNC, STATX_BASIC_STATS, &stx));
+    CHECK(statx(AT_FDCWD, "f", 0, 0x80000000u, &stx));
+
     puts("== root");
     CHECK(chmod("f", 0));
     OPEN(open("f", O_RDWR));
@@ -501,6 +508,8 @@ static void metadata(void)
     show("m");
     show("lm");
     CHECK(chown("/ro/file", 0, 0));
+    CHECK(chown("m", (uid_t)-2, 4000000000u));
+    show("m");
     CHECK(chown("m", 0, 0));
 
     struct timespec ts[2] = {{1000000000, 123456789}, {1200000000, 987654321}};
