@@ -120,14 +120,15 @@ def open_at(t: Task, dirfd: int, path: str, flags: int, mode: int, resolve: int 
     elif flags & OpenFlags.O_CREAT and flags & OpenFlags.O_DIRECTORY:
         raise Errno(errno.EINVAL)
     creating = bool(flags & OpenFlags.O_CREAT)
+    if creating and path.endswith("/"):
+        parent_at(t, dirfd, path)  # the errors of the components before the last...
+        raise Errno(errno.EISDIR)  # ...then O_CREAT of "name/" is EISDIR, whatever name is
     # O_EXCL implies O_NOFOLLOW: a dangling symlink is an existing name (EEXIST)
     follow = not flags & OpenFlags.O_NOFOLLOW and not (creating and flags & OpenFlags.O_EXCL)
     res = resolve_at(t, dirfd, path, follow=follow, allow_missing=creating, resolve=resolve)
     creds = t.proc.creds
     new_in: Stat | None = None  # the directory of a file this open creates, if not root
     if res.stat is None:
-        if path.endswith("/"):
-            raise Errno(errno.EISDIR)
         writable_mount(res)
         if creds.uid != 0:
             new_in = t.instance.vfs.resolve("/", res.path.rpartition("/")[0] or "/").stat

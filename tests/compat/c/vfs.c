@@ -154,6 +154,11 @@ static void slashes(void)
     OPEN(open("d/", O_RDONLY));
     OPEN(open("ld/", O_RDONLY));
     OPEN(open("new/", O_RDONLY | O_CREAT, 0644));
+    OPEN(open("f/", O_WRONLY | O_CREAT, 0644));
+    OPEN(open("d/", O_RDONLY | O_CREAT, 0644));
+    OPEN(open("missing/new/", O_RDONLY | O_CREAT, 0644));
+    OPEN(open("f/new/", O_RDONLY | O_CREAT, 0644));
+    OPEN(open("/ro/new/", O_RDONLY | O_CREAT, 0644));
     CHECK(access("f/", F_OK));
     CHECK(access("d/", F_OK));
     CHECK(mkdir("nd/", 0755));
