@@ -644,6 +644,33 @@ static void metadata(void)
 
 /* What the sandbox refuses although root may do it natively: device nodes (as
  * without CAP_MKNOD) and whiteouts (no overlay file systems here). */
+/* Bad pointers are EFAULT, never a crash of anything. */
+static void bad_pointers(void)
+{
+    puts("== bad pointers");
+    void *bad = (void *)16;
+    write_file("f", "f");
+    CHECK(syscall(SYS_utimensat, AT_FDCWD, "f", bad, 0));
+    CHECK(syscall(SYS_utimensat, AT_FDCWD, bad, NULL, 0));
+    CHECK(syscall(SYS_utimes, "f", bad));
+    CHECK(syscall(SYS_utime, "f", bad));
+    CHECK(syscall(SYS_futimesat, AT_FDCWD, "f", bad));
+    CHECK(syscall(SYS_statfs, ".", bad));
+    CHECK(syscall(SYS_fstatfs, 0, bad));
+    CHECK(syscall(SYS_openat2, AT_FDCWD, "f", bad, 24));
+    CHECK(syscall(SYS_rename, bad, "x"));
+    CHECK(syscall(SYS_renameat2, AT_FDCWD, "f", AT_FDCWD, bad, 0));
+    CHECK(syscall(SYS_link, "f", bad));
+    CHECK(syscall(SYS_symlink, bad, "x"));
+    CHECK(syscall(SYS_chmod, bad, 0644));
+    CHECK(syscall(SYS_fchownat, AT_FDCWD, bad, 0, 0, 0));
+    CHECK(syscall(SYS_truncate, bad, 0));
+    CHECK(syscall(SYS_mknodat, AT_FDCWD, bad, S_IFIFO | 0644, 0));
+    CHECK(syscall(SYS_faccessat2, AT_FDCWD, bad, R_OK, 0));
+    CHECK(syscall(SYS_readlinkat, AT_FDCWD, "f", bad, 10));
+    CHECK(unlink("f"));
+}
+
 static void sandbox_only(void)
 {
     CHECK(mknod("chr", S_IFCHR | 0600, makedev(1, 3)));
@@ -667,5 +694,6 @@ int main(int argc, char **argv)
     openat2_checks();
     names_ops();
     metadata();
+    bad_pointers();
     return 0;
 }
