@@ -103,6 +103,10 @@ class OpenFile(abc.ABC):
     def sync(self) -> None:
         pass
 
+    # the mount the file was opened through (set by open); None for stdio, pipes and
+    # the like, which no sandbox mount holds
+    mount: object = None
+
 
 class FileSystem(abc.ABC):
     """One mounted file system, addressed by paths relative to its root ('' = root).

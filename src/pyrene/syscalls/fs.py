@@ -72,9 +72,9 @@ def fd_target(t: Task, fd: int) -> Resolved:
     if fd == AT_FDCWD:
         return resolve_at(t, AT_FDCWD, ".")
     file = t.files.get(fd)
-    if not file.path.startswith("/"):
-        raise Errno(errno.ENOENT)  # a pipe or socket: no name in the file system
-    mount, rel = t.instance.vfs.mounts.find(split_path(file.path))
+    # a pipe or socket has no name in the file system: it is taken as the root's
+    path = file.path if file.path.startswith("/") else "/"
+    mount, rel = t.instance.vfs.mounts.find(split_path(path))
     return Resolved(mount, rel, file.path, file.stat(), file)
 
 
@@ -151,6 +151,7 @@ def open_at(t: Task, dirfd: int, path: str, flags: int, mode: int, resolve: int 
                 writable_mount(res)
             check_access(res.stat, creds, open_access(flags))
     file = res.mount.fs.open(res.rel, int(flags), mode & 0o7777, res.path)
+    file.mount = res.mount
     if new_in is not None:
         give_to_creator(t, res, new_in)
     # what F_GETFL reports: creation flags are forgotten, O_LARGEFILE is implied on 64-bit
@@ -566,7 +567,9 @@ def link_at(t: Task, olddirfd: int, oldpath: str, newdirfd: int, newpath: str, f
         raise Errno(errno.EINVAL)
     old = target_at(t, olddirfd, oldpath, flags, follow=bool(flags & AtFlags.AT_SYMLINK_FOLLOW))
     new, _ = create_at(t, newdirfd, newpath)
-    if old.mount is not new.mount:
+    # by fd, the file must have been opened through that mount: stdio handed to Pyrene
+    # by the host is in no mount, and linking it in would give it a name in the sandbox
+    if old.mount is not new.mount or (old.file is not None and old.file.mount is not new.mount):
         raise Errno(errno.EXDEV)
     assert old.stat is not None
     if old.stat.mode & S_IFMT == S_IFDIR:

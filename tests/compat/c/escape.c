@@ -200,6 +200,7 @@ int main(int argc, char **argv)
     check("link /mnt/file /tmp/x", link("/mnt/file", "/tmp/x"));
     check("linkat(/mnt, file, /, inside/x)", linkat(mntfd, "file", rootfd, "inside/x", 0));
     check("linkat(/mnt fd, \"\", /inside/x, EMPTY)", linkat(mntfd, "", AT_FDCWD, "/inside/x", AT_EMPTY_PATH));
+    check("linkat(stdout, \"\", /inside/x, EMPTY)", linkat(1, "", AT_FDCWD, "/inside/x", AT_EMPTY_PATH));
     check("rename /mnt/file /inside/x", rename("/mnt/file", "/inside/x"));
     check("rename /inside/f /mnt/x", rename("/inside/f", "/mnt/x"));
     check("rename /mnt /inside/m", rename("/mnt", "/inside/m"));
