@@ -1,7 +1,10 @@
-"""File system syscalls: paths, opening, stat, directories, cwd.
+"""File system syscalls: paths, opening, stat, directories, cwd, names and metadata.
 
-Every path goes through the VFS (fs/vfs.py), relative to the cwd or a dirfd; handlers
-never see a host path.
+Every path goes through the VFS (fs/vfs.py), relative to the cwd or a dirfd, with the
+app's virtual credentials for permission checks; handlers never see a host path. Each
+family has one shared core that its syscalls call: open_at, stat_at, access_at,
+unlink_at, mkdir_at, mknod_at, symlink_at, link_at, rename_at, chmod_file, chown_file,
+utimes_file, statfs_of.
 """
 
 from __future__ import annotations
