@@ -270,9 +270,9 @@ def access_at(t: Task, dirfd: int, path: str, mode: int, flags: int) -> int:
     assert st is not None
     if mode == F_OK:
         return 0
-    if mode & W_OK and res.mount.fs.readonly and st.mode & S_IFMT in (S_IFREG, S_IFDIR, S_IFLNK):
-        raise Errno(errno.EROFS)
     check_access(st, t.proc.creds, mode)
+    if mode & W_OK and res.mount.fs.readonly and st.mode & S_IFMT in (S_IFREG, S_IFDIR, S_IFLNK):
+        raise Errno(errno.EROFS)  # after the permission check, as fs/open.c do_faccessat
     return 0
 
 

@@ -69,6 +69,11 @@ int main(void)
     CHECK(access("other-r", W_OK));
     CHECK(access("group-rw", R_OK | W_OK));
     CHECK(access("nosearch/file", F_OK));
+    CHECK(access("/ro/file", W_OK));
+    CHECK(access("/ro/file", R_OK));
+    CHECK(access("/ro", W_OK));
+    CHECK(mkdir("/ro/x", 0755));
+    CHECK(unlink("/ro/file"));
     CHECK(syscall(SYS_faccessat2, AT_FDCWD, "other-r", R_OK, AT_EACCESS));
     CHECK(syscall(SYS_faccessat2, AT_FDCWD, "other", R_OK, AT_EACCESS));
     CHECK(chdir("nosearch"));
