@@ -123,6 +123,12 @@ def check_access(st: Stat, creds: Creds | None, mask: int) -> None:
         raise Errno(errno.EACCES)
 
 
+def components(path: str) -> list[str]:
+    """A path's components, last first (a stack); '.' kept, since looking it up needs
+    search permission on the directory like any other name."""
+    return [p for p in reversed(path.split("/")) if p]
+
+
 class Vfs:
     def __init__(self, mounts: MountTable) -> None:
         self.mounts = mounts
@@ -193,7 +199,7 @@ class Vfs:
             done: list[str] = list(root)
         else:
             done = list(split_path(base))
-        todo = list(reversed(split_path(path)))
+        todo = components(path)
         check_search = walk.creds is not None and walk.creds.uid != 0
         mount, rel = self.mounts.find(done)
         start_mount = mount
@@ -208,6 +214,8 @@ class Vfs:
                 check_access(st, walk.creds, X_OK)
             name = todo.pop()
             last = not todo
+            if name == ".":
+                continue  # looked up in the directory we are in: only its x bit mattered
             if name == "..":
                 if len(done) <= len(root):
                     if walk.resolve & RESOLVE_BENEATH:
@@ -250,14 +258,18 @@ class Vfs:
                         raise Errno(errno.EXDEV)
                 if not target:
                     raise Errno(errno.ENOENT)
-                todo.extend(reversed(split_path(target)))
+                todo.extend(components(target))
                 if check_search or not todo:
                     mount, rel = self.mounts.find(done)
                     st = self._lstat_dir(mount, rel, done)
+                else:
+                    st = None  # known again at the next name (or after the loop)
                 continue
             if (not last or trailing_slash) and kind != S_IFDIR:
                 raise Errno(errno.ENOTDIR)
         mount, rel = self.mounts.find(done)
+        if st is None:  # the walk ended on '.' components
+            st = self._lstat_dir(mount, rel, done)
         return Resolved(mount, rel, "/" + "/".join(done), st)
 
     def _lstat_dir(self, mount: Mount, rel: str, done: list[str]) -> Stat:

@@ -60,6 +60,9 @@ int main(void)
     puts("== stat and access");
     CHECK(stat("nosearch/file", &st));
     CHECK(stat("nosearch", &st));
+    CHECK(stat("nosearch/.", &st));
+    CHECK(stat("nosearch/", &st));
+    CHECK(stat("./nosearch/./.", &st));
     CHECK(lstat("nosearch/../own", &st));
     CHECK(access("own", R_OK | W_OK));
     CHECK(access("own", X_OK));

@@ -159,6 +159,14 @@ static void slashes(void)
     OPEN(open("missing/new/", O_RDONLY | O_CREAT, 0644));
     OPEN(open("f/new/", O_RDONLY | O_CREAT, 0644));
     OPEN(open("/ro/new/", O_RDONLY | O_CREAT, 0644));
+    CHECK(symlink("/", "toroot"));
+    CHECK(symlink(".", "tohere"));
+    OPEN(open("toroot/.", O_RDONLY | O_DIRECTORY));
+    OPEN(open("tohere/./.", O_RDONLY | O_DIRECTORY));
+    OPEN(open("tohere", O_RDONLY | O_DIRECTORY));
+    OPEN(open("toroot/./work/./f", O_RDONLY));
+    CHECK(unlink("toroot"));
+    CHECK(unlink("tohere"));
     CHECK(access("f/", F_OK));
     CHECK(access("d/", F_OK));
     CHECK(mkdir("nd/", 0755));
