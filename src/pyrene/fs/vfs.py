@@ -123,6 +123,11 @@ def check_access(st: Stat, creds: Creds | None, mask: int) -> None:
         raise Errno(errno.EACCES)
 
 
+def too_long(name: str) -> bool:
+    """More than NAME_MAX bytes (a name of at most 63 characters cannot be: the hot path)."""
+    return len(name) > 63 and len(name.encode("utf-8", "surrogateescape")) > NAME_MAX
+
+
 def components(path: str) -> list[str]:
     """A path's components, last first (a stack); '.' kept, since looking it up needs
     search permission on the directory like any other name."""
@@ -166,7 +171,7 @@ class Vfs:
         if walk.creds is not None and walk.creds.uid != 0:
             assert parent.stat is not None
             check_access(parent.stat, walk.creds, X_OK)
-        if len(name.encode("utf-8", "surrogateescape")) > NAME_MAX:
+        if too_long(name):
             raise Errno(errno.ENAMETOOLONG)
 
     def child(self, parent: Resolved, name: str) -> Resolved:
@@ -201,12 +206,13 @@ class Vfs:
             done = list(split_path(base))
         todo = components(path)
         check_search = walk.creds is not None and walk.creds.uid != 0
-        mount, rel = self.mounts.find(done)
-        start_mount = mount
-        if not todo or check_search:
-            st: Stat | None = self._lstat_dir(mount, rel, done)
-        else:
-            st = None
+        st: Stat | None = None
+        start_mount = None
+        if not todo or check_search or walk.resolve & RESOLVE_NO_XDEV:
+            mount, rel = self.mounts.find(done)
+            start_mount = mount
+            if not todo or check_search:
+                st = self._lstat_dir(mount, rel, done)
         links = 0
         while todo:
             if check_search:
@@ -227,7 +233,7 @@ class Vfs:
                     raise Errno(errno.EXDEV)
                 st = self._lstat_dir(mount, rel, done)
                 continue
-            if len(name.encode("utf-8", "surrogateescape")) > NAME_MAX:
+            if len(name) > 63 and too_long(name):  # (inlined first test: the hot path)
                 raise Errno(errno.ENAMETOOLONG)
             done.append(name)
             mount, rel = self.mounts.find(done)
@@ -248,7 +254,7 @@ class Vfs:
                 if links > MAX_SYMLINKS:
                     raise Errno(errno.ELOOP)
                 target = mount.fs.readlink(rel)
-                self._check_link(mount, target, walk, start_mount)
+                self._check_link(mount, target, walk)
                 done.pop()
                 if target.startswith("/"):
                     if walk.resolve & RESOLVE_BENEATH:
@@ -282,7 +288,7 @@ class Vfs:
             raise
 
     @staticmethod
-    def _check_link(mount: Mount, target: str, walk: Walk, start_mount: Mount) -> None:
+    def _check_link(mount: Mount, target: str, walk: Walk) -> None:
         """openat2's limits on following a link (fs/namei.c pick_link, nd_jump_link)."""
         if not walk.resolve:
             return
