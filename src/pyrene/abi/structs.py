@@ -77,3 +77,33 @@ def pack_dirent64(ino: int, off: int, dtype: int, name: bytes) -> bytes:
 
 def pack_utsname(*fields: str) -> bytes:
     return b"".join(f.encode()[: UTSNAME_FIELD - 1].ljust(UTSNAME_FIELD, b"\0") for f in fields)
+
+
+STATFS = struct.Struct("<qqQQQQQiiqqq32x")  # struct statfs, 120 bytes
+ST_RDONLY = 1
+
+
+@dataclass(frozen=True, slots=True)
+class StatFs:
+    """What statfs/fstatfs report (struct statfs fields, f_spare left out)."""
+
+    type: int
+    bsize: int
+    blocks: int
+    bfree: int
+    bavail: int
+    files: int
+    ffree: int
+    fsid: tuple[int, int]
+    namelen: int
+    frsize: int
+    flags: int
+
+    @classmethod
+    def unpack(cls, raw: bytes) -> "StatFs":
+        f = STATFS.unpack_from(raw)
+        return cls(f[0], f[1], f[2], f[3], f[4], f[5], f[6], (f[7], f[8]), f[9], f[10], f[11])
+
+    def pack(self) -> bytes:
+        return STATFS.pack(self.type, self.bsize, self.blocks, self.bfree, self.bavail, self.files,
+                           self.ffree, self.fsid[0], self.fsid[1], self.namelen, self.frsize, self.flags)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..abi.flags import O_ACCMODE, OpenFlags
-from ..abi.structs import Stat
+from ..abi.structs import ST_RDONLY, Stat, StatFs
 from ..errors import Errno
 
 if TYPE_CHECKING:
@@ -136,6 +136,10 @@ class OpenFile(abc.ABC):
         sockets and most anonymous files with ENXIO."""
         raise Errno(errno.ENXIO)
 
+    # the mount the file was opened through (set by open); None for stdio, pipes and
+    # the like, which no sandbox mount holds
+    mount: object = None
+
 
 class FileSystem(abc.ABC):
     """One mounted file system, addressed by paths relative to its root ('' = root).
@@ -174,3 +178,50 @@ class FileSystem(abc.ABC):
         """For a symlink that is a "magic link" to an open file (/proc/PID/fd/N): the file
         a follow reaches, when its target text is not a path to walk; None otherwise."""
         return None
+
+    # -- changing names and metadata: Linux's errors for a file system that cannot ----
+    # (EROFS on a read-only mount, EPERM on a synthesized one, like procfs' setattr)
+
+    def _cannot(self) -> Errno:
+        return Errno(errno.EROFS if self.readonly else errno.EPERM)
+
+    def rename(self, old_rel: str, new_rel: str, flags: int) -> None:
+        """renameat2 inside this file system (RENAME_NOREPLACE/RENAME_EXCHANGE in flags)."""
+        raise self._cannot()
+
+    def link(self, old_rel: str, new_rel: str) -> None:
+        """A hard link `new_rel` to the (non-symlink-followed) file `old_rel`."""
+        raise self._cannot()
+
+    def symlink(self, target: str, rel: str) -> None:
+        raise self._cannot()
+
+    def mknod(self, rel: str, mode: int, dev: int) -> None:
+        """A regular file or FIFO (the caller refuses device nodes)."""
+        raise self._cannot()
+
+    def chmod(self, rel: str, mode: int) -> None:
+        """Change the mode of `rel` itself (never following a final symlink)."""
+        raise self._cannot()
+
+    def chown(self, rel: str, uid: int, gid: int) -> None:
+        """Change the owner of `rel` itself; -1 leaves an id as it is."""
+        raise self._cannot()
+
+    def utimens(self, rel: str, times: tuple[tuple[int, int], tuple[int, int]] | None) -> None:
+        """Set atime/mtime of `rel` itself: raw timespecs (UTIME_NOW/UTIME_OMIT), None = now."""
+        raise self._cannot()
+
+    def truncate(self, rel: str, length: int) -> None:
+        raise self._cannot()
+
+    def link_host_fd(self, host_fd: int, rel: str) -> None:
+        """A new name `rel` for the open host file `host_fd` (linkat with AT_EMPTY_PATH)."""
+        raise self._cannot()
+
+    def statfs(self, rel: str) -> StatFs:
+        """statfs(2) of this file system; synthesized ones look like an empty tmpfs."""
+        return StatFs(TMPFS_MAGIC, 4096, 0, 0, 0, 0, 0, (0, 0), 255, 4096, ST_RDONLY if self.readonly else 0)
+
+
+TMPFS_MAGIC = 0x01021994

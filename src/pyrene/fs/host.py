@@ -6,11 +6,12 @@ openat2 (see pal/linux.py), so neither a symlink nor '..' on the host side leads
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 
 from ..abi.flags import O_ACCMODE, OpenFlags
-from ..abi.structs import WINSIZE, Stat
+from ..abi.structs import ST_RDONLY, WINSIZE, Stat, StatFs
 from ..errors import Errno
 from ..pal import linux as pal
 from .file import DirEntry, FileSystem, OpenFile
@@ -152,8 +153,9 @@ class HostFS(FileSystem):
 
     def open(self, rel: str, flags: int, mode: int, path: str) -> OpenFile:
         tmpfile = flags & OpenFlags.O_TMPFILE == OpenFlags.O_TMPFILE
-        if self.readonly and (flags & O_ACCMODE != os.O_RDONLY or flags & OpenFlags.O_TRUNC or tmpfile):
-            raise Errno(errno.EROFS)
+        if self.readonly and (flags & O_ACCMODE != os.O_RDONLY or flags & OpenFlags.O_TRUNC or tmpfile) \
+                and not self._special(rel):
+            raise Errno(errno.EROFS)  # devices and FIFOs stay writable on a read-only mount
         host_flags = flags & ~(OpenFlags.O_CLOEXEC | OpenFlags.O_NONBLOCK | OpenFlags.O_ASYNC)
         if self.readonly and flags & OpenFlags.O_CREAT:
             try:
@@ -178,6 +180,54 @@ class HostFS(FileSystem):
         self._writable()
         pal.mkdir_beneath(self.root_fd, rel, mode)
 
+    def _special(self, rel: str) -> bool:
+        """Whether `rel` is a device, FIFO or socket (not subject to a read-only mount)."""
+        try:
+            mode = self.lstat(rel).mode & 0o170000
+        except Errno:
+            return False
+        return mode in (0o020000, 0o060000, 0o010000, 0o140000)
+
     def _writable(self) -> None:
         if self.readonly:
             raise Errno(errno.EROFS)
+
+    def rename(self, old_rel: str, new_rel: str, flags: int) -> None:
+        self._writable()
+        pal.rename_beneath(self.root_fd, old_rel, new_rel, flags)
+
+    def link(self, old_rel: str, new_rel: str) -> None:
+        self._writable()
+        pal.link_beneath(self.root_fd, old_rel, new_rel)
+
+    def symlink(self, target: str, rel: str) -> None:
+        self._writable()
+        pal.symlink_beneath(self.root_fd, target, rel)
+
+    def mknod(self, rel: str, mode: int, dev: int) -> None:
+        self._writable()
+        pal.mknod_beneath(self.root_fd, rel, mode, dev)
+
+    def chmod(self, rel: str, mode: int) -> None:
+        self._writable()
+        pal.chmod_beneath(self.root_fd, rel, mode)
+
+    def chown(self, rel: str, uid: int, gid: int) -> None:
+        self._writable()
+        pal.chown_beneath(self.root_fd, rel, uid, gid)
+
+    def utimens(self, rel: str, times: tuple[tuple[int, int], tuple[int, int]] | None) -> None:
+        self._writable()
+        pal.utimens_beneath(self.root_fd, rel, times)
+
+    def truncate(self, rel: str, length: int) -> None:
+        self._writable()
+        pal.truncate_beneath(self.root_fd, rel, length)
+
+    def link_host_fd(self, host_fd: int, rel: str) -> None:
+        self._writable()
+        pal.link_fd_beneath(host_fd, self.root_fd, rel)
+
+    def statfs(self, rel: str) -> StatFs:
+        st = StatFs.unpack(pal.statfs_beneath(self.root_fd, rel))
+        return dataclasses.replace(st, flags=st.flags | ST_RDONLY) if self.readonly else st

@@ -46,6 +46,8 @@ def open_root(host_path: str) -> int:
 
 
 def open_beneath(root_fd: int, rel: str, flags: int, mode: int) -> int:
+    if not flags & (os.O_CREAT | os.O_TMPFILE):
+        mode = 0  # openat2, unlike openat, refuses a mode it would not use
     with host_errors():
         return libc.openat2(root_fd, os.fsencode(rel or "."), flags | os.O_CLOEXEC, mode, CONFINED)
 
@@ -370,3 +372,110 @@ def open_own_pty(name: str, flags: int) -> int:
     """Open /dev/pts/NAME, one of `own_ptys()`, never becoming its controlling process."""
     with host_errors():
         return os.open(f"/dev/pts/{name}", (flags & (os.O_ACCMODE | os.O_NONBLOCK)) | os.O_NOCTTY | os.O_CLOEXEC)
+
+
+# -- names and metadata, confined like the opens above -----------------------------------
+# Calls that take a name work in the parent directory opened confined (parent_beneath);
+# calls on an existing file open it O_PATH|O_NOFOLLOW confined and act on that very inode
+# through /proc/self/fd/N (the host kernel's own link to our fd, which cannot be swapped;
+# following it lands on that inode, a symlink included, and goes no further).
+
+@contextmanager
+def opened_beneath(root_fd: int, rel: str) -> Iterator[int]:
+    """An O_PATH fd on exactly the file `rel` (not followed), valid inside the block."""
+    with host_errors():
+        fd = libc.openat2(root_fd, os.fsencode(rel or "."), os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, 0, CONFINED)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _fd_path(fd: int) -> str:
+    return f"/proc/self/fd/{fd}"
+
+
+def chmod_fd(fd: int, mode: int) -> None:
+    with host_errors():
+        if stat_mod.S_ISLNK(os.stat(_fd_path(fd)).st_mode):
+            raise OSError(errno.EOPNOTSUPP, "symlink")
+        os.chmod(_fd_path(fd), mode)
+
+
+def chown_fd(fd: int, uid: int, gid: int) -> None:
+    with host_errors():
+        os.chown(_fd_path(fd), uid, gid)
+
+
+def utimens_fd(fd: int, times: tuple[tuple[int, int], tuple[int, int]] | None) -> None:
+    with host_errors():
+        libc.utimensat(-100, os.fsencode(_fd_path(fd)), times, 0)
+
+
+def statfs_fd(fd: int) -> bytes:
+    with host_errors():
+        return libc.fstatfs(fd)
+
+
+def rename_beneath(root_fd: int, old_rel: str, new_rel: str, flags: int) -> None:
+    with parent_beneath(root_fd, old_rel) as (odfd, old), parent_beneath(root_fd, new_rel) as (ndfd, new), \
+            host_errors():
+        if flags:
+            libc.renameat2(odfd, os.fsencode(old), ndfd, os.fsencode(new), flags)
+        else:
+            os.rename(old, new, src_dir_fd=odfd, dst_dir_fd=ndfd)
+
+
+def link_beneath(root_fd: int, old_rel: str, new_rel: str) -> None:
+    with parent_beneath(root_fd, old_rel) as (odfd, old), parent_beneath(root_fd, new_rel) as (ndfd, new), \
+            host_errors():
+        os.link(old, new, src_dir_fd=odfd, dst_dir_fd=ndfd, follow_symlinks=False)
+
+
+def link_fd_beneath(fd: int, root_fd: int, new_rel: str) -> None:
+    """Link an open file by its fd (even one already unlinked, or made with O_TMPFILE)."""
+    with parent_beneath(root_fd, new_rel) as (ndfd, new), host_errors():
+        os.link(_fd_path(fd), new, dst_dir_fd=ndfd, follow_symlinks=True)
+
+
+def symlink_beneath(root_fd: int, target: str, rel: str) -> None:
+    with parent_beneath(root_fd, rel) as (dfd, name), host_errors():
+        os.symlink(target, name, dir_fd=dfd)
+
+
+def mknod_beneath(root_fd: int, rel: str, mode: int, dev: int) -> None:
+    with parent_beneath(root_fd, rel) as (dfd, name), host_errors():
+        os.mknod(name, mode, dev, dir_fd=dfd)
+
+
+def chmod_beneath(root_fd: int, rel: str, mode: int) -> None:
+    with opened_beneath(root_fd, rel) as fd:
+        chmod_fd(fd, mode)
+
+
+def chown_beneath(root_fd: int, rel: str, uid: int, gid: int) -> None:
+    with opened_beneath(root_fd, rel) as fd:
+        chown_fd(fd, uid, gid)
+
+
+def utimens_beneath(root_fd: int, rel: str, times: tuple[tuple[int, int], tuple[int, int]] | None) -> None:
+    with opened_beneath(root_fd, rel) as fd:
+        utimens_fd(fd, times)
+
+
+def truncate_beneath(root_fd: int, rel: str, length: int) -> None:
+    with host_errors():
+        fd = libc.openat2(root_fd, os.fsencode(rel), os.O_WRONLY | os.O_CLOEXEC | os.O_NONBLOCK, 0, CONFINED)
+        try:
+            os.ftruncate(fd, length)
+        finally:
+            os.close(fd)
+
+
+def statfs_beneath(root_fd: int, rel: str) -> bytes:
+    with opened_beneath(root_fd, rel) as fd:
+        return statfs_fd(fd)
+
+
+def sync_all() -> None:
+    os.sync()

@@ -196,3 +196,39 @@ def file_syscall(name: str, *args: int) -> int:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
     return result
+
+
+# -- file calls Python's os module lacks (renameat2 flags, UTIME_OMIT, f_type) ---------
+
+SYS_renameat2 = 316
+SYS_utimensat = 280
+SYS_fstatfs = 138
+STATFS_SIZE = 120  # struct statfs on x86-64
+
+
+def _check(rc: int, what: bytes | str) -> int:
+    if rc < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), what)
+    return rc
+
+
+def renameat2(olddirfd: int, old: bytes, newdirfd: int, new: bytes, flags: int) -> None:
+    _check(_syscall(ctypes.c_long(SYS_renameat2), ctypes.c_long(olddirfd), ctypes.c_char_p(old),
+                    ctypes.c_long(newdirfd), ctypes.c_char_p(new), ctypes.c_ulong(flags)), old)
+
+
+def utimensat(dirfd: int, path: bytes, times: tuple[tuple[int, int], tuple[int, int]] | None, flags: int) -> None:
+    """utimensat(2) with raw timespecs, so UTIME_NOW and UTIME_OMIT keep their meaning."""
+    arg = None
+    if times is not None:
+        arg = (ctypes.c_long * 4)(times[0][0], times[0][1], times[1][0], times[1][1])
+    _check(_syscall(ctypes.c_long(SYS_utimensat), ctypes.c_long(dirfd), ctypes.c_char_p(path),
+                    arg, ctypes.c_long(flags)), path)
+
+
+def fstatfs(fd: int) -> bytes:
+    """The raw struct statfs of the file system holding `fd`."""
+    buf = ctypes.create_string_buffer(STATFS_SIZE)
+    _check(_syscall(ctypes.c_long(SYS_fstatfs), ctypes.c_long(fd), buf), "fstatfs")
+    return buf.raw
