@@ -24,6 +24,8 @@ import pytest
 
 from sandboxes import Layout, MountPoint, assert_same_in, run_sandboxed
 
+from pyrene.testing.compare import assert_same
+
 
 def make_root(tmp_path: Path, program: Path) -> Layout:
     root = tmp_path / "root"
@@ -120,3 +122,10 @@ def test_what_only_the_sandbox_refuses(cbuild, tmp_path):
         'unlink("w") = 0',
     ], out
     assert os.listdir(Path(layout.root) / "work") == []
+
+
+@pytest.mark.parametrize("link", ["dynamic", "static"])
+def test_xattrs(cbuild, tmp_path, link):
+    """user. attributes by path, link and fd in the writable cwd; pipes and /proc have none."""
+    assert_same([cbuild("xattrs.c", link=link)], cwd=tmp_path)
+    assert os.listdir(tmp_path) == []

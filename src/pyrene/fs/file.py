@@ -219,9 +219,21 @@ class FileSystem(abc.ABC):
         """A new name `rel` for the open host file `host_fd` (linkat with AT_EMPTY_PATH)."""
         raise self._cannot()
 
+    def xattr(self, rel: str, op: str, *args: object) -> object:
+        """Extended attributes of `rel` itself: op is list, get, set or remove (pal's
+        xattr_*). A file system without them lists none and supports no other op, as procfs."""
+        return no_xattrs(op)
+
     def statfs(self, rel: str) -> StatFs:
         """statfs(2) of this file system; synthesized ones look like an empty tmpfs."""
         return StatFs(TMPFS_MAGIC, 4096, 0, 0, 0, 0, 0, (0, 0), 255, 4096, ST_RDONLY if self.readonly else 0)
+
+
+def no_xattrs(op: str) -> object:
+    """The xattr answers of a file system that has no extended attributes at all."""
+    if op == "list":
+        return []
+    raise Errno(errno.EOPNOTSUPP)
 
 
 TMPFS_MAGIC = 0x01021994

@@ -212,6 +212,11 @@ class HostFS(FileSystem):
         self._writable()
         pal.chmod_beneath(self.root_fd, rel, mode)
 
+    def xattr(self, rel: str, op: str, *args: object) -> object:
+        if op in ("set", "remove"):
+            self._writable()
+        return pal.xattr_beneath(self.root_fd, rel, op, *args)
+
     def chown(self, rel: str, uid: int, gid: int) -> None:
         self._writable()
         pal.chown_beneath(self.root_fd, rel, uid, gid)

@@ -93,6 +93,9 @@ class Instance:
 
     def start(self, prog: execmod.Program, stdio: list[object]) -> Task:
         """Spawn the picoprocess, load `prog` into it; the app is ready to run."""
+        # The app's umask is virtual and applied by the handlers (open, mkdir, mknod, bind):
+        # the host must not apply Pyrene's own on top of it.
+        os.umask(0)
         stub_fd = spawn.stub_memfd()
         cpu = self.config.cpu if self.config.cpu is not None else spawn.choose_cpu()
         try:

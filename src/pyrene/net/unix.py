@@ -146,8 +146,9 @@ class UnixSocket(OpenFile):
 
     # -- connection --------------------------------------------------------------------
 
-    def bind(self, name: bytes, where: Resolved | None) -> None:
-        """Bind to `name`: abstract (where is None) or the VFS location of a new file."""
+    def bind(self, name: bytes, where: Resolved | None, umask: int) -> None:
+        """Bind to `name`: abstract (where is None) or the VFS location of a new file,
+        whose mode is 0777 less the app's umask, as Linux makes it."""
         if self.name is not None:
             raise Errno(errno.EINVAL)
         if where is None:
@@ -155,6 +156,7 @@ class UnixSocket(OpenFile):
         else:
             with parent_dir_fd(where) as (dir_fd, leaf):
                 pal_net.bind(self.sock, pal_net.fd_path(dir_fd, leaf))
+            where.mount.fs.chmod(where.rel, 0o777 & ~umask)
         self.name = name
 
     def connect(self, name: bytes, where: Resolved | None) -> None:

@@ -479,3 +479,33 @@ def statfs_beneath(root_fd: int, rel: str) -> bytes:
 
 def sync_all() -> None:
     os.sync()
+
+
+# -- extended attributes (syscalls/xattr.py) ---------------------------------------------
+# `target` is a host fd that can do I/O (the f* calls) or a path /proc/self/fd/N of an
+# O_PATH fd opened confined (the path calls): either way no name is walked on the host.
+
+def xattr_list(target: int | str) -> list[str]:
+    with host_errors():
+        return os.listxattr(target)
+
+
+def xattr_get(target: int | str, name: str) -> bytes:
+    with host_errors():
+        return os.getxattr(target, name)
+
+
+def xattr_set(target: int | str, name: str, value: bytes, flags: int) -> None:
+    with host_errors():
+        os.setxattr(target, name, value, flags)
+
+
+def xattr_remove(target: int | str, name: str) -> None:
+    with host_errors():
+        os.removexattr(target, name)
+
+
+def xattr_beneath(root_fd: int, rel: str, op: str, *args: object) -> object:
+    """One xattr_* call on the file `rel` of a host mount, through a confined O_PATH fd."""
+    with opened_beneath(root_fd, rel) as fd:
+        return globals()[f"xattr_{op}"](_fd_path(fd), *args)

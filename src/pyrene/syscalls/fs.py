@@ -382,26 +382,6 @@ def umask(t: Task, mask: int) -> int:
     return old
 
 
-@syscall("getxattr", Path, Path, Ptr, SizeT, support=PARTIAL, note="no extended attributes yet")
-@syscall("lgetxattr", Path, Path, Ptr, SizeT, support=PARTIAL, note="no extended attributes yet")
-def getxattr(t: Task, path: str, name: str, buf: int, size: int) -> int:
-    resolve_at(t, AT_FDCWD, path)
-    raise Errno(errno.ENODATA)
-
-
-@syscall("fgetxattr", Fd, Path, Ptr, SizeT, support=PARTIAL, note="no extended attributes yet")
-def fgetxattr(t: Task, fd: int, name: str, buf: int, size: int) -> int:
-    t.files.get(fd)
-    raise Errno(errno.ENODATA)
-
-
-@syscall("listxattr", Path, Ptr, SizeT, support=PARTIAL, note="no extended attributes yet")
-@syscall("llistxattr", Path, Ptr, SizeT, support=PARTIAL, note="no extended attributes yet")
-def listxattr(t: Task, path: str, buf: int, size: int) -> int:
-    resolve_at(t, AT_FDCWD, path)
-    return 0
-
-
 # -- creating and removing names ---------------------------------------------------------
 #
 # These walk to the parent directory and look the last name up themselves, checking in

@@ -150,7 +150,7 @@ def bind(t: Task, fd: int, addr: int, addrlen: int) -> int:
     if not name:
         # autobind: a fresh abstract name of five hex digits, as Linux picks
         name = t.instance.unix.autobind_name()
-    sock.bind(name, locate(t, name, must_exist=False))
+    sock.bind(name, locate(t, name, must_exist=False), t.proc.umask)
     return 0
 
 

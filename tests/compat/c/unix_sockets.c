@@ -91,7 +91,7 @@ static void server(const char *path, int abstract)
     if (!abstract) {
         struct stat st;
         CHECK(stat(path, &st));
-        printf("is socket: %d\n", S_ISSOCK(st.st_mode));
+        printf("is socket: %d, mode %o\n", S_ISSOCK(st.st_mode), st.st_mode & 07777);
     }
     int c = socket(AF_UNIX, SOCK_STREAM, 0);
     CHECK(connect(c, (struct sockaddr *)&a, alen));
@@ -170,6 +170,7 @@ static void errors(void)
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
+    umask(027);
     pair(SOCK_STREAM, "stream");
     pair(SOCK_DGRAM, "dgram");
     pair(SOCK_SEQPACKET, "seqpacket");
