@@ -48,11 +48,3 @@ class MountTable:
     def release(self) -> None:
         for m in self.mounts:
             m.fs.release()
-
-    def text(self) -> str:
-        """/proc/self/mounts."""
-        lines = []
-        for m in sorted(self.mounts, key=lambda m: len(m.parts)):
-            opts = "ro" if m.fs.readonly else "rw"
-            lines.append(f"{m.kind} {m.path} {m.kind} {opts} 0 0")
-        return "\n".join(lines) + "\n"

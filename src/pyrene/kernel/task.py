@@ -55,10 +55,6 @@ class Process:
     exit_status: int | None = None
     instance: "Instance | None" = None
 
-    def mounts_text(self) -> str:
-        assert self.instance is not None
-        return self.instance.vfs.mounts.text()
-
 
 class Task:
     """One app thread: its tracee (registers, memory) and its process."""

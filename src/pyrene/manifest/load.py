@@ -336,7 +336,7 @@ def read_mount(r: Reader, key: str, entry: Any, path: str | None = None) -> Moun
     host = ""
     if mtype in ("chroot", "encrypted"):
         if uri is None:
-            raise r.fail(f"{key}.uri", f'missing: the host path, as "file:/host/path"')
+            raise r.fail(f"{key}.uri", 'missing: the host path, as "file:/host/path"')
         host = r.host_path(f"{key}.uri", uri).rstrip("/") or "/"
     elif uri is not None:
         r.typed(f"{key}.uri", uri, str, "a string")  # tmpfs: ignored, as in Gramine
