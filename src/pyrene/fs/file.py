@@ -130,6 +130,12 @@ class OpenFile(abc.ABC):
         """F_GET_SEALS (add None) and F_ADD_SEALS: only memfds can be sealed."""
         raise Errno(errno.EINVAL)
 
+    def host_poll_fd(self) -> int | None:
+        """The host fd whose readiness is this file's (poll, select, epoll and parked
+        tasks wait on it: kernel/waits.py); None for a file that is always ready
+        (synthesized files, as Linux's files without a poll method)."""
+        return None
+
 
 class FileSystem(abc.ABC):
     """One mounted file system, addressed by paths relative to its root ('' = root).

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..abi import sysnum
-from ..errors import Errno, RunOnHost, TaskExit
+from ..errors import Errno, RunOnHost, TaskExit, WouldBlock
 from ..fs.locks import LockTable
 from ..fs.mounts import MountTable
 from ..fs.vfs import Vfs
@@ -34,6 +34,7 @@ from . import exec as execmod
 from .fdtable import FdTable
 from .table import SyscallSpec, SyscallTable
 from .task import Creds, Process, Task
+from .waits import Waits
 
 log = logging.getLogger("pyrene.kernel")
 
@@ -72,6 +73,7 @@ class Instance:
         self.process = Process(vpid=1, ppid=0, host_pid=0, files=FdTable(config.fd_limit, self.locks), cwd=config.cwd,
                                creds=config.creds, env=list(config.env), instance=self)
         self.exit_status: int | None = None
+        self.waits = Waits(self)  # parked tasks, timers, the event loop (kernel/waits.py)
 
     def processes(self) -> Iterable[Process]:
         return [self.process]
@@ -105,16 +107,24 @@ class Instance:
 
     def run(self, first: Task) -> int:
         """Resume the app and serve it until it exits; returns its shell-style status."""
+        self.waits.start()
         self._forward_signals(first.tid)
         first.tracee.resume()
         status = 0
-        tasks = self.tasks
+        tasks, waits = self.tasks, self.waits
         waitpid, wall, dispatch = os.waitpid, libc.WALL, self.dispatch  # hot loop: locals
         while tasks:
-            try:
-                pid, status = waitpid(-1, wall)
-            except ChildProcessError:
-                break
+            if waits.busy:  # a task is parked or a timer armed: the event loop (kernel/waits.py)
+                pid, status = waits.next_stop()
+                if pid <= 0:
+                    if pid < 0:
+                        break
+                    continue
+            else:
+                try:
+                    pid, status = waitpid(-1, wall)
+                except ChildProcessError:
+                    break
             task = tasks.get(pid)
             if task is None:
                 continue
@@ -165,10 +175,28 @@ class Instance:
             except RunOnHost as host:
                 self._run_on_host(t, spec, host, args)
                 return
+            except WouldBlock as block:
+                self.waits.park(t, block, spec, args)
+                return
         if self.strace is not None:
             self.strace.line(t.proc.vpid, nr, spec, args,
                              (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9), result)
         tracee.return_from_syscall(result)
+
+    def finish(self, t: Task, spec: SyscallSpec, args: list | None, result: int) -> None:
+        """End a parked call with `result` (EINTR when a signal interrupted it)."""
+        regs = t.tracee.get_regs()
+        if self.strace is not None:
+            self.strace.line(t.proc.vpid, regs.orig_rax, spec, args,
+                             (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9), result)
+        t.tracee.return_from_syscall(result)
+
+    def restart(self, t: Task) -> None:
+        """Make a parked call start again once the host has delivered the pending signal:
+        back over the 2-byte `syscall` instruction with the number in rax (ERESTARTSYS)."""
+        regs = t.tracee.get_regs()
+        regs.rip -= 2
+        t.tracee.return_from_syscall(regs.orig_rax)
 
     def _run_on_host(self, t: Task, spec: SyscallSpec, host: RunOnHost, args: list | None) -> None:
         if self.strace is not None:
@@ -202,6 +230,7 @@ class Instance:
 
     def _exited(self, t: Task, status: int) -> None:
         del self.tasks[t.tid]
+        self.waits.forget(t.tid)
         if os.WIFEXITED(status):
             code = os.WEXITSTATUS(status)
         else:
@@ -223,6 +252,7 @@ class Instance:
             os.kill(t.proc.host_pid, sig)
         except ProcessLookupError:
             pass
+        self.waits.note_signal()
 
     def _forward_signals(self, host_pid: int) -> None:
         """SIGINT/SIGTERM/... sent to Pyrene go to the app, as if sent to it directly."""
@@ -231,6 +261,7 @@ class Instance:
                 os.kill(host_pid, sig)
             except ProcessLookupError:
                 pass
+            self.waits.note_signal()
         for sig in FORWARDED_SIGNALS:
             signal.signal(sig, forward)
 
@@ -243,5 +274,6 @@ class Instance:
             except ChildProcessError:
                 pass
         self.tasks.clear()
+        self.waits.close()
         self.process.files.close_all()
         self.vfs.mounts.release()

@@ -1,0 +1,73 @@
+/* Blocking calls ended by a signal: SIGALRM from alarm() interrupts a read() on an empty
+ * pipe (no SA_RESTART: EINTR), a nanosleep (EINTR and the time left), and a poll (EINTR
+ * even with SA_RESTART, as Linux does for poll). With SA_RESTART a read() is restarted:
+ * the handler writes into the pipe, so the restarted read returns that byte. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t hits;
+static int pipe_w = -1;
+
+static void on_alarm(int sig) {
+    (void)sig;
+    hits++;
+    if (pipe_w >= 0) write(pipe_w, "!", 1);
+}
+
+static void handle(int flags) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sa.sa_flags = flags;
+    sigaction(SIGALRM, &sa, NULL);
+}
+
+int main(void) {
+    int p[2];
+    if (pipe(p)) return 1;
+    char c;
+
+    handle(0);
+    printf("alarm(1) -> %u\n", alarm(1));
+    ssize_t n = read(p[0], &c, 1);
+    printf("read: %zd %s hits=%d\n", n, n < 0 ? strerrorname_np(errno) : "-", hits);
+
+    alarm(1);
+    struct timespec req = {5, 0}, rem = {0, 0};
+    int rc = nanosleep(&req, &rem);
+    printf("nanosleep: %d %s hits=%d rem in (3,5): %d\n", rc, rc < 0 ? strerrorname_np(errno) : "-", hits,
+           rem.tv_sec >= 3 && rem.tv_sec < 5);
+
+    printf("alarm(5) -> %u\n", alarm(5));
+    printf("alarm(0) -> %u\n", alarm(0));
+
+    handle(SA_RESTART);
+    alarm(1);
+    struct pollfd pf = {p[0], POLLIN, 0};
+    rc = poll(&pf, 1, 5000);
+    printf("poll (SA_RESTART): %d %s hits=%d\n", rc, rc < 0 ? strerrorname_np(errno) : "-", hits);
+
+    pipe_w = p[1];
+    alarm(1);
+    n = read(p[0], &c, 1);
+    printf("read (SA_RESTART): %zd %c hits=%d\n", n, n == 1 ? c : '?', hits);
+
+    /* a signal that is blocked does not interrupt */
+    pipe_w = -1;
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGALRM);
+    sigprocmask(SIG_BLOCK, &set, &old);
+    alarm(1);
+    rc = poll(&pf, 1, 1500);
+    printf("poll with SIGALRM blocked: %d hits=%d\n", rc, hits);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    printf("after unblock: hits=%d\n", hits);
+    return 0;
+}
