@@ -88,10 +88,11 @@ class Parked:
 
 @dataclass(eq=False, slots=True)
 class Timer:
-    """Run `fire` once at `deadline` (time.monotonic_ns)."""
+    """Run `fire` at `deadline` (time.monotonic_ns), then every `interval` ns if not 0."""
 
     deadline: int
     fire: Callable[[], None] = field(repr=False)
+    interval: int = 0
 
 
 class Waits:
@@ -105,7 +106,7 @@ class Waits:
         self.signalled = False  # a signal may have arrived for a parked task
         self.rerun: Parked | None = None  # the parked call whose handler runs again now
         self.sigactions: dict[int, tuple[int, int]] = {}  # signal -> (handler, sa_flags)
-        self.alarm: Timer | None = None  # alarm(2)'s timer
+        self.alarm: Timer | None = None  # the process's ITIMER_REAL: alarm(2) and setitimer(2)
         self._wakeup: tuple[int, int] | None = None
 
     # -- set-up ----------------------------------------------------------------------
@@ -135,12 +136,15 @@ class Waits:
             return rerun.block.deadline
         return None if timeout_ns is None else time.monotonic_ns() + timeout_ns
 
-    def add_timer(self, deadline: int, fire: Callable[[], None]) -> Timer:
-        timer = Timer(deadline, fire)
+    def add_timer(self, deadline: int, fire: Callable[[], None], interval: int = 0) -> Timer:
+        timer = Timer(deadline, fire, interval)
+        self._insert(timer)
+        return timer
+
+    def _insert(self, timer: Timer) -> None:
         self.timers.append(timer)
         self.timers.sort(key=lambda tm: tm.deadline)
         self._update_busy()
-        return timer
 
     def cancel(self, timer: Timer) -> None:
         if timer in self.timers:
@@ -197,7 +201,11 @@ class Waits:
         now = time.monotonic_ns()
         while self.timers and self.timers[0].deadline <= now:
             timer = self.timers.pop(0)
-            if timer is self.alarm:
+            if timer.interval:  # overruns are not counted: one signal, as Linux sends
+                while timer.deadline <= now:
+                    timer.deadline += timer.interval
+                self._insert(timer)
+            elif timer is self.alarm:
                 self.alarm = None
             timer.fire()
         self._update_busy()

@@ -1,4 +1,4 @@
-"""Sleeping and timers: nanosleep/clock_nanosleep, alarm, timerfd_*.
+"""Sleeping and timers: nanosleep/clock_nanosleep, pause, alarm/setitimer, timerfd_*.
 
 A sleep parks the task until its deadline (WouldBlock, kernel/waits.py) instead of
 sleeping on the host, so a signal Pyrene sends (a forwarded SIGINT, an alarm's SIGALRM)
@@ -17,7 +17,7 @@ import time
 
 from ..abi.structs import TIMESPEC
 from ..abi.types import Fd, Int, Ptr, UInt
-from ..errors import Errno, WouldBlock
+from ..errors import Errno, RunOnHost, WouldBlock
 from ..fs.eventfd import TimerFd, make_timerfd
 from ..kernel.table import PARTIAL, syscall
 from ..kernel.task import Task
@@ -80,21 +80,74 @@ def clock_nanosleep(t: Task, clock: int, flags: int, req: int, rem: int) -> int:
     return sleep_until(t, deadline, rem)
 
 
-@syscall("alarm", UInt)
-def alarm(t: Task, seconds: int) -> int:
-    """Arm (or with 0 cancel) the process's SIGALRM timer; returns the seconds that were
-    left of the previous one, rounded as Linux does (to nearest, at least 1)."""
+def real_timer(t: Task, value_ns: int, interval_ns: int) -> tuple[int, int]:
+    """Set the process's ITIMER_REAL (alarm and setitimer share it, as on Linux): SIGALRM
+    after `value_ns` (0 disarms), then every `interval_ns`. Returns the old (value left,
+    interval)."""
     waits = t.instance.waits
-    left = 0
+    old = (0, 0)
     if waits.alarm is not None:
-        ns = time_left(waits.alarm.deadline)
-        left = max(1, (ns + NS // 2) // NS)
+        old = (max(1, time_left(waits.alarm.deadline)), waits.alarm.interval)
         waits.cancel(waits.alarm)
         waits.alarm = None
-    if seconds:
-        waits.alarm = waits.add_timer(time.monotonic_ns() + seconds * NS,
-                                      lambda: t.instance.app_signal(t, signal.SIGALRM))
-    return left
+    if value_ns:
+        waits.alarm = waits.add_timer(time.monotonic_ns() + value_ns,
+                                      lambda: t.instance.app_signal(t, signal.SIGALRM), interval_ns)
+    return old
+
+
+@syscall("alarm", UInt)
+def alarm(t: Task, seconds: int) -> int:
+    """Returns the seconds left of the previous timer, rounded as Linux does (to nearest,
+    at least 1)."""
+    left, _ = real_timer(t, seconds * NS, 0)
+    return max(1, (left + NS // 2) // NS) if left else 0
+
+
+ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF = 0, 1, 2
+ITIMERVAL = struct.Struct("<qqqq")  # it_interval, it_value as timevals
+
+
+def pack_itimerval(value_ns: int, interval_ns: int) -> bytes:
+    isec, ins = divmod(interval_ns, NS)
+    vsec, vns = divmod(value_ns, NS)
+    return ITIMERVAL.pack(isec, ins // 1000, vsec, (vns + 999) // 1000 if value_ns else 0)
+
+
+@syscall("setitimer", Int, Ptr, Ptr, support=PARTIAL, note="ITIMER_REAL in the event loop; VIRTUAL/PROF on the host")
+def setitimer(t: Task, which: int, new_ptr: int, old_ptr: int) -> int:
+    if which in (ITIMER_VIRTUAL, ITIMER_PROF):
+        raise RunOnHost()  # CPU-time timers: the host counts the app's CPU time
+    if which != ITIMER_REAL:
+        raise Errno(errno.EINVAL)
+    isec = ius = vsec = vus = 0
+    if new_ptr:
+        isec, ius, vsec, vus = ITIMERVAL.unpack(t.mem.read(new_ptr, ITIMERVAL.size))
+    if min(isec, vsec, ius, vus) < 0 or max(ius, vus) >= 1_000_000:
+        raise Errno(errno.EINVAL)
+    value, interval = vsec * NS + vus * 1000, isec * NS + ius * 1000
+    old_value, old_interval = real_timer(t, value, interval)
+    if old_ptr:
+        t.mem.write(old_ptr, pack_itimerval(old_value, old_interval))
+    return 0
+
+
+@syscall("getitimer", Int, Ptr, support=PARTIAL, note="as setitimer")
+def getitimer(t: Task, which: int, ptr: int) -> int:
+    if which in (ITIMER_VIRTUAL, ITIMER_PROF):
+        raise RunOnHost()
+    if which != ITIMER_REAL:
+        raise Errno(errno.EINVAL)
+    timer = t.instance.waits.alarm
+    value, interval = (0, 0) if timer is None else (max(1, time_left(timer.deadline)), timer.interval)
+    t.mem.write(ptr, pack_itimerval(value, interval))
+    return 0
+
+
+@syscall("pause")
+def pause(t: Task) -> int:
+    """Wait for a signal: parked with nothing to wake it but one (always EINTR)."""
+    raise WouldBlock(restartable=False)
 
 
 # -- timerfd -------------------------------------------------------------------------------

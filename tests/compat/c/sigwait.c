@@ -1,13 +1,15 @@
 /* Blocking calls ended by a signal: SIGALRM from alarm() interrupts a read() on an empty
  * pipe (no SA_RESTART: EINTR), a nanosleep (EINTR and the time left), and a poll (EINTR
  * even with SA_RESTART, as Linux does for poll). With SA_RESTART a read() is restarted:
- * the handler writes into the pipe, so the restarted read returns that byte. */
+ * the handler writes into the pipe, so the restarted read returns that byte. An interval
+ * setitimer() ends pause() three times. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,5 +71,25 @@ int main(void) {
     printf("poll with SIGALRM blocked: %d hits=%d\n", rc, hits);
     sigprocmask(SIG_SETMASK, &old, NULL);
     printf("after unblock: hits=%d\n", hits);
+
+    /* setitimer: an interval timer ends pause() each time; alarm() sees its time left */
+    handle(0);
+    struct itimerval it = {{0, 100000}, {0, 100000}}, cur;
+    printf("setitimer: %d\n", setitimer(ITIMER_REAL, &it, NULL));
+    getitimer(ITIMER_REAL, &cur);
+    printf("getitimer interval: %ld.%06ld armed %d\n", (long)cur.it_interval.tv_sec, (long)cur.it_interval.tv_usec,
+           cur.it_value.tv_sec > 0 || cur.it_value.tv_usec > 0);
+    int before = hits;
+    for (int i = 0; i < 3; i++) {
+        rc = pause();
+        printf("pause: %d %s\n", rc, strerrorname_np(errno));
+    }
+    printf("hits +3: %d\n", hits - before == 3);
+    printf("alarm(0) after setitimer -> %u\n", alarm(0));
+    getitimer(ITIMER_REAL, &cur);
+    printf("disarmed: %ld %ld\n", (long)cur.it_value.tv_sec, (long)cur.it_value.tv_usec);
+    it.it_value.tv_usec = 1000000;
+    rc = setitimer(ITIMER_REAL, &it, NULL);
+    printf("setitimer bad usec: %d %s\n", rc, strerrorname_np(errno));
     return 0;
 }
