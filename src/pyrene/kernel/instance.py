@@ -191,9 +191,11 @@ class Instance:
                              (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9), result)
         t.tracee.return_from_syscall(result)
 
-    def restart(self, t: Task) -> None:
+    def restart(self, t: Task, spec: SyscallSpec) -> None:
         """Make a parked call start again once the host has delivered the pending signal:
         back over the 2-byte `syscall` instruction with the number in rax (ERESTARTSYS)."""
+        if self.strace is not None:
+            self.strace.event(t.proc.vpid, f"{spec.name}(...) = ? ERESTARTSYS (To be restarted)")
         regs = t.tracee.get_regs()
         regs.rip -= 2
         t.tracee.return_from_syscall(regs.orig_rax)

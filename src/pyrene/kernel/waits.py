@@ -269,7 +269,7 @@ class Waits:
                             pass
                     self.instance.finish(p.task, p.spec, p.args, -errno.EINTR)
                 else:
-                    self.instance.restart(p.task)
+                    self.instance.restart(p.task, p.spec)
             except TaskExit:
                 pass
         self._update_busy()
