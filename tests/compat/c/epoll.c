@@ -151,9 +151,26 @@ int main(void) {
     printf("two ready: n=%d\n", n);
     show("maxevents 1", epoll_wait(ep, out, 1, 0), out);
 
-    /* a closed fd leaves the set */
-    close(p[0]);
+    /* two fds of one description are two entries */
+    int d = dup(p[0]);
+    ev.data.u64 = 6;
+    printf("add dup: %s\n", err(epoll_ctl(ep, EPOLL_CTL_ADD, d, &ev)));
     read(efd, &v, 8);
+    show("pipe and its dup", epoll_wait(ep, out, 8, 0), out);
+
+    /* an epoll set inside another */
+    int outer = epoll_create1(0);
+    ev.events = EPOLLIN;
+    ev.data.u64 = 7;
+    printf("nest: %s\n", err(epoll_ctl(outer, EPOLL_CTL_ADD, ep, &ev)));
+    show("outer", epoll_wait(outer, out, 8, 0), out);
+    printf("loop: %s\n", err(epoll_ctl(ep, EPOLL_CTL_ADD, outer, &ev)));
+
+    /* a closed fd leaves the set once its description is gone */
+    close(p[0]);
+    show("one fd closed", epoll_wait(ep, out, 8, 0), out);
+    close(d);
     show("after close", epoll_wait(ep, out, 8, 0), out);
+    show("outer after close", epoll_wait(outer, out, 8, 0), out);
     return 0;
 }

@@ -9,6 +9,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,6 +73,14 @@ int main(void) {
     printf("poll with SIGALRM blocked: %d hits=%d\n", rc, hits);
     sigprocmask(SIG_SETMASK, &old, NULL);
     printf("after unblock: hits=%d\n", hits);
+
+    /* a blocking eventfd read ends with EINTR too */
+    handle(0);
+    int efd = eventfd(0, 0);
+    uint64_t v;
+    alarm(1);
+    n = read(efd, &v, 8);
+    printf("eventfd read: %zd %s hits=%d\n", n, n < 0 ? strerrorname_np(errno) : "-", hits);
 
     /* setitimer: an interval timer ends pause() each time; alarm() sees its time left */
     handle(0);
