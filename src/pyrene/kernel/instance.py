@@ -226,6 +226,8 @@ class Instance:
                 t.tracee.resume()
         elif event:
             t.tracee.resume()
+        elif t.tid in self.waits.mask_fixes:  # ppoll/pselect6 ended with a temporary mask
+            self.waits.fix_frame_mask(t, sig)
         else:
             # signal-delivery stop: signals are delivered by the host kernel for now
             t.tracee.resume(sig)

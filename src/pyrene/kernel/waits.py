@@ -45,10 +45,21 @@ thread are read from /proc/<tid>/status and, for the first deliverable signal:
 
 Dispositions come from rt_sigaction, which records the handler and SA_RESTART bit here
 (`sigactions`) before the host applies them (syscalls/signal.py).
+
+ppoll, pselect6 and epoll_pwait wait with a temporary signal mask. Which signals end the
+wait is decided with that mask. When the signal that ends it is blocked by the thread's
+own mask (the classic pselect pattern: block SIGCHLD, wait with it unblocked), the host
+would not deliver it, so Linux's trick is done by hand: the temporary mask is installed
+(PTRACE_SETSIGMASK) before the call returns EINTR, the signal-delivery stop is resumed
+with PTRACE_SINGLESTEP, which stops again at the handler's first instruction once the
+kernel has built the signal frame, and the thread's own mask is written into the frame's
+uc_sigmask, so that rt_sigreturn restores it after the handler. If no handler frame was
+built (a default action), the own mask is put back with PTRACE_SETSIGMASK instead.
 """
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import select
@@ -73,6 +84,8 @@ SA_RESTART = 0x10000000
 # signals whose default action is to do nothing: they never interrupt a wait
 DEFAULT_IGNORED = frozenset({signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH, signal.SIGCONT})
 EINTR, RESTART = "eintr", "restart"
+PTRACE_SINGLESTEP, PTRACE_GETSIGMASK, PTRACE_SETSIGMASK = 9, 0x420A, 0x420B
+UC_SIGMASK = 304  # offset of uc.uc_sigmask in x86-64's struct rt_sigframe (after pretcode)
 POLL_ANY = select.POLLHUP | select.POLLERR | select.POLLNVAL
 
 
@@ -108,6 +121,8 @@ class Waits:
         self.sigactions: dict[int, tuple[int, int]] = {}  # signal -> (handler, sa_flags)
         self.alarm: Timer | None = None  # the process's ITIMER_REAL: alarm(2) and setitimer(2)
         self._wakeup: tuple[int, int] | None = None
+        # tid -> (the thread's own mask, delivering signal or 0): see "ppoll, pselect6" above
+        self.mask_fixes: dict[int, tuple[int, int]] = {}
 
     # -- set-up ----------------------------------------------------------------------
 
@@ -167,6 +182,7 @@ class Waits:
 
     def forget(self, tid: int) -> None:
         """The task is gone."""
+        self.mask_fixes.pop(tid, None)
         if self.parked.pop(tid, None) is not None:
             self._update_busy()
 
@@ -256,11 +272,14 @@ class Waits:
 
     def _deliver_signals(self) -> None:
         for p in list(self.parked.values()):
-            action = self._signal_action(p)
+            action, sig, own_mask = self._signal_action(p)
             if action is None:
                 continue
             del self.parked[p.task.tid]
             try:
+                if p.block.sigmask is not None and own_mask & (1 << (sig - 1)):
+                    _set_mask(p.task.tid, p.block.sigmask)
+                    self.mask_fixes[p.task.tid] = (own_mask, 0)
                 if action == EINTR:
                     if p.block.on_eintr is not None:
                         try:
@@ -274,9 +293,11 @@ class Waits:
                 pass
         self._update_busy()
 
-    def _signal_action(self, p: Parked) -> str | None:
-        """What the signals pending for the parked task do to its call (module doc)."""
-        pending, blocked = pal.signal_state(p.task.tid)
+    def _signal_action(self, p: Parked) -> tuple[str | None, int, int]:
+        """What the signals pending for the parked task do to its call (module doc): the
+        action, the signal that decides it, and the thread's own mask."""
+        pending, own_mask = pal.signal_state(p.task.tid)
+        blocked = own_mask
         if p.block.sigmask is not None:
             blocked = p.block.sigmask
         deliverable = pending & ~blocked
@@ -291,9 +312,32 @@ class Waits:
             if handler == SIG_IGN or (handler == SIG_DFL and sig in DEFAULT_IGNORED):
                 continue
             if handler == SIG_DFL:
-                return RESTART  # the host kills or stops the process; a stop resumes into the call
-            return RESTART if p.block.restartable and flags & SA_RESTART else EINTR
-        return None
+                return RESTART, sig, own_mask  # the host kills or stops the process; a stop resumes into the call
+            return (RESTART if p.block.restartable and flags & SA_RESTART else EINTR), sig, own_mask
+        return None, 0, own_mask
+
+    def fix_frame_mask(self, t: "Task", sig: int) -> None:
+        """At a signal-delivery stop of a thread in `mask_fixes` (see the module doc):
+        first step into the handler, then put the thread's own mask in its frame."""
+        own_mask, delivering = self.mask_fixes[t.tid]
+        if not delivering:
+            self.mask_fixes[t.tid] = (own_mask, sig)
+            libc.ptrace(PTRACE_SINGLESTEP, t.tid, 0, sig)
+            return
+        del self.mask_fixes[t.tid]
+        regs = t.tracee.get_regs()
+        handler = self.sigactions.get(delivering, (SIG_DFL, 0))[0]
+        if sig == signal.SIGTRAP and handler not in (SIG_DFL, SIG_IGN) and regs.rip == handler:
+            t.tracee.write(regs.rsp + UC_SIGMASK, own_mask.to_bytes(8, "little"))
+            t.tracee.resume()
+        else:
+            _set_mask(t.tid, own_mask)
+            t.tracee.resume(0 if sig == signal.SIGTRAP else sig)
+
+
+def _set_mask(tid: int, mask: int) -> None:
+    value = ctypes.c_uint64(mask)
+    libc.ptrace(PTRACE_SETSIGMASK, tid, 8, ctypes.addressof(value))
 
 
 def _sigchld(_sig: int, _frame: object) -> None:

@@ -9,10 +9,9 @@ handler arrives (these calls are never restarted after a handler, as on Linux). 
 deadline of a re-run is the first run's (`waits.deadline`), so timeouts are not stretched.
 
 select, pselect6 and ppoll write the time left back into the caller's timeout, as Linux
-does. The sigmask of ppoll/pselect6/epoll_pwait decides which signals end the wait; it is
-not installed in the app while it waits (the mask is the host's: rt_sigprocmask runs
-natively), so a signal blocked outside the call ends the wait with EINTR but its handler
-runs only when the app unblocks it.
+does. The sigmask of ppoll/pselect6/epoll_pwait decides which signals end the wait, and
+a signal it unblocks is delivered with it in force and the caller's mask restored after
+the handler, as on Linux (kernel/waits.py does it with PTRACE_SETSIGMASK and the frame).
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from ..abi.structs import TIMESPEC, TIMEVAL
 from ..abi.types import Fd, Int, Ptr, SizeT, UInt
 from ..errors import Errno, WouldBlock
 from ..fs.eventfd import EpollFile, make_eventfd
-from ..kernel.table import PARTIAL, syscall
+from ..kernel.table import syscall
 from ..kernel.task import Task
 from ..pal import linux as pal
 from .time import read_timeout, time_left
@@ -42,7 +41,6 @@ EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD = 1, 2, 3
 EPOLL_CLOEXEC = 0o2000000
 SIGSET_SIZE = 8
 PSELECT_SIGMASK = struct.Struct("<QQ")  # pselect6's 6th argument: {const sigset_t *, size_t}
-NOTE_SIGMASK = "the sigmask only decides which signals end the wait (signal masks are the host's)"
 
 
 def readiness(t: Task, wanted: list[tuple[int, int]]) -> tuple[list[int], dict[int, int]]:
@@ -112,7 +110,7 @@ def poll(t: Task, fds_ptr: int, nfds: int, timeout_ms: int) -> int:
     return do_poll(t, fds_ptr, nfds, deadline, lambda: None, None)
 
 
-@syscall("ppoll", Ptr, UInt, Ptr, Ptr, SizeT, support=PARTIAL, note=NOTE_SIGMASK)
+@syscall("ppoll", Ptr, UInt, Ptr, Ptr, SizeT)
 def ppoll(t: Task, fds_ptr: int, nfds: int, ts_ptr: int, mask_ptr: int, mask_size: int) -> int:
     deadline = t.instance.waits.deadline(t, read_timeout(t, ts_ptr, TIMESPEC, 1))
     sigmask = read_sigmask(t, mask_ptr, mask_size)
@@ -167,7 +165,7 @@ def select_(t: Task, nfds: int, rp: int, wp: int, ep: int, tv_ptr: int) -> int:
                      None)
 
 
-@syscall("pselect6", Int, Ptr, Ptr, Ptr, Ptr, Ptr, support=PARTIAL, note=NOTE_SIGMASK)
+@syscall("pselect6", Int, Ptr, Ptr, Ptr, Ptr, Ptr)
 def pselect6(t: Task, nfds: int, rp: int, wp: int, ep: int, ts_ptr: int, sig_ptr: int) -> int:
     deadline = t.instance.waits.deadline(t, read_timeout(t, ts_ptr, TIMESPEC, 1))
     sigmask = None
@@ -252,14 +250,14 @@ def epoll_wait(t: Task, epfd: int, events_ptr: int, maxevents: int, timeout_ms: 
     return do_epoll_wait(t, epfd, events_ptr, maxevents, None if timeout_ms < 0 else timeout_ms * 1_000_000, None)
 
 
-@syscall("epoll_pwait", Fd, Ptr, Int, Int, Ptr, SizeT, support=PARTIAL, note=NOTE_SIGMASK)
+@syscall("epoll_pwait", Fd, Ptr, Int, Int, Ptr, SizeT)
 def epoll_pwait(t: Task, epfd: int, events_ptr: int, maxevents: int, timeout_ms: int, mask_ptr: int,
                 mask_size: int) -> int:
     sigmask = read_sigmask(t, mask_ptr, mask_size)
     return do_epoll_wait(t, epfd, events_ptr, maxevents, None if timeout_ms < 0 else timeout_ms * 1_000_000, sigmask)
 
 
-@syscall("epoll_pwait2", Fd, Ptr, Int, Ptr, Ptr, SizeT, support=PARTIAL, note=NOTE_SIGMASK)
+@syscall("epoll_pwait2", Fd, Ptr, Int, Ptr, Ptr, SizeT)
 def epoll_pwait2(t: Task, epfd: int, events_ptr: int, maxevents: int, ts_ptr: int, mask_ptr: int,
                  mask_size: int) -> int:
     sigmask = read_sigmask(t, mask_ptr, mask_size)

@@ -82,6 +82,24 @@ int main(void) {
     n = read(efd, &v, 8);
     printf("eventfd read: %zd %s hits=%d\n", n, n < 0 ? strerrorname_np(errno) : "-", hits);
 
+    /* the pselect pattern: SIGALRM blocked except while waiting; the handler runs during
+     * the wait and the mask is the caller's again afterwards */
+    sigprocmask(SIG_BLOCK, &set, &old);
+    int before_p = hits;
+    alarm(1);
+    rc = pselect(0, NULL, NULL, NULL, NULL, &old);
+    sigset_t now_mask;
+    sigprocmask(SIG_BLOCK, NULL, &now_mask);
+    printf("pselect: %d %s handler ran %d, still blocked %d\n", rc, strerrorname_np(errno), hits - before_p,
+           sigismember(&now_mask, SIGALRM));
+    alarm(1);
+    struct timespec five = {5, 0};
+    rc = ppoll(NULL, 0, &five, &old);
+    sigprocmask(SIG_BLOCK, NULL, &now_mask);
+    printf("ppoll: %d %s handler ran %d, still blocked %d\n", rc, strerrorname_np(errno), hits - before_p,
+           sigismember(&now_mask, SIGALRM));
+    sigprocmask(SIG_SETMASK, &old, NULL);
+
     /* setitimer: an interval timer ends pause() each time; alarm() sees its time left */
     handle(0);
     struct itimerval it = {{0, 100000}, {0, 100000}}, cur;
