@@ -140,3 +140,17 @@ def test_interrupted_sleep(need, tmp_path):
         proc.send_signal(signal.SIGINT)
 
     both([sleep, "10"], tmp_path, interrupt)
+
+
+def test_bash_read_timeout(need, tmp_path):
+    """bash's `read -t` times out with SIGALRM from setitimer while it waits on stdin (a
+    pipe that stays open and empty), and `read -t` gets data written before the timeout."""
+    bash = need("/bin/bash", "bash")
+
+    def hold_stdin(proc: subprocess.Popen) -> None:
+        time.sleep(1.0)
+
+    # --norc: bash runs ~/.bashrc when getpeername(0) fails with anything but ENOTSOCK
+    # (it takes stdin for a network connection), and Pyrene has no getpeername yet
+    both([bash, "--norc", "-c", "read -t 0.3 x; echo rc=$?"], tmp_path, hold_stdin)
+    both([bash, "--norc", "-c", "read -t 10 x; echo rc=$? $x"], tmp_path, write_later(b"hello\n"))
