@@ -10,6 +10,10 @@ The loop waits for the next ptrace stop and acts on its kind:
 
 `dispatch` is the hot path: no allocation beyond the decoded arguments, no logging or
 formatting unless tracing is on for that syscall.
+
+A handler that must wait raises WouldBlock: the task is parked (kernel/waits.py) and,
+while any task is parked or a timer armed, the loop takes its stops from the event loop
+(`Waits.next_stop`) instead of a blocking waitpid.
 """
 
 from __future__ import annotations
