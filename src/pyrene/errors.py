@@ -65,3 +65,29 @@ class HostError(OSError):
     @classmethod
     def from_errno(cls, code: int, what: str) -> "HostError":
         return cls(code, f"{what}: {os.strerror(code)}")
+
+
+class WouldBlock(Exception):
+    """Park the task: the syscall must wait (DESIGN.md decision 6; kernel/waits.py).
+
+    The dispatcher leaves the task in its seccomp stop and the instance's event loop runs
+    the handler again from the top when one of `fds` is ready (host fds with poll(2)
+    events: the file's data lives behind them), when `deadline` (time.monotonic_ns) has
+    passed, or completes the call itself when a signal interrupts it. `restartable` says
+    how a signal with a handler ends the wait: True is Linux's ERESTARTSYS (re-run after
+    the handler if it has SA_RESTART, else EINTR), False is ERESTARTNOHAND (always EINTR:
+    poll, select, epoll_wait, nanosleep). `on_eintr` runs before EINTR is returned (to
+    write back the time left); `sigmask`, if given, replaces the thread's signal mask in
+    deciding which signals interrupt (ppoll, pselect6, epoll_pwait).
+    """
+
+    __slots__ = ("fds", "deadline", "restartable", "on_eintr", "sigmask")
+
+    def __init__(self, fds: tuple[tuple[int, int], ...] = (), deadline: int | None = None, *,
+                 restartable: bool = True, on_eintr=None, sigmask: int | None = None) -> None:  # type: ignore[no-untyped-def]
+        super().__init__()
+        self.fds = fds
+        self.deadline = deadline
+        self.restartable = restartable
+        self.on_eintr = on_eintr
+        self.sigmask = sigmask

@@ -73,23 +73,3 @@ def test_sqlite3_file_database(need, tmp_path, journal_mode):
              for d in dirs.values()]
     assert dumps[0] == dumps[1] and dumps[0].count(b"INSERT INTO") == 9000
     assert sorted(os.listdir(dirs["native"])) == sorted(os.listdir(dirs["pyrene"])) == ["test.db"]
-
-
-def test_blocking_pipe_read_that_would_hang_is_edeadlk(need, tmp_path):
-    """No native counterpart: natively this read waits forever (the process holds the
-    only write end). Until tasks can be parked (issue 4), Pyrene says EDEADLK instead
-    of hanging the instance; a write that fits, then a read, works as usual."""
-    python = need("/usr/bin/python3.11", "python3.11")
-    from pyrene.testing.compare import default_env, run_pyrene
-
-    code = (
-        "import errno, os\n"
-        "r, w = os.pipe()\n"
-        "os.write(w, b'self-pipe'); print(os.read(r, 100))\n"
-        "try:\n"
-        "    os.read(r, 1)\n"
-        "except OSError as e:\n"
-        "    print(e.errno == errno.EDEADLK)\n"
-    )
-    result = run_pyrene([python, "-c", code], cwd=tmp_path, env=default_env(), input=b"", timeout=60)
-    assert (result.returncode, result.stdout) == (0, b"b'self-pipe'\nTrue\n"), result

@@ -63,3 +63,24 @@ def test_no_network(need, tmp_path):
         "AF_INET 97 Address family not supported by protocol",
     ]
     assert out.stderr.decode().count("no network is granted") == 4
+
+
+def test_asyncio_unix_server(need, tmp_path):
+    """asyncio's event loop (epoll + its self-pipe socketpair) serving a Unix socket."""
+    need(PYTHON, "python3.11")
+    script = (
+        "import asyncio\n"
+        "async def handle(reader, writer):\n"
+        "    data = await reader.readline()\n"
+        "    writer.write(data.upper()); await writer.drain(); writer.close()\n"
+        "async def main():\n"
+        "    server = await asyncio.start_unix_server(handle, 'srv.sock')\n"
+        "    reader, writer = await asyncio.open_unix_connection('srv.sock')\n"
+        "    writer.write(b'hello asyncio\\n'); await writer.drain()\n"
+        "    print(await reader.readline())\n"
+        "    writer.close(); server.close(); await server.wait_closed()\n"
+        "    await asyncio.sleep(0.05)\n"
+        "asyncio.run(main())\n"
+        "import os; os.unlink('srv.sock'); print('done')\n"
+    )
+    assert_same([PYTHON, "-c", script], cwd=tmp_path)

@@ -141,6 +141,13 @@ class OpenFile(abc.ABC):
     mount: object = None
 
 
+    def host_poll_fd(self) -> int | None:
+        """The host fd whose readiness is this file's (poll, select, epoll and parked
+        tasks wait on it: kernel/waits.py); None for a file that is always ready
+        (synthesized files, as Linux's files without a poll method)."""
+        return None
+
+
 class FileSystem(abc.ABC):
     """One mounted file system, addressed by paths relative to its root ('' = root).
 

@@ -12,7 +12,7 @@ import os
 
 from ..abi.flags import O_ACCMODE, OpenFlags
 from ..abi.structs import ST_RDONLY, WINSIZE, Stat, StatFs
-from ..errors import Errno
+from ..errors import Errno, WouldBlock
 from ..pal import linux as pal
 from .file import DirEntry, FileSystem, OpenFile
 
@@ -34,6 +34,10 @@ TTY_IOCTLS: dict[int, int] = {
 TTY_WRITES_BACK = {0x5401, 0x5413, 0x541B}
 
 
+_NONBLOCK = int(OpenFlags.O_NONBLOCK)
+POLLIN = 0x1
+
+
 class HostFile(OpenFile):
     """An open file description backed by a host fd held by the instance."""
 
@@ -41,6 +45,7 @@ class HostFile(OpenFile):
         super().__init__(flags, path)
         self.fd = fd
         self._is_dir: bool | None = None  # learnt at the first lseek, then kept
+        self._may_wait: bool | None = None  # a pipe, tty or socket: learnt at the first read
 
     def release(self) -> None:
         pal.close(self.fd)
@@ -51,6 +56,14 @@ class HostFile(OpenFile):
     def read(self, size: int) -> bytes:
         if not self.readable:
             raise Errno(errno.EBADF)
+        if self._may_wait is None:
+            self._may_wait = self.stat().mode & 0o170000 in (0o010000, 0o020000, 0o140000)
+        if self._may_wait and not pal.poll({self.fd: POLLIN}):
+            # the host fd may be shared with Pyrene's own stdio, so it cannot be made
+            # non-blocking: ask first, and park the task instead of blocking the instance
+            if self.flags & _NONBLOCK:
+                raise Errno(errno.EAGAIN)
+            raise WouldBlock(((self.fd, POLLIN),))
         return pal.read(self.fd, size)
 
     def write(self, data: bytes) -> int:
@@ -132,6 +145,9 @@ class HostFile(OpenFile):
             raise Errno(errno.EACCES)
         keep = flags & ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_CLOEXEC | OpenFlags.O_NOFOLLOW)
         return HostFile(pal.reopen(self.fd, keep), flags & ~OpenFlags.O_CLOEXEC, self.path)
+
+    def host_poll_fd(self) -> int | None:
+        return self.fd
 
 
 class HostFS(FileSystem):

@@ -11,12 +11,11 @@ pipe, as two Linux processes do. The app never holds the host fds.
 
 Both host ends are non-blocking: the instance must never sleep in a read or write (DESIGN.md
 decision 6). The app's O_NONBLOCK lives in the description's flags. A non-blocking end
-gets EAGAIN when the host says so; a *blocking* end that would wait cannot yet: there is no
-event loop to park the task in (issue 4) and, with one single-threaded process, nobody
-else could ever fill or drain the pipe, so a native run would hang forever. Pyrene answers
-EDEADLK ("Resource deadlock avoided") instead, an errno read(2)/write(2) never return on
-Linux, so it cannot be taken for a real condition. A blocking write that only partly fits
-returns the bytes written (the rest would block).
+gets EAGAIN when the host says so; a *blocking* end that would wait parks the task
+(WouldBlock on the host fd's readiness, kernel/waits.py) and the call runs again when the
+pipe is readable or writable. A blocking write that only partly fits returns the bytes
+written (a short write, which Linux only does when a signal interrupts it; callers that
+loop on write see no difference).
 """
 
 from __future__ import annotations
@@ -25,11 +24,12 @@ import errno
 
 from ..abi.flags import OpenFlags
 from ..abi.structs import Stat
-from ..errors import Errno
+from ..errors import Errno, WouldBlock
 from ..pal import linux as pal
 from .file import OpenFile
 
 FIONREAD = 0x541B
+POLLIN, POLLOUT = 0x1, 0x4
 PIPE_BUF = 4096
 
 
@@ -69,12 +69,12 @@ class PipeEnd(OpenFile):
             if done == len(data) or self.flags & OpenFlags.O_NONBLOCK:
                 return done
 
-    def _would_block(self, e: Errno, nonblock: bool | None = None) -> Errno:
+    def _would_block(self, e: Errno, nonblock: bool | None = None) -> Exception:
         if nonblock is None:
             nonblock = bool(self.flags & OpenFlags.O_NONBLOCK)
         if e.errno != errno.EAGAIN or nonblock:
             return e
-        return Errno(errno.EDEADLK, "a blocking pipe operation would wait forever (no event loop yet)")
+        return WouldBlock(((self.fd, POLLIN if self.readable else POLLOUT),))
 
     def tee(self, dst: "PipeEnd", count: int, nonblock: bool) -> int:
         """tee(2): copy up to `count` bytes of this pipe into `dst` without consuming them."""
@@ -85,7 +85,12 @@ class PipeEnd(OpenFile):
         try:
             return pal.tee(self.fd, dst.fd, count)
         except Errno as e:
-            raise self._would_block(e, nonblock) from None
+            if e.errno != errno.EAGAIN or nonblock:
+                raise
+        # wait for what is missing: data in this pipe, or room in the other
+        if pal.bytes_readable(self.fd):
+            raise WouldBlock(((dst.fd, POLLOUT),))
+        raise WouldBlock(((self.fd, POLLIN),))
 
     def ioctl(self, t: object, request: int, arg: int) -> int:
         if request != FIONREAD:
@@ -95,6 +100,9 @@ class PipeEnd(OpenFile):
 
     def pipe_size(self, size: int | None) -> int:
         return pal.pipe_size(self.fd, size)
+
+    def host_poll_fd(self) -> int | None:
+        return self.fd
 
 
 def make_pipe(flags: int) -> tuple[PipeEnd, PipeEnd]:

@@ -10,6 +10,10 @@ The loop waits for the next ptrace stop and acts on its kind:
 
 `dispatch` is the hot path: no allocation beyond the decoded arguments, no logging or
 formatting unless tracing is on for that syscall.
+
+A handler that must wait raises WouldBlock: the task is parked (kernel/waits.py) and,
+while any task is parked or a timer armed, the loop takes its stops from the event loop
+(`Waits.next_stop`) instead of a blocking waitpid.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..abi import sysnum
-from ..errors import Errno, RunOnHost, TaskExit
+from ..errors import Errno, RunOnHost, TaskExit, WouldBlock
 from ..fs.locks import LockTable
 from ..fs.mounts import MountTable
 from ..fs.vfs import Vfs
@@ -35,6 +39,7 @@ from . import exec as execmod
 from .fdtable import FdTable
 from .table import SyscallSpec, SyscallTable
 from .task import Creds, Process, Task
+from .waits import Waits
 
 log = logging.getLogger("pyrene.kernel")
 
@@ -85,6 +90,7 @@ class Instance:
                                creds=config.creds, env=list(config.env), instance=self)
         self.exit_status: int | None = None
         self.unix = UnixNamespace()  # abstract AF_UNIX names (net/unix.py)
+        self.waits = Waits(self)  # parked tasks, timers, the event loop (kernel/waits.py)
 
     def processes(self) -> Iterable[Process]:
         return [self.process]
@@ -121,16 +127,24 @@ class Instance:
 
     def run(self, first: Task) -> int:
         """Resume the app and serve it until it exits; returns its shell-style status."""
+        self.waits.start()
         self._forward_signals(first.tid)
         first.tracee.resume()
         status = 0
-        tasks = self.tasks
+        tasks, waits = self.tasks, self.waits
         waitpid, wall, dispatch = os.waitpid, libc.WALL, self.dispatch  # hot loop: locals
         while tasks:
-            try:
-                pid, status = waitpid(-1, wall)
-            except ChildProcessError:
-                break
+            if waits.busy:  # a task is parked or a timer armed: the event loop (kernel/waits.py)
+                pid, status = waits.next_stop()
+                if pid <= 0:
+                    if pid < 0:
+                        break
+                    continue
+            else:
+                try:
+                    pid, status = waitpid(-1, wall)
+                except ChildProcessError:
+                    break
             task = tasks.get(pid)
             if task is None:
                 continue
@@ -181,10 +195,30 @@ class Instance:
             except RunOnHost as host:
                 self._run_on_host(t, spec, host, args)
                 return
+            except WouldBlock as block:
+                self.waits.park(t, block, spec, args)
+                return
         if self.strace is not None:
             self.strace.line(t.proc.vpid, nr, spec, args,
                              (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9), result)
         tracee.return_from_syscall(result)
+
+    def finish(self, t: Task, spec: SyscallSpec, args: list | None, result: int) -> None:
+        """End a parked call with `result` (EINTR when a signal interrupted it)."""
+        regs = t.tracee.get_regs()
+        if self.strace is not None:
+            self.strace.line(t.proc.vpid, regs.orig_rax, spec, args,
+                             (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9), result)
+        t.tracee.return_from_syscall(result)
+
+    def restart(self, t: Task, spec: SyscallSpec) -> None:
+        """Make a parked call start again once the host has delivered the pending signal:
+        back over the 2-byte `syscall` instruction with the number in rax (ERESTARTSYS)."""
+        if self.strace is not None:
+            self.strace.event(t.proc.vpid, f"{spec.name}(...) = ? ERESTARTSYS (To be restarted)")
+        regs = t.tracee.get_regs()
+        regs.rip -= 2
+        t.tracee.return_from_syscall(regs.orig_rax)
 
     def _run_on_host(self, t: Task, spec: SyscallSpec, host: RunOnHost, args: list | None) -> None:
         if self.strace is not None:
@@ -212,12 +246,15 @@ class Instance:
                 t.tracee.resume()
         elif event:
             t.tracee.resume()
+        elif t.tid in self.waits.mask_fixes:  # ppoll/pselect6 ended with a temporary mask
+            self.waits.fix_frame_mask(t, sig)
         else:
             # signal-delivery stop: signals are delivered by the host kernel for now
             t.tracee.resume(sig)
 
     def _exited(self, t: Task, status: int) -> None:
         del self.tasks[t.tid]
+        self.waits.forget(t.tid)
         if os.WIFEXITED(status):
             code = os.WEXITSTATUS(status)
         else:
@@ -236,11 +273,13 @@ class Instance:
     def app_signal(self, t: Task, sig: int) -> None:
         """Send `sig` to the app process (delivered by the host when it next runs)."""
         host_signal(t.proc.host_pid, sig)
+        self.waits.note_signal()
 
     def _forward_signals(self, host_pid: int) -> None:
         """SIGINT/SIGTERM/... sent to Pyrene go to the app, as if sent to it directly."""
         def forward(sig: int, _frame: object) -> None:
             host_signal(host_pid, sig)
+            self.waits.note_signal()
         for sig in FORWARDED_SIGNALS:
             signal.signal(sig, forward)
 
@@ -253,6 +292,7 @@ class Instance:
             except ChildProcessError:
                 pass
         self.tasks.clear()
+        self.waits.close()
         self.process.files.close_all()
         self.vfs.mounts.release()
         self.unix.release()

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import errno
 import os
+import time
 from typing import TYPE_CHECKING
 
 from ..abi import flags as F
 from ..abi.flags import S_IFMT, S_IFSOCK, OpenFlags
 from ..abi.structs import Stat
-from ..errors import Errno
+from ..errors import Errno, WouldBlock
 from ..fs.file import OpenFile
 from ..fs.host import HostFS
 from ..fs.vfs import Resolved
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     import socket
 
 FIONREAD = 0x541B
+POLLIN, POLLOUT = 0x1, 0x4
+CONNECT_RETRY_NS = 10_000_000
 SOCK_TYPES = {F.SOCK_STREAM: "STREAM", F.SOCK_DGRAM: "DGRAM", F.SOCK_SEQPACKET: "SEQPACKET"}
 
 
@@ -107,12 +110,17 @@ class UnixSocket(OpenFile):
     def nonblocking(self) -> bool:
         return bool(self.flags & OpenFlags.O_NONBLOCK)
 
-    def would_block(self, e: Errno, nonblock: bool) -> Errno:
-        """EAGAIN for a non-blocking call; a blocking one that would wait cannot wait yet
-        (no event loop to park in, issue 4): EDEADLK, as for pipes (fs/pipe.py)."""
+    def would_block(self, e: Errno, nonblock: bool, events: int = POLLIN) -> Exception:
+        """What a call that got EAGAIN from the host raises: EAGAIN for a non-blocking
+        call, else park the task until the host socket has `events` (kernel/waits.py)."""
         if e.errno != errno.EAGAIN or nonblock:
             return e
-        return Errno(errno.EDEADLK, "a blocking socket operation would wait forever (no event loop yet)")
+        if events == 0:  # a stream connect to a full backlog: nothing to poll, try again soon
+            return WouldBlock((), time.monotonic_ns() + CONNECT_RETRY_NS)
+        return WouldBlock(((self.sock.fileno(), events),))
+
+    def host_poll_fd(self) -> int | None:
+        return self.sock.fileno()
 
     # -- data --------------------------------------------------------------------------
 
@@ -136,7 +144,7 @@ class UnixSocket(OpenFile):
                 return pal_net.sendto(self.sock, data, flags, to)
             return pal_net.send(self.sock, data, flags)
         except Errno as e:
-            raise self.would_block(e, nonblock) from None
+            raise self.would_block(e, nonblock, POLLOUT) from None
 
     def ioctl(self, t: object, request: int, arg: int) -> int:
         if request != FIONREAD:
@@ -166,7 +174,7 @@ class UnixSocket(OpenFile):
             except Errno as e:
                 if where is None and e.errno == errno.ENOENT:
                     raise Errno(errno.ECONNREFUSED) from None  # no such abstract name
-                raise self.would_block(e, self.nonblocking) from None
+                raise self.would_block(e, self.nonblocking, 0) from None
         self.peer_name = name
 
     def send_to(self, data: bytes, flags: int, name: bytes, where: Resolved | None) -> int:

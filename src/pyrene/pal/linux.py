@@ -509,3 +509,92 @@ def xattr_beneath(root_fd: int, rel: str, op: str, *args: object) -> object:
     """One xattr_* call on the file `rel` of a host mount, through a confined O_PATH fd."""
     with opened_beneath(root_fd, rel) as fd:
         return globals()[f"xattr_{op}"](_fd_path(fd), *args)
+
+
+# -- waiting: readiness, eventfds, timerfds, epoll (kernel/waits.py, fs/eventfd.py) ------
+
+def signal_state(tid: int) -> tuple[int, int]:
+    """(pending, blocked) signal sets of a host thread, from /proc/<tid>/status: which
+    signals would end a wait (the thread is stopped, so the sets cannot change under us
+    except by new signals)."""
+    pending = blocked = 0
+    for line in read_host_text(f"/proc/{tid}/status").splitlines():
+        key, _, value = line.partition(b":")
+        if key in (b"SigPnd", b"ShdPnd"):
+            pending |= int(value, 16)
+        elif key == b"SigBlk":
+            blocked = int(value, 16)
+    return pending, blocked
+
+
+def poll(fds: dict[int, int]) -> dict[int, int]:
+    """poll(2) with timeout 0 over host fds {fd: events}: {fd: revents} of the ready ones."""
+    import select
+
+    poller = select.poll()
+    for fd, events in fds.items():
+        poller.register(fd, events)
+    with host_errors():
+        return dict(poller.poll(0))
+
+
+def eventfd(initval: int, flags: int) -> int:
+    """A host eventfd held by the instance; non-blocking (Pyrene parks instead)."""
+    with host_errors():
+        return os.eventfd(initval, flags | os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+
+
+TFD_NONBLOCK, TFD_CLOEXEC = os.O_NONBLOCK, os.O_CLOEXEC
+
+
+def timerfd_create(clock: int, flags: int) -> int:
+    with host_errors():
+        return libc.file_syscall("timerfd_create", clock, flags | TFD_NONBLOCK | TFD_CLOEXEC)
+
+
+def timerfd_settime(fd: int, flags: int, new: bytes) -> bytes:
+    """timerfd_settime with struct itimerspec in and out (32 bytes each)."""
+    import ctypes
+
+    inbuf = ctypes.create_string_buffer(new, 32)
+    outbuf = ctypes.create_string_buffer(32)
+    with host_errors():
+        libc.file_syscall("timerfd_settime", fd, flags, ctypes.addressof(inbuf), ctypes.addressof(outbuf))
+    return outbuf.raw
+
+
+def timerfd_gettime(fd: int) -> bytes:
+    import ctypes
+
+    outbuf = ctypes.create_string_buffer(32)
+    with host_errors():
+        libc.file_syscall("timerfd_gettime", fd, ctypes.addressof(outbuf))
+    return outbuf.raw
+
+
+class Epoll:
+    """A host epoll instance held by the instance (fs/eventfd.py EpollFile)."""
+
+    def __init__(self) -> None:
+        import select
+
+        with host_errors():
+            self._ep = select.epoll()
+        self.fd = self._ep.fileno()
+
+    def close(self) -> None:
+        self._ep.close()
+
+    def ctl(self, op: str, fd: int, events: int = 0) -> None:
+        with host_errors():
+            if op == "add":
+                self._ep.register(fd, events)
+            elif op == "mod":
+                self._ep.modify(fd, events)
+            else:
+                self._ep.unregister(fd)
+
+    def ready(self, maxevents: int) -> list[tuple[int, int]]:
+        """(host fd, events) ready now, at most `maxevents`; never waits."""
+        with host_errors():
+            return self._ep.poll(0, maxevents)

@@ -11,7 +11,7 @@ from ..abi.flags import (FD_CLOEXEC, S_IFBLK, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT,
 from ..abi.structs import IOVEC
 from ..abi.types import CStr, Fd, FcntlCmd, Int, Long, OpenFlagsArg, Ptr, SizeT, UInt, ULong, enum_type
 from ..abi.flags import Seek
-from ..errors import Errno
+from ..errors import Errno, WouldBlock
 from ..fs import locks, memfd
 from ..fs.file import OpenFile
 from ..fs.pipe import PipeEnd, make_pipe
@@ -52,7 +52,7 @@ def write_from(t: Task, file: OpenFile, buf: int, count: int, offset: int | None
         data = t.mem.read(buf + done, min(count - done, CHUNK))
         try:
             n = put(t, file, data, None if offset is None else offset + done)
-        except Errno:
+        except (Errno, WouldBlock):  # a re-run after parking would write `done` bytes twice
             if done:
                 return done
             raise
@@ -101,7 +101,7 @@ def readv_at(t: Task, fd: int, iov: int, count: int, offset: int | None) -> int:
             continue
         try:
             n = read_into(t, file, base, length, None if offset is None else offset + total)
-        except Errno:
+        except (Errno, WouldBlock):
             if total:  # e.g. a pipe emptied by the first buffers: return what was read
                 break
             raise
@@ -405,7 +405,7 @@ def transfer(t: Task, src: OpenFile, dst: OpenFile, count: int, src_off: int | N
             done += n
             if n < len(data) or len(data) < want:
                 break
-    except Errno:
+    except (Errno, WouldBlock):
         if not done:
             raise
     finally:
@@ -480,7 +480,7 @@ SPLICE_F_NONBLOCK = 0x02
 
 
 @syscall("splice", Fd, Ptr, Fd, Ptr, SizeT, UInt, support=PARTIAL,
-         note="copies through Pyrene (no page moving); a blocking splice that would wait is EDEADLK")
+         note="copies through Pyrene (no page moving); pipe to full pipe may lose what was read")
 def splice(t: Task, in_fd: int, in_ptr: int, out_fd: int, out_ptr: int, count: int, flags: int) -> int:
     src, dst = t.files.get(in_fd), t.files.get(out_fd)
     if not src.readable or not dst.writable:
@@ -493,9 +493,9 @@ def splice(t: Task, in_fd: int, in_ptr: int, out_fd: int, out_ptr: int, count: i
     in_off, out_off = read_offset(t, in_ptr), read_offset(t, out_ptr)
     try:
         done = transfer(t, src, dst, min(count, MAX_RW), in_off, out_off)
-    except Errno as e:
-        # a pipe end that would wait says EDEADLK (fs/pipe.py); SPLICE_F_NONBLOCK means EAGAIN
-        if e.errno == errno.EDEADLK and flags & SPLICE_F_NONBLOCK:
+    except WouldBlock:
+        # a blocking pipe end would park the task (fs/pipe.py); SPLICE_F_NONBLOCK means EAGAIN
+        if flags & SPLICE_F_NONBLOCK:
             raise Errno(errno.EAGAIN) from None
         raise
     advance_offset(t, in_ptr, in_off, done)
@@ -530,7 +530,7 @@ def install_pair(t: Task, files: tuple[OpenFile, OpenFile], cloexec: bool, fds_p
 
 
 @syscall("pipe2", Ptr, OpenFlagsArg, support=PARTIAL,
-         note="a blocking read/write that would wait is EDEADLK until the event loop (issue 4)")
+         note="a blocking write that only partly fits returns short instead of waiting for the rest")
 def pipe2(t: Task, fds_ptr: int, flags: int) -> int:
     if int(flags) & ~PIPE2_FLAGS:
         raise Errno(errno.EINVAL)
@@ -568,7 +568,7 @@ def close_range(t: Task, first: int, last: int, flags: int) -> int:
     return 0
 
 
-@syscall("tee", Fd, Fd, SizeT, UInt, support=PARTIAL, note="a blocking tee that would wait is EDEADLK (no event loop yet)")
+@syscall("tee", Fd, Fd, SizeT, UInt)
 def tee(t: Task, in_fd: int, out_fd: int, count: int, flags: int) -> int:
     src, dst = t.files.get(in_fd), t.files.get(out_fd)
     if not isinstance(src, PipeEnd) or not isinstance(dst, PipeEnd):

@@ -1,5 +1,5 @@
 """System information and per-process odds and ends: uname, sysinfo, arch_prctl, prctl,
-CPU affinity, sleeping."""
+CPU affinity."""
 
 from __future__ import annotations
 
@@ -84,12 +84,6 @@ def sched_setaffinity(t: Task, pid: int, size: int, mask: int) -> int:
         raise Errno(errno.ESRCH)
     t.mem.read(mask, min(size, 128))
     return 0
-
-
-@syscall("nanosleep", Ptr, Ptr, support=PARTIAL, note="sleeps on the host")
-@syscall("clock_nanosleep", Int, Int, Ptr, Ptr, support=PARTIAL, note="sleeps on the host")
-def sleep(t: Task, *args: int) -> int:
-    raise RunOnHost()
 
 
 @syscall("getcpu", Ptr, Ptr, Ptr)

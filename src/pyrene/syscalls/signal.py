@@ -4,6 +4,8 @@ kernel's, confined to the app process itself."""
 from __future__ import annotations
 
 import errno
+import signal
+import struct
 
 from ..abi.types import Int, Ptr, SizeT
 from ..errors import Errno, RunOnHost
@@ -15,6 +17,11 @@ NOTE = "host dispositions for the app's own process"
 
 @syscall("rt_sigaction", Int, Ptr, Ptr, SizeT, support=PARTIAL, note=NOTE)
 def rt_sigaction(t: Task, sig: int, act: int, oldact: int, size: int) -> int:
+    """The host applies it; Pyrene notes the handler and SA_RESTART first, which decide
+    how a signal ends a task parked in Pyrene (kernel/waits.py)."""
+    if act and size == 8 and 1 <= sig <= 64 and sig not in (signal.SIGKILL, signal.SIGSTOP):
+        handler, flags = struct.unpack("<QQ", t.mem.read(act, 16))
+        t.instance.waits.record_sigaction(sig, handler, flags)
     raise RunOnHost()
 
 

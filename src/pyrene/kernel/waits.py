@@ -1,0 +1,352 @@
+"""Parking blocked tasks, timers, and the instance's event loop (DESIGN.md decision 6).
+
+A handler that has to wait raises `WouldBlock(fds, deadline)` (errors.py). The dispatcher
+then leaves the task where it is, in its seccomp stop with its registers untouched, and
+`park` records what it waits for: host fds (readable or writable: every waitable object of
+Pyrene, pipes, eventfds, timerfds, epoll sets, host ttys, has its data behind a host fd the
+instance holds) and/or a deadline. Nothing of the app runs meanwhile, so "waiting" costs
+the app nothing and costs the instance one poll(2) over the parked fds.
+
+The run loop has two modes:
+
+  * nothing parked, no timer armed: a plain blocking `waitpid(-1, __WALL)` per stop, as
+    before this module existed. The hot path pays one attribute test (`busy`) per stop
+    and no syscall.
+  * something parked or a timer armed (`busy`): `next_stop` polls the parked fds, a wakeup
+    fd and the earliest deadline. A ptrace stop of another task must also end that wait:
+    the kernel sends the tracer SIGCHLD for every stop, so while busy the instance catches
+    SIGCHLD with a no-op Python handler and `signal.set_wakeup_fd` makes the C-level
+    handler write a byte to the wakeup pipe. Then `waitpid(-1, __WALL|WNOHANG)` until
+    empty. The order (install the handler, then WNOHANG, then poll) loses no stop: a stop
+    after the WNOHANG raises SIGCHLD, whose byte ends the poll. Outside busy mode SIGCHLD
+    is back to SIG_DFL, so the hot path pays no signal delivery per stop. (A signalfd
+    would need SIGCHLD blocked, and the picoprocess inherits the mask at spawn; the wakeup
+    fd also wakes us for the forwarded signals, which a signalfd would not.)
+
+When a parked task's fd is ready or its deadline passes, its handler runs again from the
+top (restart semantics: the registers still hold the call). `deadline(t, timeout)` gives a
+re-run the deadline of its first run, so a poll(1000) woken early does not wait 1000 ms
+more. A handler whose deadline has passed returns its timeout result itself.
+
+Signals are still delivered by the host kernel, but Pyrene must notice the ones that end a
+wait, as Linux's signal_pending() check does. Every signal Pyrene sends (a forwarded
+SIGINT/SIGTERM/..., an alarm's SIGALRM, kill() by the app) sets `signalled`; so does every
+park (a signal may already be pending). Then the pending and blocked sets of each parked
+thread are read from /proc/<tid>/status and, for the first deliverable signal:
+
+  * a handler without SA_RESTART, or any handler for a non-restartable call (poll,
+    select, epoll_wait, nanosleep: ERESTARTNOHAND) -> the call returns EINTR;
+  * a handler with SA_RESTART on a restartable call (read, write: ERESTARTSYS), or a
+    default action that stops or kills -> the call is restarted: rip goes back over the
+    2-byte `syscall` and rax gets the number again, the call is skipped, the host
+    delivers the signal (runs the handler, or kills/stops the process), and on return
+    the app executes the same syscall again, which traps anew;
+  * ignored -> the wait goes on.
+
+Dispositions come from rt_sigaction, which records the handler and SA_RESTART bit here
+(`sigactions`) before the host applies them (syscalls/signal.py).
+
+ppoll, pselect6 and epoll_pwait wait with a temporary signal mask. Which signals end the
+wait is decided with that mask. When the signal that ends it is blocked by the thread's
+own mask (the classic pselect pattern: block SIGCHLD, wait with it unblocked), the host
+would not deliver it, so Linux's trick is done by hand: the temporary mask is installed
+(PTRACE_SETSIGMASK) before the call returns EINTR, the signal-delivery stop is resumed
+with PTRACE_SINGLESTEP, which stops again at the handler's first instruction once the
+kernel has built the signal frame, and the thread's own mask is written into the frame's
+uc_sigmask, so that rt_sigreturn restores it after the handler. If no handler frame was
+built (a default action), the own mask is put back with PTRACE_SETSIGMASK instead.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import select
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import Errno, TaskExit, WouldBlock
+from ..pal import linux as pal
+from ..platform import libc
+
+if TYPE_CHECKING:
+    from .instance import Instance
+    from .table import SyscallSpec
+    from .task import Task
+
+WNOHANG_WALL = os.WNOHANG | libc.WALL
+SIG_DFL, SIG_IGN = 0, 1
+SA_RESTART = 0x10000000
+# signals whose default action is to do nothing: they never interrupt a wait
+DEFAULT_IGNORED = frozenset({signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH, signal.SIGCONT})
+EINTR, RESTART = "eintr", "restart"
+PTRACE_SINGLESTEP, PTRACE_GETSIGMASK, PTRACE_SETSIGMASK = 9, 0x420A, 0x420B
+UC_SIGMASK = 304  # offset of uc.uc_sigmask in x86-64's struct rt_sigframe (after pretcode)
+POLL_ANY = select.POLLHUP | select.POLLERR | select.POLLNVAL
+
+
+@dataclass(eq=False, slots=True)
+class Parked:
+    """A task waiting in a syscall, and what ends the wait."""
+
+    task: "Task"
+    block: WouldBlock
+    spec: "SyscallSpec"
+    args: list[Any] | None
+
+
+@dataclass(eq=False, slots=True)
+class Timer:
+    """Run `fire` at `deadline` (time.monotonic_ns), then every `interval` ns if not 0."""
+
+    deadline: int
+    fire: Callable[[], None] = field(repr=False)
+    interval: int = 0
+
+
+class Waits:
+    """The parked tasks and armed timers of one instance, and the loop that serves them."""
+
+    def __init__(self, instance: "Instance") -> None:
+        self.instance = instance
+        self.parked: dict[int, Parked] = {}  # by host tid
+        self.timers: list[Timer] = []  # sorted by deadline
+        self.busy = False  # anything parked or armed: the run loop calls next_stop()
+        self.signalled = False  # a signal may have arrived for a parked task
+        self.rerun: Parked | None = None  # the parked call whose handler runs again now
+        self.sigactions: dict[int, tuple[int, int]] = {}  # signal -> (handler, sa_flags)
+        self.alarm: Timer | None = None  # the process's ITIMER_REAL: alarm(2) and setitimer(2)
+        self._wakeup: tuple[int, int] | None = None
+        # tid -> (the thread's own mask, delivering signal or 0): see "ppoll, pselect6" above
+        self.mask_fixes: dict[int, tuple[int, int]] = {}
+
+    # -- set-up ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Create the wakeup pipe; signals caught by Python write a byte into it."""
+        self._wakeup = pal.pipe(0)
+        signal.set_wakeup_fd(self._wakeup[1], warn_on_full_buffer=False)
+
+    def close(self) -> None:
+        if self._wakeup is not None:
+            signal.set_wakeup_fd(-1)
+            for fd in self._wakeup:
+                pal.close(fd)
+            self._wakeup = None
+        if self.busy:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            self.busy = False
+
+    # -- what handlers use -----------------------------------------------------------
+
+    def deadline(self, t: "Task", timeout_ns: int | None) -> int | None:
+        """The deadline of `t`'s call: now + timeout at the first run, the same value when
+        the handler runs again after a wakeup. None means no timeout."""
+        rerun = self.rerun
+        if rerun is not None and rerun.task is t:
+            return rerun.block.deadline
+        return None if timeout_ns is None else time.monotonic_ns() + timeout_ns
+
+    def add_timer(self, deadline: int, fire: Callable[[], None], interval: int = 0) -> Timer:
+        timer = Timer(deadline, fire, interval)
+        self._insert(timer)
+        return timer
+
+    def _insert(self, timer: Timer) -> None:
+        self.timers.append(timer)
+        self.timers.sort(key=lambda tm: tm.deadline)
+        self._update_busy()
+
+    def cancel(self, timer: Timer) -> None:
+        if timer in self.timers:
+            self.timers.remove(timer)
+            self._update_busy()
+
+    def note_signal(self) -> None:
+        """A signal was sent to the app: parked calls may have to end (see module doc)."""
+        self.signalled = True
+
+    def record_sigaction(self, sig: int, handler: int, flags: int) -> None:
+        self.sigactions[sig] = (handler, flags)
+
+    # -- the dispatcher's side ---------------------------------------------------------
+
+    def park(self, t: "Task", block: WouldBlock, spec: "SyscallSpec", args: list[Any] | None) -> None:
+        self.parked[t.tid] = Parked(t, block, spec, args)
+        self.signalled = True  # a signal pending now must end the wait at once
+        self._update_busy()
+
+    def forget(self, tid: int) -> None:
+        """The task is gone."""
+        self.mask_fixes.pop(tid, None)
+        if self.parked.pop(tid, None) is not None:
+            self._update_busy()
+
+    def _update_busy(self) -> None:
+        busy = bool(self.parked or self.timers)
+        if busy != self.busy:
+            self.busy = busy
+            signal.signal(signal.SIGCHLD, _sigchld if busy else signal.SIG_DFL)
+
+    # -- the loop -----------------------------------------------------------------------
+
+    def next_stop(self) -> tuple[int, int]:
+        """The next ptrace stop (pid, status), serving timers and parked tasks until one
+        comes. (0, 0) when nothing is parked or armed any more: the caller goes back to a
+        blocking waitpid. (-1, 0) when there is no child left."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, WNOHANG_WALL)
+            except ChildProcessError:
+                return -1, 0
+            if pid:
+                return pid, status
+            self._fire_timers()
+            if self.signalled:
+                self.signalled = False
+                self._deliver_signals()
+            if not self.busy:
+                return 0, 0
+            self._wait()
+
+    def _fire_timers(self) -> None:
+        now = time.monotonic_ns()
+        while self.timers and self.timers[0].deadline <= now:
+            timer = self.timers.pop(0)
+            if timer.interval:  # overruns are not counted: one signal, as Linux sends
+                while timer.deadline <= now:
+                    timer.deadline += timer.interval
+                self._insert(timer)
+            elif timer is self.alarm:
+                self.alarm = None
+            timer.fire()
+        self._update_busy()
+
+    def _wait(self) -> None:
+        """One poll over the wakeup pipe and the parked fds, up to the earliest deadline;
+        then run again the handlers whose fds are ready or whose deadline has passed."""
+        assert self._wakeup is not None
+        wakeup = self._wakeup[0]
+        poller = select.poll()
+        poller.register(wakeup, select.POLLIN)
+        wanted: dict[int, int] = {}
+        deadlines = [tm.deadline for tm in self.timers]
+        for p in self.parked.values():
+            for fd, events in p.block.fds:
+                wanted[fd] = wanted.get(fd, 0) | events
+            if p.block.deadline is not None:
+                deadlines.append(p.block.deadline)
+        for fd, events in wanted.items():
+            poller.register(fd, events)
+        timeout = None
+        if deadlines:
+            timeout = max(0, -(-(min(deadlines) - time.monotonic_ns()) // 1_000_000))
+        ready = dict(poller.poll(timeout))
+        if wakeup in ready:
+            _drain(wakeup)
+        now = time.monotonic_ns()
+        for p in list(self.parked.values()):
+            block = p.block
+            due = block.deadline is not None and now >= block.deadline
+            if due or any(ready.get(fd, 0) & (events | POLL_ANY) for fd, events in block.fds):
+                self._run_again(p)
+
+    def _run_again(self, p: Parked) -> None:
+        if self.parked.get(p.task.tid) is not p:
+            return
+        del self.parked[p.task.tid]
+        self.rerun = p
+        try:
+            self.instance.dispatch(p.task)
+        except TaskExit:
+            pass
+        finally:
+            self.rerun = None
+            self._update_busy()
+
+    # -- signals ----------------------------------------------------------------------
+
+    def _deliver_signals(self) -> None:
+        for p in list(self.parked.values()):
+            action, sig, own_mask = self._signal_action(p)
+            if action is None:
+                continue
+            del self.parked[p.task.tid]
+            try:
+                if p.block.sigmask is not None and own_mask & (1 << (sig - 1)):
+                    _set_mask(p.task.tid, p.block.sigmask)
+                    self.mask_fixes[p.task.tid] = (own_mask, 0)
+                if action == EINTR:
+                    if p.block.on_eintr is not None:
+                        try:
+                            p.block.on_eintr()
+                        except Errno:
+                            pass
+                    self.instance.finish(p.task, p.spec, p.args, -errno.EINTR)
+                else:
+                    self.instance.restart(p.task, p.spec)
+            except TaskExit:
+                pass
+        self._update_busy()
+
+    def _signal_action(self, p: Parked) -> tuple[str | None, int, int]:
+        """What the signals pending for the parked task do to its call (module doc): the
+        action, the signal that decides it, and the thread's own mask."""
+        pending, own_mask = pal.signal_state(p.task.tid)
+        blocked = own_mask
+        if p.block.sigmask is not None:
+            blocked = p.block.sigmask
+        deliverable = pending & ~blocked
+        sig = 0
+        while deliverable:
+            sig += 1
+            bit = 1 << (sig - 1)
+            if not deliverable & bit:
+                continue
+            deliverable &= ~bit
+            handler, flags = self.sigactions.get(sig, (SIG_DFL, 0))
+            if handler == SIG_IGN or (handler == SIG_DFL and sig in DEFAULT_IGNORED):
+                continue
+            if handler == SIG_DFL:
+                return RESTART, sig, own_mask  # the host kills or stops the process; a stop resumes into the call
+            return (RESTART if p.block.restartable and flags & SA_RESTART else EINTR), sig, own_mask
+        return None, 0, own_mask
+
+    def fix_frame_mask(self, t: "Task", sig: int) -> None:
+        """At a signal-delivery stop of a thread in `mask_fixes` (see the module doc):
+        first step into the handler, then put the thread's own mask in its frame."""
+        own_mask, delivering = self.mask_fixes[t.tid]
+        if not delivering:
+            self.mask_fixes[t.tid] = (own_mask, sig)
+            libc.ptrace(PTRACE_SINGLESTEP, t.tid, 0, sig)
+            return
+        del self.mask_fixes[t.tid]
+        regs = t.tracee.get_regs()
+        handler = self.sigactions.get(delivering, (SIG_DFL, 0))[0]
+        if sig == signal.SIGTRAP and handler not in (SIG_DFL, SIG_IGN) and regs.rip == handler:
+            t.tracee.write(regs.rsp + UC_SIGMASK, own_mask.to_bytes(8, "little"))
+            t.tracee.resume()
+        else:
+            _set_mask(t.tid, own_mask)
+            t.tracee.resume(0 if sig == signal.SIGTRAP else sig)
+
+
+def _set_mask(tid: int, mask: int) -> None:
+    value = ctypes.c_uint64(mask)
+    libc.ptrace(PTRACE_SETSIGMASK, tid, 8, ctypes.addressof(value))
+
+
+def _sigchld(_sig: int, _frame: object) -> None:
+    """Caught only so that the C-level handler writes to the wakeup fd."""
+
+
+def _drain(fd: int) -> None:
+    try:
+        while pal.read(fd, 512):
+            pass
+    except Errno:
+        pass
