@@ -1,0 +1,84 @@
+"""CPython's own file-system test suites, natively and under Pyrene (issue 3).
+
+Each module of Debian's libpython3.11-testsuite listed in MODULES runs twice with
+cpython/runner.py, which writes every test's outcome to a JSON file: once natively and
+once under Pyrene, each in a fresh scratch directory. Every test that passes natively
+must pass under Pyrene, unless cpython/excludes.toml lists it with the reason (as gVisor
+keeps a list per language suite). Tests that fail or are skipped natively say nothing
+about Pyrene and are ignored.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import subprocess
+import sys
+import tomllib
+import warnings
+from pathlib import Path
+
+import pytest
+
+from pyrene.testing.compare import default_env
+
+HERE = Path(__file__).parent / "cpython"
+PYTHON = "/usr/bin/python3.11"
+MODULES = ["test_os", "test_shutil", "test_tempfile", "test_pathlib", "test_glob", "test_fileio",
+           "test_stat", "test_zipfile", "test_tarfile"]
+TIMEOUT = 900
+
+
+def load_excludes() -> dict[str, dict[str, str]]:
+    with open(HERE / "excludes.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+def excluded(test_id: str, patterns: dict[str, str]) -> bool:
+    return any(fnmatch.fnmatchcase(test_id, p) for p in patterns)
+
+
+def run_suite(module: str, workdir: Path, under_pyrene: bool) -> tuple[dict[str, str], str]:
+    """Outcomes by test id, and the runner's output (for the failure message)."""
+    workdir.mkdir()
+    out = workdir / "outcomes.json"
+    argv = [PYTHON, str(HERE / "runner.py"), f"test.{module}", str(out)]
+    if under_pyrene:
+        argv = [sys.executable, "-m", "pyrene", "run", "--", *argv]
+    proc = subprocess.run(argv, cwd=workdir, env=default_env(), capture_output=True, text=True,
+                          errors="replace", timeout=TIMEOUT)
+    log = proc.stdout + proc.stderr
+    if not out.exists():
+        pytest.fail(f"{module} {'under pyrene' if under_pyrene else 'natively'} wrote no results "
+                    f"(exit {proc.returncode}):\n{log[-3000:]}")
+    return json.loads(out.read_text()), log
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_cpython_suite(module: str, tmp_path: Path, need) -> None:
+    need(PYTHON, "python3.11")
+    if not Path(f"/usr/lib/python3.11/test/{module}.py").exists() \
+            and not Path(f"/usr/lib/python3.11/test/{module}").is_dir():
+        pytest.skip("CPython's test suite is not installed (Debian package libpython3.11-testsuite)")
+    patterns = load_excludes().get(module, {})
+    native, _ = run_suite(module, tmp_path / "native", under_pyrene=False)
+    pyrene, log = run_suite(module, tmp_path / "pyrene", under_pyrene=True)
+    passing = [t for t, outcome in native.items() if outcome == "ok"]
+    regressions = [t for t in passing if pyrene.get(t) != "ok" and not excluded(t, patterns)]
+    stale = [t for t in passing if pyrene.get(t) == "ok" and excluded(t, patterns)]
+    if stale:
+        warnings.warn(f"{module}: {len(stale)} excluded tests pass under pyrene now, e.g. {stale[:5]}",
+                      stacklevel=1)
+    if regressions:
+        shown = "\n".join(f"  {t}: {pyrene.get(t, 'not run')}" for t in regressions[:40])
+        pytest.fail(f"{module}: {len(regressions)} of {len(passing)} natively passing tests fail under "
+                    f"pyrene:\n{shown}\n--- pyrene run output (end) ---\n{log[-4000:]}")
+
+
+def test_excludes_name_real_tests() -> None:
+    """Every exclude pattern is for a listed module and carries a reason."""
+    for module, patterns in load_excludes().items():
+        assert module in MODULES, f"excludes.toml: unknown module {module}"
+        for pattern, reason in patterns.items():
+            assert pattern.startswith(f"test.{module}."), f"{module}: {pattern} is not in test.{module}"
+            assert isinstance(reason, str) and reason.strip(), f"{module}: {pattern} has no reason"
