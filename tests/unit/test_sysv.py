@@ -102,7 +102,7 @@ def test_client_exit_detaches(ns):
     client = sysv.SysVClient(ns)
     shmid = ns.shmget(sysv.IPC_PRIVATE, 100, 0o600, OWNER)
     ns.shm_attached(shmid, OWNER)
-    client.attaches_of(OWNER.pid)[0x10000] = sysv.Attach(shmid, 4096)
+    client.attaches_of(OWNER.pid)[0x10000] = sysv.Attach(shmid, 4096, inode=1)
     assert ns.shm_stat(shmid, OWNER).nattch == 1
     client.exit_process(OWNER)
     assert ns.shm_stat(shmid, OWNER).nattch == 0

@@ -582,10 +582,12 @@ class SysVNamespace:
 
 @dataclass(slots=True)
 class Attach:
-    """One shmat() of a process: the segment and the length mapped at its address."""
+    """One shmat() of a process: the segment, the length mapped at its address, and the
+    memfd's host inode (to tell whether the mapping is still there, see `prune`)."""
 
     shmid: int
     length: int
+    inode: int
 
 
 @dataclass(slots=True)
@@ -602,6 +604,22 @@ class SysVClient:
 
     def attaches_of(self, pid: int) -> dict[int, Attach]:
         return self.attaches.setdefault(pid, {})
+
+    def prune(self, caller: Caller, mapped: Callable[[], set[tuple[int, int]]]) -> None:
+        """Forget the attaches the app has unmapped itself (munmap runs natively).
+
+        `mapped()` gives the (start address, host inode) of the process's mappings; an
+        attach whose start no longer maps its segment's memfd is detached, as Linux's
+        munmap does.
+        """
+        attaches = self.attaches.get(caller.pid)
+        if not attaches:
+            return
+        present = mapped()
+        for addr, attach in list(attaches.items()):
+            if (addr, attach.inode) not in present:
+                del attaches[addr]
+                self.namespace.shm_detached(attach.shmid, caller)
 
     def detach_all(self, caller: Caller) -> None:
         """The process's address space is gone (execve, exit): so are its attaches."""

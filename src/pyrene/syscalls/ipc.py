@@ -9,8 +9,9 @@ What cannot be done yet: a call that has to wait (msgrcv with no message, msgsnd
 full queue, semop that cannot proceed) fails with EDEADLK and a log line, because no
 other process exists to wake it and tasks cannot park here yet; the lead turns `Blocked`
 into parking once the event loop (kernel/waits.py) can wake on a namespace change.
-munmap of an attach runs natively, so the segment's nattch only drops at shmdt, execve
-or exit (a removed segment the app munmapped lives until then).
+munmap of an attach runs natively: the calls on shared memory first `prune` the attaches
+whose mapping is gone (read from the host's /proc/PID/maps), so nattch drops at the
+next shm* call of the process, not at the munmap itself.
 """
 
 from __future__ import annotations
@@ -218,6 +219,23 @@ def semctl(t: Task, semid: int, num: int, cmd: int, arg: int) -> int:
 # -- shared memory -------------------------------------------------------------------------
 
 
+def host_mappings(t: Task) -> set[tuple[int, int]]:
+    """(start, inode) of every mapping of the app process, from the host's maps."""
+    present = set()
+    for line in pal.host_pid_maps(t.tracee.pid).splitlines():
+        fields = line.split()
+        if len(fields) >= 5 and fields[4] != b"0":
+            present.add((int(fields[0].split(b"-")[0], 16), int(fields[4])))
+    return present
+
+
+def pruned(t: Task) -> tuple[sysv.SysVClient, Caller]:
+    """The client and caller, after forgetting the attaches the app munmapped itself."""
+    state, who = client(t), caller(t)
+    state.prune(who, lambda: host_mappings(t))
+    return state, who
+
+
 @syscall("shmget", Int, SizeT, Int)
 def shmget(t: Task, key: int, size: int, flags: int) -> int:
     return client(t).namespace.shmget(key, size, flags, caller(t))
@@ -233,7 +251,7 @@ def shmat(t: Task, shmid: int, addr: int, flags: int) -> int:
             raise Errno(errno.EINVAL)
     elif not addr and flags & sysv.SHM_REMAP:
         raise Errno(errno.EINVAL)
-    state, who = client(t), caller(t)
+    state, who = pruned(t)
     segment = state.namespace.shm_for_attach(shmid, not flags & sysv.SHM_RDONLY, who)
     prot = Prot.PROT_READ | (0 if flags & sysv.SHM_RDONLY else Prot.PROT_WRITE)
     prot |= Prot.PROT_EXEC if flags & sysv.SHM_EXEC else 0
@@ -253,13 +271,13 @@ def shmat(t: Task, shmid: int, addr: int, flags: int) -> int:
     if replaced is not None:
         state.namespace.shm_detached(replaced.shmid, who)
     state.namespace.shm_attached(shmid, who)
-    attaches[start] = sysv.Attach(shmid, length)
+    attaches[start] = sysv.Attach(shmid, length, segment.file.stat().ino)
     return start
 
 
 @syscall("shmdt", Ptr)
 def shmdt(t: Task, addr: int) -> int:
-    state, who = client(t), caller(t)
+    state, who = pruned(t)
     attach = state.attaches_of(who.pid).pop(addr, None) if addr % memory.PAGE == 0 else None
     if attach is None:
         raise Errno(errno.EINVAL)
@@ -270,7 +288,8 @@ def shmdt(t: Task, addr: int) -> int:
 
 @syscall("shmctl", Int, Int, Ptr)
 def shmctl(t: Task, shmid: int, cmd: int, buf: int) -> int:
-    ns, who = client(t).namespace, caller(t)
+    state, who = pruned(t)
+    ns = state.namespace
     if cmd in (sysv.IPC_STAT, sysv.SHM_STAT, sysv.SHM_STAT_ANY):
         seg = ns.shm_stat(shmid, who, by_index=cmd != sysv.IPC_STAT, any_perm=cmd == sysv.SHM_STAT_ANY)
         t.mem.write(buf, structs.SHMID64_DS.pack(*pack_perm(seg.perm), seg.size, seg.atime, seg.dtime, seg.ctime,

@@ -79,6 +79,13 @@ int main(int argc, char **argv)
     }
     CHECK(shmdt(r));
 
+    /* munmap of an attach ends it: nattch drops, and shmdt no longer knows the address */
+    char *e = shmat(ids[0], NULL, 0);
+    show(ids[0], "three attaches");
+    CHECK(munmap(e, 10000));
+    show(ids[0], "after munmap");
+    CHECK(shmdt(e));
+
     /* address hints: unaligned without SHM_RND is EINVAL; with it, rounded down */
     char *hint = mmap(NULL, 8 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     munmap(hint, 8 * 4096);
