@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from pyrene.testing.compare import assert_same, default_env, run_pyrene
+from pyrene.testing.compare import assert_same, default_env, describe_difference, run_native, run_pyrene
 
 LINKS = ["dynamic", "static"]
 
@@ -105,3 +105,16 @@ def test_waiting_is_edeadlk_until_tasks_park(need, tmp_path):
     )
     result = run_pyrene([python, "-c", code], cwd=tmp_path, env=default_env(), input=b"", timeout=60)
     assert result.stdout == b"-1 Resource deadlock avoided\n", result
+
+
+@pytest.mark.parametrize("link", LINKS)
+def test_ids_and_usage_in_a_fresh_namespace(cbuild, tmp_path, link):
+    """Exact ids and *_INFO counts: natively in a new IPC namespace (unshare --ipc, needs
+    root), under Pyrene in the sandbox's own, both empty at the start."""
+    program = cbuild("sysv_ids.c", link=link)
+    native = run_native(["unshare", "--ipc", program], cwd=tmp_path, env=default_env(), input=b"", timeout=60)
+    if native.returncode != 0 and b"unshare" in native.stderr:
+        pytest.skip(f"no new IPC namespace natively: {native.stderr.decode().strip()}")
+    pyrene = run_pyrene([program], cwd=tmp_path, env=default_env(), input=b"", timeout=60)
+    assert not describe_difference(native, pyrene), describe_difference(native, pyrene)
+    assert b"msgget(IPC_PRIVATE, 0600) = 3\n" in native.stdout  # cyclic index allocation

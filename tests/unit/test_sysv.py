@@ -29,15 +29,16 @@ def raises(code: int, fn, *args) -> None:
     assert info.value.errno == code
 
 
-def test_ids_reuse_the_lowest_index_with_a_new_sequence(ns):
-    first = ns.msgget(sysv.IPC_PRIVATE, 0o600, OWNER)
-    second = ns.msgget(sysv.IPC_PRIVATE, 0o600, OWNER)
-    assert (first, second) == (0, 1)
-    ns.msg_rmid(first, OWNER)
-    third = ns.msgget(sysv.IPC_PRIVATE, 0o600, OWNER)
-    assert third == 1 * 32768 + 0  # index 0 again, sequence bumped
-    raises(errno.EINVAL, ns.msg_stat, first, OWNER)  # the old id no longer finds it
-    assert ns.msg_stat(third, OWNER).id == third
+def test_ids_are_cyclic_with_a_sequence_bumped_on_wrap():
+    ns = sysv.SysVNamespace(sysv.Limits(msgmni=3))
+    ids = [ns.msgget(sysv.IPC_PRIVATE, 0o600, OWNER) for _ in range(3)]
+    assert ids == [0, 1, 2]
+    raises(errno.ENOSPC, ns.msgget, sysv.IPC_PRIVATE, 0o600, OWNER)
+    ns.msg_rmid(ids[1], OWNER)
+    again = ns.msgget(sysv.IPC_PRIVATE, 0o600, OWNER)
+    assert again == 1 * 32768 + 1  # the only free index, reached by wrapping: next sequence
+    raises(errno.EINVAL, ns.msg_stat, ids[1], OWNER)  # the old id no longer finds it
+    assert ns.msg_stat(again, OWNER).id == again
 
 
 def test_sem_undo_applies_at_exit_clamped(ns):

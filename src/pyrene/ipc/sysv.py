@@ -7,9 +7,9 @@ values or raises Errno; an operation that has to wait raises `Blocked` and chang
 nothing, so the caller can park and simply ask again. Per-process state that only the
 process itself needs (where segments are attached) lives with the caller (syscalls/ipc.py).
 
-Semantics follow Linux ipc/{util,msg,sem,shm}.c: ids are `seq * 32768 + index` with the
-lowest free index and a sequence number bumped when an index is reused at or below the
-last one handed out; permissions are ipcperms() against the virtual uid/gid (uid 0 has
+Semantics follow Linux ipc/{util,msg,sem,shm}.c: ids are `seq * 32768 + index`, the
+index allocated cyclically (the next free one after the last handed out) and the sequence
+number bumped when the allocation wraps; permissions are ipcperms() against the virtual uid/gid (uid 0 has
 CAP_IPC_OWNER and CAP_SYS_ADMIN); IPC_RMID of an attached segment only marks it SHM_DEST
 and makes its key private, and the segment goes when the last attach does.
 """
@@ -175,7 +175,7 @@ class Usage:
     max_index: int  # highest index in use, 0 if none (the IPC_INFO/*_INFO return value)
     in_use: int
     messages: int = 0
-    bytes: int = 0
+    text_bytes: int = 0
     semaphores: int = 0
     pages: int = 0
 
@@ -194,11 +194,13 @@ class IdTable(Generic[O]):
         self.last_index = -1
 
     def add(self, obj: O) -> int:
-        index = next((i for i in range(self.mni) if i not in self.by_index), None)
+        start = self.last_index + 1  # idr_alloc_cyclic: the next free index after the last one, wrapping
+        order = (*range(start, self.mni), *range(0, min(start, self.mni)))
+        index = next((i for i in order if i not in self.by_index), None)
         if index is None:
             raise Errno(errno.ENOSPC)
-        if index <= self.last_index:
-            self.seq = 0 if self.seq + 1 > IPCID_SEQ_MAX else self.seq + 1
+        if index <= self.last_index:  # wrapped: a new sequence number
+            self.seq = 0 if self.seq + 1 >= IPCID_SEQ_MAX else self.seq + 1
         self.last_index = index
         obj.perm.seq = self.seq
         obj.id = self.seq * IPCMNI + index
@@ -362,8 +364,8 @@ class SysVNamespace:
 
     def msg_set(self, msqid: int, caller: Caller, uid: int, gid: int, mode: int, qbytes: int) -> None:
         queue = self.queues.get(msqid)
-        if qbytes > self.limits.msgmnb and not caller.privileged:
-            check_owner(queue.perm, caller)
+        check_owner(queue.perm, caller)
+        if qbytes > self.limits.msgmnb and not caller.privileged:  # CAP_SYS_RESOURCE
             raise Errno(errno.EPERM)
         self._set_perm(queue, caller, uid, gid, mode)
         queue.qbytes = qbytes
@@ -377,7 +379,7 @@ class SysVNamespace:
         max_index, in_use = self.queues.usage()
         queues = list(self.queues)
         return Usage(max_index, in_use, messages=sum(len(q.messages) for q in queues),
-                     bytes=sum(q.cbytes for q in queues))
+                     text_bytes=sum(q.cbytes for q in queues))
 
     # -- semaphores --------------------------------------------------------------------
 
@@ -498,7 +500,11 @@ class SysVNamespace:
             if self._shm_pages() + pages > self.limits.shmall:
                 raise Errno(errno.ENOSPC)
             file = memfd.create(f"SYSV{key & 0xFFFFFFFF:08x}", 0)
-            file.truncate(size)
+            try:
+                file.truncate(size)
+            except Errno:
+                file.release()
+                raise Errno(errno.ENOMEM) from None
             return ShmSegment(perm, size=size, file=file, cpid=caller.pid)
 
         def fits(segment: ShmSegment) -> None:

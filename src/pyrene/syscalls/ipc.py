@@ -60,7 +60,7 @@ def caller(t: Task) -> Caller:
 
 
 @contextmanager
-def waits(t: Task, call: str) -> Iterator[None]:
+def waits(call: str) -> Iterator[None]:
     """Where a call that must wait would park: EDEADLK until tasks can park on IPC."""
     try:
         yield
@@ -99,7 +99,7 @@ def msgsnd(t: Task, msqid: int, msgp: int, size: int, flags: int) -> int:
     if mtype < 1:
         raise Errno(errno.EINVAL)
     text = t.mem.read(msgp + 8, size)
-    with waits(t, "msgsnd"):
+    with waits("msgsnd"):
         ns.msgsnd(msqid, mtype, text, flags, caller(t))
     return 0
 
@@ -108,7 +108,7 @@ def msgsnd(t: Task, msqid: int, msgp: int, size: int, flags: int) -> int:
 def msgrcv(t: Task, msqid: int, msgp: int, size: int, mtype: int, flags: int) -> int:
     if msqid < 0:
         raise Errno(errno.EINVAL)
-    with waits(t, "msgrcv"):
+    with waits("msgrcv"):
         message = client(t).namespace.msgrcv(msqid, signed(size), mtype, flags, caller(t))
     t.mem.write(msgp, message.mtype.to_bytes(8, "little", signed=True) + message.text)
     return len(message.text)
@@ -134,7 +134,7 @@ def msgctl(t: Task, msqid: int, cmd: int, buf: int) -> int:
         limits, usage = ns.limits, ns.msg_usage()
         pool = min(limits.msgmni * limits.msgmnb // 1024, 0x7FFFFFFF)
         if cmd == sysv.MSG_INFO:  # msgpool, msgmap, msgtql: objects, messages and bytes in use
-            counts = (usage.in_use, usage.messages, usage.bytes)
+            counts = (usage.in_use, usage.messages, usage.text_bytes)
         else:
             counts = (pool, limits.msgmnb, limits.msgmnb)
         t.mem.write(buf, structs.MSGINFO.pack(counts[0], counts[1], limits.msgmax, limits.msgmnb, limits.msgmni,
@@ -169,7 +169,7 @@ def semtimedop(t: Task, semid: int, sops: int, nsops: int, timeout: int) -> int:
         sec, nsec = structs.TIMESPEC.unpack(t.mem.read(timeout, structs.TIMESPEC.size))
         if sec < 0 or not 0 <= nsec < 1_000_000_000:
             raise Errno(errno.EINVAL)
-    with waits(t, "semop"):
+    with waits("semop"):
         ns.semop(semid, ops, caller(t))  # type: ignore[arg-type]
     return 0
 
