@@ -10,9 +10,12 @@ in one process see each other's writes.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 
 import pytest
+from sandboxes import Layout, assert_same_in
 
 from pyrene.testing.compare import assert_same, default_env, describe_difference, run_native, run_pyrene
 
@@ -118,3 +121,17 @@ def test_ids_and_usage_in_a_fresh_namespace(cbuild, tmp_path, link):
     pyrene = run_pyrene([program], cwd=tmp_path, env=default_env(), input=b"", timeout=60)
     assert not describe_difference(native, pyrene), describe_difference(native, pyrene)
     assert b"msgget(IPC_PRIVATE, 0600) = 3\n" in native.stdout  # cyclic index allocation
+
+
+def test_permissions_of_a_non_root_user(cbuild, tmp_path):
+    """ipc_perm checks against the app's uid/gid: natively the program runs as uid 1000
+    (chroot and privilege drop of tests/compat/sandboxes.py), under Pyrene the manifest
+    says uid 1000 (the virtual credentials)."""
+    if os.geteuid() != 0:
+        pytest.skip("the native half needs root (mount namespace, chroot, setuid)")
+    root = tmp_path / "root"
+    root.mkdir()
+    shutil.copy(cbuild("sysv_perms.c", link="static"), root / "prog")
+    layout = Layout(root=str(root), uid=1000, gid=1000)
+    native = assert_same_in(layout, ["/prog"])
+    assert b"uid 1000 gid 1000\n" in native.stdout and b"EACCES" in native.stdout and b"EPERM" in native.stdout
