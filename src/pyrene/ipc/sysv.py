@@ -17,6 +17,7 @@ and makes its key private, and the segment goes when the last attach does.
 from __future__ import annotations
 
 import errno
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -195,7 +196,7 @@ class IdTable(Generic[O]):
 
     def add(self, obj: O) -> int:
         start = self.last_index + 1  # idr_alloc_cyclic: the next free index after the last one, wrapping
-        order = (*range(start, self.mni), *range(0, min(start, self.mni)))
+        order = itertools.chain(range(start, self.mni), range(0, min(start, self.mni)))
         index = next((i for i in order if i not in self.by_index), None)
         if index is None:
             raise Errno(errno.ENOSPC)
@@ -297,7 +298,7 @@ class SysVNamespace:
 
     @staticmethod
     def _stat(table: IdTable[O], ident: int, caller: Caller, by_index: bool, any_perm: bool = False) -> O:
-        """IPC_STAT (by id) or *_STAT (by index); a snapshot the caller may keep."""
+        """IPC_STAT (by id) or *_STAT (by index): the object, to read (over RPC, a copy)."""
         obj = table.at_index(ident) if by_index else table.get(ident)
         if not any_perm:
             check_access(obj.perm, caller, S_IRUGO)
