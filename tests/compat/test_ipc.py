@@ -135,3 +135,15 @@ def test_permissions_of_a_non_root_user(cbuild, tmp_path):
     layout = Layout(root=str(root), uid=1000, gid=1000)
     native = assert_same_in(layout, ["/prog"])
     assert b"uid 1000 gid 1000\n" in native.stdout and b"EACCES" in native.stdout and b"EPERM" in native.stdout
+
+
+def test_ipcs(need, tmp_path):
+    """util-linux ipcs: the limits (IPC_INFO, /proc/sys), and the empty listing of a new
+    namespace (no /proc/sysvipc in the sandbox: it falls back to the *_INFO/*_STAT calls)."""
+    ipcs = need("/usr/bin/ipcs", "util-linux")
+    assert_same([ipcs, "-l"], cwd=tmp_path)
+    native = run_native(["unshare", "--ipc", ipcs], cwd=tmp_path, env=default_env(), input=b"", timeout=60)
+    if native.returncode != 0:
+        pytest.skip(f"no new IPC namespace natively: {native.stderr.decode().strip()}")
+    pyrene = run_pyrene([ipcs], cwd=tmp_path, env=default_env(), input=b"", timeout=60)
+    assert not describe_difference(native, pyrene), describe_difference(native, pyrene)
