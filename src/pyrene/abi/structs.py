@@ -107,3 +107,15 @@ class StatFs:
     def pack(self) -> bytes:
         return STATFS.pack(self.type, self.bsize, self.blocks, self.bfree, self.bavail, self.files,
                            self.ffree, self.fsid[0], self.fsid[1], self.namelen, self.frsize, self.flags)
+
+
+# System V IPC (x86-64: the *64_ds layouts are the only ones)
+IPC64_PERM = "iIIIIIHH4x16x"  # key, uid, gid, cuid, cgid, mode, seq, pad, 2 unused longs: 48 bytes
+MSQID64_DS = struct.Struct("<" + IPC64_PERM + "qqqQQQii16x")  # + times, cbytes, qnum, qbytes, lspid, lrpid: 120
+SEMID64_DS = struct.Struct("<" + IPC64_PERM + "q8xq8xQ16x")  # + otime, ctime, nsems: 104
+SHMID64_DS = struct.Struct("<" + IPC64_PERM + "QqqqiiQ16x")  # + segsz, a/d/ctime, cpid, lpid, nattch: 112
+MSGINFO = struct.Struct("<7iH2x")  # struct msginfo: 32 bytes
+SEMINFO = struct.Struct("<10i")  # struct seminfo: 40 bytes
+SHMINFO64 = struct.Struct("<5Q32x")  # struct shminfo64: 72 bytes
+SHM_INFO = struct.Struct("<i4x5Q")  # struct shm_info: 48 bytes
+SEMBUF = struct.Struct("<Hhh")  # struct sembuf: 6 bytes

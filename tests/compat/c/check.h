@@ -17,4 +17,16 @@
             printf("%s = %ld\n", #expr, r_);                                   \
     } while (0)
 
+/* CHECK_ID(var, expr): like CHECK for a call returning an id that differs between runs
+ * (System V IPC ids): stores it in var and prints "expr = id" or the errno name. */
+#define CHECK_ID(var, expr)                                                    \
+    do {                                                                       \
+        errno = 0;                                                             \
+        var = (expr);                                                          \
+        if (var < 0)                                                           \
+            printf("%s = -1 %s\n", #expr, strerrorname_np(errno));             \
+        else                                                                   \
+            printf("%s = id\n", #expr);                                        \
+    } while (0)
+
 #endif
