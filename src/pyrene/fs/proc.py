@@ -140,7 +140,8 @@ class ProcView:
 
     @staticmethod
     def owner(p: "Process") -> Callable[[], tuple[int, int]]:
-        return lambda: (p.creds.euid, p.creds.egid)
+        """task_dump_owner: the effective ids, or root's for a non-dumpable process."""
+        return lambda: (p.creds.euid, p.creds.egid) if p.dumpable == 1 else (0, 0)
 
     # -- the process directory ---------------------------------------------------------
 

@@ -69,6 +69,29 @@ static uint64_t permitted(void) {
     return (uint64_t)d[1].permitted << 32 | d[0].permitted;
 }
 
+static uint64_t effective(void) {
+    struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct d[2];
+    syscall(SYS_capget, &h, d);
+    return (uint64_t)d[1].effective << 32 | d[0].effective;
+}
+
+static void make(const char *name, mode_t mode, gid_t gid) {
+    int fd = open(name, O_CREAT | O_WRONLY | O_EXCL, mode);
+    if (fd < 0 || fchown(fd, 0, gid) != 0)
+        printf("make %s: %s\n", name, strerrorname_np(errno));
+    close(fd);
+}
+
+static void try_open(const char *name, int flags) {
+    int fd = open(name, flags);
+    if (fd < 0)
+        printf("open %s %s: %s\n", name, flags == O_RDONLY ? "r" : "w", strerrorname_np(errno));
+    else
+        printf("open %s %s: ok\n", name, flags == O_RDONLY ? "r" : "w");
+    close(fd);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     ids("start");
@@ -88,6 +111,13 @@ int main(void) {
     CHECK(fd);
     close(fd);
     owner("rootfile");
+    make("groupfile", 0640, 3000);
+    make("othergroup", 0640, 4000);
+    /* a version 1 capget sees the low 32 bits only */
+    struct __user_cap_header_struct v1 = {_LINUX_CAPABILITY_VERSION_1, 0};
+    struct __user_cap_data_struct low[2] = {{0}};
+    CHECK(syscall(SYS_capget, &v1, low));
+    printf("v1: eff %08x second word %08x\n", low[0].effective, low[1].effective);
 
     gid_t groups[] = {2000, 1000, 3000};
     CHECK(setgroups(3, groups));
@@ -104,6 +134,14 @@ int main(void) {
     CHECK(fd = open("fsfile", O_CREAT | O_WRONLY | O_EXCL, 0644));
     close(fd);
     owner("fsfile");
+    try_open("groupfile", O_RDONLY);
+    try_open("groupfile", O_WRONLY);
+    try_open("othergroup", O_RDONLY);
+    /* CAP_DAC_READ_SEARCH alone: reading, not writing */
+    CHECK(capset_self(effective() | 1ULL << CAP_DAC_READ_SEARCH, permitted(), 0));
+    try_open("rootfile", O_RDONLY);
+    try_open("rootfile", O_WRONLY);
+    CHECK(capset_self(effective() & ~(1ULL << CAP_DAC_READ_SEARCH), permitted(), 0));
     CHECK(setfsuid(0));
     CHECK(setfsgid(0));
     ids("fsuid back");
@@ -174,11 +212,17 @@ int main(void) {
     CHECK(chown("userfile", 0, -1));
     CHECK(chown("userfile", -1, 2000));
     owner("userfile");
+    /* a process that changed its ids is not dumpable: its /proc files belong to root */
+    owner("/proc/self/status");
+    CHECK(prctl(PR_SET_DUMPABLE, 1, 0, 0, 0));
+    owner("/proc/self/status");
     CHECK(setresgid(2000, 2000, 2000));
     CHECK(setresuid(1000, 1000, 1000));
 
     CHECK(unlink("rootfile"));
     CHECK(unlink("fsfile"));
     CHECK(unlink("userfile"));
+    CHECK(unlink("groupfile"));
+    CHECK(unlink("othergroup"));
     return 0;
 }
