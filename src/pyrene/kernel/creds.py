@@ -235,6 +235,12 @@ class Creds:
         self.sgid = self.gid = self.egid
         self.keepcaps = False
 
+    def set_ambient(self, ambient: int) -> None:
+        """PR_CAP_AMBIENT: only what is both permitted and inheritable may be raised."""
+        if ambient & ~self.caps.ambient & ~(self.caps.permitted & self.caps.inheritable):
+            raise Errno(errno.EPERM)
+        self.caps = replace(self.caps, ambient=ambient)
+
     def drop_bounding(self, cap: int) -> None:
         """PR_CAPBSET_DROP: needs CAP_SETPCAP."""
         if not self.capable(CAP_SETPCAP):

@@ -8,7 +8,7 @@ import struct
 from collections.abc import Callable
 from typing import TypeVar
 
-from ..abi.flags import (CAP_SETGID, LINUX_CAPABILITY_VERSION_1, LINUX_CAPABILITY_VERSION_2,
+from ..abi.flags import (CAP_LAST_CAP, CAP_SETGID, LINUX_CAPABILITY_VERSION_1, LINUX_CAPABILITY_VERSION_2,
                          LINUX_CAPABILITY_VERSION_3)
 from ..abi.types import Int, Ptr, UInt
 from ..errors import Errno
@@ -192,3 +192,75 @@ def capset(t: Task, header: int, data: int) -> int:
             sets[j] |= value << (32 * i)
     commit(t, lambda c: c.capset(*sets))
     return 0
+
+
+# -- prctl's capability and privilege options ------------------------------------------------
+
+PR_GET_KEEPCAPS, PR_SET_KEEPCAPS, PR_CAPBSET_READ, PR_CAPBSET_DROP, PR_GET_SECUREBITS = 7, 8, 23, 24, 27
+PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 38, 39, 47
+PR_CAP_AMBIENT_IS_SET, PR_CAP_AMBIENT_RAISE, PR_CAP_AMBIENT_LOWER, PR_CAP_AMBIENT_CLEAR_ALL = 1, 2, 3, 4
+SECBIT_KEEP_CAPS = 1 << 4
+
+
+def valid_cap(cap: int) -> int:
+    if cap > CAP_LAST_CAP:
+        raise Errno(errno.EINVAL)
+    return cap
+
+
+def set_keepcaps(c: Creds, on: int, *_: int) -> int:
+    if on > 1:
+        raise Errno(errno.EINVAL)
+    c.keepcaps = bool(on)
+    return 0
+
+
+def drop_bounding(c: Creds, cap: int, *_: int) -> int:
+    c.drop_bounding(valid_cap(cap))
+    return 0
+
+
+def set_no_new_privs(c: Creds, a2: int, a3: int, a4: int, a5: int) -> int:
+    """One-way: nothing clears it."""
+    if a2 != 1 or a3 or a4 or a5:
+        raise Errno(errno.EINVAL)
+    c.no_new_privs = True
+    return 0
+
+
+def get_no_new_privs(c: Creds, a2: int, a3: int, a4: int, a5: int) -> int:
+    if a2 or a3 or a4 or a5:
+        raise Errno(errno.EINVAL)
+    return int(c.no_new_privs)
+
+
+def cap_ambient(c: Creds, op: int, cap: int, a4: int, a5: int) -> int:
+    if op == PR_CAP_AMBIENT_CLEAR_ALL:
+        if cap or a4 or a5:
+            raise Errno(errno.EINVAL)
+        c.set_ambient(0)
+        return 0
+    if a4 or a5:
+        raise Errno(errno.EINVAL)
+    bit = 1 << valid_cap(cap)
+    if op == PR_CAP_AMBIENT_IS_SET:
+        return int(bool(c.caps.ambient & bit))
+    if op == PR_CAP_AMBIENT_RAISE:
+        c.set_ambient(c.caps.ambient | bit)
+        return 0
+    if op == PR_CAP_AMBIENT_LOWER:
+        c.set_ambient(c.caps.ambient & ~bit)
+        return 0
+    raise Errno(errno.EINVAL)
+
+
+CREDS_PRCTL: dict[int, Callable[[Creds, int, int, int, int], int]] = {
+    PR_GET_KEEPCAPS: lambda c, *_: int(c.keepcaps),
+    PR_SET_KEEPCAPS: set_keepcaps,
+    PR_GET_SECUREBITS: lambda c, *_: SECBIT_KEEP_CAPS if c.keepcaps else 0,
+    PR_CAPBSET_READ: lambda c, cap, *_: c.caps.bounding >> valid_cap(cap) & 1,
+    PR_CAPBSET_DROP: drop_bounding,
+    PR_SET_NO_NEW_PRIVS: set_no_new_privs,
+    PR_GET_NO_NEW_PRIVS: get_no_new_privs,
+    PR_CAP_AMBIENT: cap_ambient,
+}

@@ -7,22 +7,20 @@ import errno
 import os
 import struct
 
-from ..abi.flags import CAP_LAST_CAP
 from ..abi.structs import SYSINFO, pack_utsname
 from ..abi.types import Int, Ptr, SizeT, ULong
 from ..errors import Errno, RunOnHost
 from ..kernel.table import PARTIAL, syscall
 from ..kernel.task import Task
+from .creds import CREDS_PRCTL
 from ..pal import linux as pal
 
 ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
 ARCH_GET_CPUID, ARCH_SET_CPUID = 0x1011, 0x1012
 ARCH_ALLOWED = {ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS, ARCH_GET_CPUID, ARCH_SET_CPUID}
 PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET_DUMPABLE = 1, 2, 3, 4
-PR_GET_KEEPCAPS, PR_SET_KEEPCAPS, PR_SET_NAME, PR_GET_NAME = 7, 8, 15, 16
-PR_CAPBSET_READ, PR_CAPBSET_DROP, PR_GET_SECUREBITS = 23, 24, 27
-PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS = 36, 37, 38, 39
-SECBIT_KEEP_CAPS = 1 << 4
+PR_SET_NAME, PR_GET_NAME = 15, 16
+PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37
 
 
 @syscall("uname", Ptr)
@@ -50,11 +48,10 @@ def arch_prctl(t: Task, code: int, addr: int) -> int:
 
 
 @syscall("prctl", Int, ULong, ULong, ULong, ULong, support=PARTIAL,
-         note="names, pdeathsig (stored), dumpable, keepcaps, capability bounding set, child subreaper "
-              "(stored), no_new_privs, securebits (read)")
+         note="names, pdeathsig (stored), dumpable, child subreaper (stored), and syscalls/creds.py's "
+              "capability options")
 def prctl(t: Task, option: int, a2: int, a3: int, a4: int, a5: int) -> int:
     p = t.proc
-    creds = p.creds
     if option == PR_SET_NAME:
         p.comm = t.mem.read_cstr(a2, 4096)[:15].decode("utf-8", "replace")
         return 0
@@ -76,37 +73,14 @@ def prctl(t: Task, option: int, a2: int, a3: int, a4: int, a5: int) -> int:
             raise Errno(errno.EINVAL)
         p.dumpable = a2
         return 0
-    if option == PR_GET_KEEPCAPS:
-        return int(creds.keepcaps)
-    if option == PR_SET_KEEPCAPS:
-        if a2 > 1:
-            raise Errno(errno.EINVAL)
-        creds.keepcaps = bool(a2)
-        return 0
-    if option == PR_GET_SECUREBITS:
-        return SECBIT_KEEP_CAPS if creds.keepcaps else 0
-    if option in (PR_CAPBSET_READ, PR_CAPBSET_DROP):
-        if a2 > CAP_LAST_CAP:
-            raise Errno(errno.EINVAL)
-        if option == PR_CAPBSET_READ:
-            return creds.caps.bounding >> a2 & 1
-        creds.drop_bounding(a2)
-        return 0
+    if option in CREDS_PRCTL:
+        return CREDS_PRCTL[option](p.creds, a2, a3, a4, a5)
     if option == PR_SET_CHILD_SUBREAPER:
         p.child_subreaper = bool(a2)
         return 0
     if option == PR_GET_CHILD_SUBREAPER:
         t.mem.write(a2, struct.pack("<i", int(p.child_subreaper)))
         return 0
-    if option == PR_SET_NO_NEW_PRIVS:
-        if a2 != 1 or a3 or a4 or a5:
-            raise Errno(errno.EINVAL)
-        creds.no_new_privs = True  # one-way: nothing clears it
-        return 0
-    if option == PR_GET_NO_NEW_PRIVS:
-        if a2 or a3 or a4 or a5:
-            raise Errno(errno.EINVAL)
-        return int(creds.no_new_privs)
     raise Errno(errno.EINVAL)
 
 

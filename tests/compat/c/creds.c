@@ -170,9 +170,23 @@ int main(void) {
     CHECK(capset_self(prm, prm & ~(1ULL << CAP_CHOWN), 0));
     ids("capset");
 
+    /* ambient capabilities: only what is permitted and inheritable */
+    CHECK(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_BIND_SERVICE, 0, 0));
+    CHECK(capset_self(effective(), permitted(), 1ULL << CAP_NET_BIND_SERVICE | 1ULL << CAP_KILL));
+    CHECK(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_BIND_SERVICE, 0, 0));
+    CHECK(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_KILL, 0, 0));
+    CHECK(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, CAP_KILL, 0, 0));
+    CHECK(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_NET_BIND_SERVICE, 0, 0));
+    CHECK(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_KILL, 0, 0));
+    CHECK(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, 99, 0, 0));
+    CHECK(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 1, 0, 0));
+    CHECK(prctl(PR_CAP_AMBIENT, 9, 0, 0, 0));
+    status();
+
     CHECK(setresgid(1000, 1000, 1000));
     CHECK(setreuid(1000, 1000));
     ids("all 1000, keepcaps");
+    CHECK(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_NET_BIND_SERVICE, 0, 0));
 
     /* with the permitted set kept, the capabilities can be made effective again */
     CHECK(setresuid(0, 0, 0));
