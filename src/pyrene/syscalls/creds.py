@@ -13,7 +13,7 @@ from ..abi.flags import (CAP_LAST_CAP, CAP_SETGID, LINUX_CAPABILITY_VERSION_1, L
 from ..abi.types import Int, Ptr, UInt
 from ..errors import Errno
 from ..kernel.creds import NGROUPS_MAX, Creds
-from ..kernel.table import syscall
+from ..kernel.table import PARTIAL, syscall
 from ..kernel.task import Task
 from ..pal import linux as pal
 
@@ -158,7 +158,7 @@ def cap_header(t: Task, header: int) -> tuple[int, int]:
     raise Errno(errno.EINVAL)
 
 
-@syscall("capget", Ptr, Ptr)
+@syscall("capget", Ptr, Ptr, support=PARTIAL, note="the calling process only (other pids: ESRCH)")
 def capget(t: Task, header: int, data: int) -> int:
     try:
         pid, words = cap_header(t, header)

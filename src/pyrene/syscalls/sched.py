@@ -79,7 +79,7 @@ def sched_target(t: Task, pid: int) -> Process:
     return t.proc
 
 
-@syscall("sched_getscheduler", Int)
+@syscall("sched_getscheduler", Int, support=PARTIAL, note="the calling process only (other pids: ESRCH)")
 def sched_getscheduler(t: Task, pid: int) -> int:
     return sched_target(t, pid).sched_policy
 
@@ -117,7 +117,7 @@ def priority_range(policy: int) -> tuple[int, int]:
     raise Errno(errno.EINVAL)
 
 
-@syscall("sched_getparam", Int, Ptr)
+@syscall("sched_getparam", Int, Ptr, support=PARTIAL, note="the calling process only (other pids: ESRCH)")
 def sched_getparam(t: Task, pid: int, param: int) -> int:
     if not param or pid < 0:
         raise Errno(errno.EINVAL)
@@ -126,7 +126,7 @@ def sched_getparam(t: Task, pid: int, param: int) -> int:
     return 0
 
 
-@syscall("sched_setparam", Int, Ptr)
+@syscall("sched_setparam", Int, Ptr, support=PARTIAL, note="the calling process only (other pids: ESRCH)")
 def sched_setparam(t: Task, pid: int, param: int) -> int:
     if not param or pid < 0:
         raise Errno(errno.EINVAL)
