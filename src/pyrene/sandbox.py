@@ -28,7 +28,8 @@ from .fs.trusted import CheckedHostFS, FileChecks
 from .kernel import exec as execmod
 from .kernel.instance import Instance, InstanceConfig
 from .kernel.table import SyscallTable
-from .kernel.task import Creds, default_rlimits
+from .kernel.creds import CapSets, Creds
+from .kernel.task import default_rlimits
 from .loader.elf import NotElf
 from .manifest.load import ManifestError, describe
 from .manifest.overrides import environment
@@ -186,8 +187,7 @@ def make_instance(opts: RunOptions) -> tuple[Instance, list[str]]:
     visible = tuple(sorted(os.sched_getaffinity(0)))
     config = InstanceConfig(
         mounts=mounts, env=env, cwd=manifest.start_dir or os.getcwd(),
-        creds=Creds(manifest.uid if manifest.uid is not None else os.getuid(),
-                    manifest.gid if manifest.gid is not None else os.getgid(), tuple(os.getgroups())),
+        creds=initial_creds(manifest),
         fd_limit=manifest.fd_limit, strace=strace, cpu=opts.cpu if opts.cpu is not None else manifest.cpu,
         visible_cpus=visible,
     )
@@ -199,6 +199,7 @@ def make_instance(opts: RunOptions) -> tuple[Instance, list[str]]:
         # itself grows as the host's RLIMIT_STACK lets it
         limits[Rlimit.RLIMIT_STACK] = (manifest.stack_size, limits[Rlimit.RLIMIT_STACK][1])
     instance.process.rlimits = limits
+    instance.process.nice = pal.host_nice()  # what the app process inherits natively
     return instance, cleanup
 
 
@@ -307,3 +308,16 @@ def _run_instance(instance: Instance, manifest: Manifest, argv: list[str], env: 
     except Errno as exc:
         raise PyreneError(f"pyrene: {argv[0]}: cannot load program: {os.strerror(exc.errno)}", 126) from None
     return instance.run(task)
+
+
+def initial_creds(manifest: Manifest) -> Creds:
+    """The first process's identity: the manifest's uid/gid or the host user's; the
+    host's capability sets when it runs as the host user, as a native run would have."""
+    uid = manifest.uid if manifest.uid is not None else os.getuid()
+    gid = manifest.gid if manifest.gid is not None else os.getgid()
+    host = None
+    if uid == os.getuid():
+        c = pal.host_capabilities()
+        host = CapSets(c.get("CapEff", 0), c.get("CapPrm", 0), c.get("CapInh", 0),
+                       c.get("CapBnd", 0), c.get("CapAmb", 0))
+    return Creds.initial(uid, gid, tuple(os.getgroups()), host)

@@ -140,7 +140,8 @@ class ProcView:
 
     @staticmethod
     def owner(p: "Process") -> Callable[[], tuple[int, int]]:
-        return lambda: (p.creds.uid, p.creds.gid)
+        """task_dump_owner: the effective ids, or root's for a non-dumpable process."""
+        return lambda: (p.creds.euid, p.creds.egid) if p.dumpable == 1 else (0, 0)
 
     # -- the process directory ---------------------------------------------------------
 
@@ -279,15 +280,16 @@ class ProcView:
         """The host's status of the app process with Pyrene's identities put in."""
         c = p.creds
         cpus = self.instance.visible_cpus
-        caps = "000001ffffffffff" if c.uid == 0 else "0000000000000000"
         fields = {
             "Name": escape_comm(p.comm), "Umask": f"{p.umask:04o}", "State": "R (running)",
             "Tgid": str(p.vpid), "Pid": str(p.vpid), "PPid": str(p.ppid), "TracerPid": "0",
-            "Uid": "\t".join([str(c.uid)] * 4), "Gid": "\t".join([str(c.gid)] * 4),
+            "Uid": "\t".join(map(str, (c.ruid, c.euid, c.suid, c.uid))),
+            "Gid": "\t".join(map(str, (c.rgid, c.egid, c.sgid, c.gid))),
             "Groups": " ".join(map(str, c.groups)) + " ", "FDSize": str(fd_size(p)),
             "NStgid": str(p.vpid), "NSpid": str(p.vpid), "NSpgid": str(p.vpid), "NSsid": str(p.vpid),
-            "CapInh": "0000000000000000", "CapPrm": caps, "CapEff": caps, "CapBnd": "000001ffffffffff",
-            "CapAmb": "0000000000000000", "NoNewPrivs": "0", "Seccomp": "0", "Seccomp_filters": "0",
+            "CapInh": f"{c.caps.inheritable:016x}", "CapPrm": f"{c.caps.permitted:016x}",
+            "CapEff": f"{c.caps.effective:016x}", "CapBnd": f"{c.caps.bounding:016x}",
+            "CapAmb": f"{c.caps.ambient:016x}", "NoNewPrivs": str(int(c.no_new_privs)), "Seccomp": "0", "Seccomp_filters": "0",
             "Cpus_allowed": cpu_mask(cpus), "Cpus_allowed_list": cpu_list(cpus),
         }
         host = pal.read_host_text(f"/proc/{p.host_pid}/status").decode(errors="replace").splitlines()

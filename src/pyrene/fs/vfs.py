@@ -39,7 +39,7 @@ import errno
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..abi.flags import S_IFDIR, S_IFLNK, S_IFMT, X_OK
+from ..abi.flags import CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, R_OK, S_IFDIR, S_IFLNK, S_IFMT, W_OK, X_OK
 from ..abi.structs import Stat
 from ..errors import Errno
 from .file import OpenFile
@@ -64,11 +64,13 @@ LAST_NORM, LAST_DOT, LAST_DOTDOT, LAST_ROOT = "norm", "dot", "dotdot", "root"
 
 
 class Creds(Protocol):
-    """What the permission checks need of the app's credentials (kernel/task.Creds)."""
+    """What the permission checks need of the app's credentials (kernel/creds.Creds)."""
 
-    uid: int
+    uid: int  # the fs uid and gid
     gid: int
     groups: tuple[int, ...]
+
+    def capable(self, cap: int) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,19 +105,23 @@ UNCHECKED = Walk()
 
 
 def may_access(st: Stat, creds: Creds | None, mask: int) -> bool:
-    """Linux's generic_permission for r/w/x `mask` bits; root passes all but exec of a
-    file with no x bit at all."""
+    """Linux's generic_permission for r/w/x `mask` bits with the fs uid/gid, then the
+    capability overrides: CAP_DAC_OVERRIDE passes all but exec of a file with no x bit
+    at all, CAP_DAC_READ_SEARCH reading files and reading or searching directories."""
     if creds is None or not mask:
         return True
-    if creds.uid == 0:
-        return not (mask & X_OK and st.mode & S_IFMT != S_IFDIR and not st.mode & 0o111)
     if st.uid == creds.uid:
         bits = (st.mode >> 6) & 7
     elif st.gid == creds.gid or st.gid in creds.groups:
         bits = (st.mode >> 3) & 7
     else:
         bits = st.mode & 7
-    return not mask & ~bits
+    if not mask & ~bits:
+        return True
+    is_dir = st.mode & S_IFMT == S_IFDIR
+    if creds.capable(CAP_DAC_OVERRIDE) and (is_dir or not mask & X_OK or st.mode & 0o111):
+        return True
+    return creds.capable(CAP_DAC_READ_SEARCH) and (mask == R_OK or (is_dir and not mask & W_OK))
 
 
 def check_access(st: Stat, creds: Creds | None, mask: int) -> None:
@@ -168,7 +174,7 @@ class Vfs:
 
     def check_name(self, parent: Resolved, name: str, walk: Walk) -> None:
         """What looking `name` up in `parent` needs: search permission, a short name."""
-        if walk.creds is not None and walk.creds.uid != 0:
+        if walk.creds is not None and not walk.creds.capable(CAP_DAC_READ_SEARCH):
             assert parent.stat is not None
             check_access(parent.stat, walk.creds, X_OK)
         if too_long(name):
@@ -205,7 +211,7 @@ class Vfs:
         else:
             done = list(split_path(base))
         todo = components(path)
-        check_search = walk.creds is not None and walk.creds.uid != 0
+        check_search = walk.creds is not None and not walk.creds.capable(CAP_DAC_READ_SEARCH)
         st: Stat | None = None
         start_mount = None
         if not todo or check_search or walk.resolve & RESOLVE_NO_XDEV:

@@ -165,8 +165,8 @@ def load(t: "Task", prog: Program, envp: list[str], stub_rsp: int) -> None:
         (AuxType.AT_BASE, interp_base),
         (AuxType.AT_FLAGS, 0),
         (AuxType.AT_ENTRY, prog.image.entry + bias),
-        (AuxType.AT_UID, creds.uid), (AuxType.AT_EUID, creds.uid),
-        (AuxType.AT_GID, creds.gid), (AuxType.AT_EGID, creds.gid),
+        (AuxType.AT_UID, creds.ruid), (AuxType.AT_EUID, creds.euid),
+        (AuxType.AT_GID, creds.rgid), (AuxType.AT_EGID, creds.egid),
         (AuxType.AT_SECURE, 0),
     ]
     top = (stub_rsp - 512) & ~0xF

@@ -7,21 +7,13 @@ from typing import TYPE_CHECKING
 
 from ..abi.flags import Rlimit
 from ..platform.tracee import Tracee
+from .creds import Creds
 from .fdtable import FdTable
 
 if TYPE_CHECKING:
     from .instance import Instance
 
 RLIM_INF = (1 << 64) - 1
-
-
-@dataclass(slots=True)
-class Creds:
-    """Virtual credentials (manifest loader.uid/gid; default: the host user's)."""
-
-    uid: int
-    gid: int
-    groups: tuple[int, ...] = ()
 
 
 def default_rlimits(nofile: int) -> dict[int, tuple[int, int]]:
@@ -33,6 +25,8 @@ def default_rlimits(nofile: int) -> dict[int, tuple[int, int]]:
     limits[Rlimit.RLIMIT_SIGPENDING] = (4096, 4096)
     limits[Rlimit.RLIMIT_MSGQUEUE] = (819200, 819200)
     limits[Rlimit.RLIMIT_MEMLOCK] = (8 << 20, 8 << 20)
+    limits[Rlimit.RLIMIT_NICE] = (0, 0)  # lowering a nice value needs CAP_SYS_NICE
+    limits[Rlimit.RLIMIT_RTPRIO] = (0, 0)
     return limits
 
 
@@ -54,6 +48,11 @@ class Process:
     rlimits: dict[int, tuple[int, int]] = field(default_factory=lambda: default_rlimits(1024))
     exit_status: int | None = None
     instance: "Instance | None" = None
+    nice: int = 0  # virtual; the host process's is only ever raised to it
+    sched_policy: int = 0  # SCHED_OTHER, BATCH or IDLE, all run as the host's SCHED_OTHER
+    pdeathsig: int = 0  # stored; delivered once processes have parents in the sandbox
+    child_subreaper: bool = False
+    dumpable: int = 1
 
 
 class Task:

@@ -8,12 +8,14 @@ host changed under us, and the open fails instead of following it out of the mou
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
 import stat as stat_mod
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from ..abi.structs import Stat
 from ..errors import Errno
@@ -598,3 +600,86 @@ class Epoll:
         """(host fd, events) ready now, at most `maxevents`; never waits."""
         with host_errors():
             return self._ep.poll(0, maxevents)
+
+
+# -- identity (kernel/creds.py) ------------------------------------------------------------
+
+def host_capabilities() -> dict[str, int]:
+    """Pyrene's own capability sets (CapInh/CapPrm/CapEff/CapBnd/CapAmb of
+    /proc/self/status), which the app process it starts inherits."""
+    caps = {}
+    for line in read_host_text("/proc/self/status").decode(errors="replace").splitlines():
+        key, _, value = line.partition(":")
+        if key.startswith("Cap"):
+            caps[key] = int(value.strip(), 16)
+    return caps
+
+
+def suid_dumpable() -> int:
+    """fs.suid_dumpable: what a process's dumpable flag becomes when its ids change."""
+    try:
+        return int(read_host_text("/proc/sys/fs/suid_dumpable") or b"0")
+    except ValueError:
+        return 0
+
+
+# -- scheduling and accounting (syscalls/sched.py) ------------------------------------------
+
+def raise_host_nice(host_pid: int, nice: int) -> None:
+    """Make the app's host process nicer, never less nice: a sandbox may give up CPU,
+    not take it from the host's other processes."""
+    with contextlib.suppress(OSError):
+        if nice > os.getpriority(os.PRIO_PROCESS, host_pid):
+            os.setpriority(os.PRIO_PROCESS, host_pid, nice)
+
+
+@dataclass(frozen=True, slots=True)
+class HostUsage:
+    """What the host accounted to one process or thread (proc(5) stat and status)."""
+
+    utime_ticks: int
+    stime_ticks: int
+    minflt: int
+    majflt: int
+    maxrss_kb: int
+    nvcsw: int
+    nivcsw: int
+
+
+def host_usage(host_pid: int, host_tid: int | None = None) -> HostUsage:
+    """The host's accounting of process `host_pid` (or of its thread `host_tid`)."""
+    base = f"/proc/{host_pid}" + (f"/task/{host_tid}" if host_tid is not None else "")
+    stat = read_host_text(f"{base}/stat").decode(errors="replace")
+    fields = stat.rpartition(")")[2].split()  # fields[0] is proc(5)'s field 3, state
+    numbers = [int(f) for f in fields[7:13]] if len(fields) >= 13 else [0] * 6
+    minflt, _, majflt, _, utime, stime = numbers
+    status = status_fields(f"{base}/status")
+    # a thread's status has no VmHWM of its own: the process's memory is the thread's
+    hwm = status.get("VmHWM") or status_fields(f"/proc/{host_pid}/status").get("VmHWM", "0")
+    return HostUsage(utime, stime, minflt, majflt, int(hwm),
+                     int(status.get("voluntary_ctxt_switches", 0)), int(status.get("nonvoluntary_ctxt_switches", 0)))
+
+
+def status_fields(path: str) -> dict[str, str]:
+    """The first word of each "Key: value" line of a proc(5) status file."""
+    fields = {}
+    for line in read_host_text(path).decode(errors="replace").splitlines():
+        key, _, value = line.partition(":")
+        if value.split():
+            fields[key] = value.split()[0]
+    return fields
+
+
+def clock_ticks() -> int:
+    """USER_HZ, the unit of times(2) and of proc(5)'s utime/stime."""
+    return os.sysconf("SC_CLK_TCK")
+
+
+def ticks_since_boot() -> int:
+    """What times(2) returns: the system's clock in clock ticks."""
+    return int(os.times().elapsed * clock_ticks())
+
+
+def host_nice() -> int:
+    """Pyrene's own nice value, which the app process it starts inherits."""
+    return os.getpriority(os.PRIO_PROCESS, 0)

@@ -16,8 +16,8 @@ import operator
 import os
 import struct
 
-from ..abi.flags import (AT_FDCWD, F_OK, O_ACCMODE, R_OK, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT,
-                         S_IFREG, S_IFSOCK, W_OK, X_OK, AtFlags, OpenFlags)
+from ..abi.flags import (AT_FDCWD, CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, F_OK, O_ACCMODE, R_OK,
+                         S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, W_OK, X_OK, AtFlags, OpenFlags)
 from ..abi.structs import ST_RDONLY, TIMESPEC, TIMEVAL, Stat, StatFs, pack_dirent64
 from ..abi.types import AtFlagsArg, DirFd, Fd, Int, Long, Mode, OpenFlagsArg, Path, Ptr, SizeT, UInt
 from ..errors import Errno
@@ -133,7 +133,7 @@ def open_at(t: Task, dirfd: int, path: str, flags: int, mode: int, resolve: int 
     new_in: Stat | None = None  # the directory of a file this open creates, if not root
     if res.stat is None:
         writable_mount(res)
-        if creds.uid != 0:
+        if not creds.capable(CAP_DAC_OVERRIDE):
             new_in = t.instance.vfs.resolve("/", res.path.rpartition("/")[0] or "/").stat
             assert new_in is not None
             check_access(new_in, creds, W_OK | X_OK)
@@ -392,8 +392,8 @@ def umask(t: Task, mask: int) -> int:
 
 def sticky_denies(t: Task, parent: Stat, victim: Stat) -> bool:
     """A sticky directory lets only the owners of it or of the entry remove the entry."""
-    uid = t.proc.creds.uid
-    return bool(parent.mode & 0o1000) and uid != 0 and uid not in (parent.uid, victim.uid)
+    creds = t.proc.creds
+    return bool(parent.mode & 0o1000) and not creds.capable(CAP_FOWNER) and creds.uid not in (parent.uid, victim.uid)
 
 
 def may_delete(t: Task, parent: Resolved, victim: Resolved, isdir: bool) -> None:
@@ -563,7 +563,7 @@ def link_at(t: Task, olddirfd: int, oldpath: str, newdirfd: int, newpath: str, f
     creds = t.proc.creds
     # fs.protected_hardlinks: only the owner, or someone who may read and write a
     # regular file, may link it
-    if creds.uid not in (0, old.stat.uid) and not (
+    if creds.uid != old.stat.uid and not creds.capable(CAP_FOWNER) and not (
             old.stat.mode & S_IFMT == S_IFREG and may_access(old.stat, creds, R_OK | W_OK)
             and not old.stat.mode & 0o6000):
         raise Errno(errno.EPERM)
@@ -683,9 +683,9 @@ def chmod_file(t: Task, res: Resolved, mode: int) -> int:
     assert res.stat is not None
     writable_mount(res)
     creds = t.proc.creds
-    if creds.uid not in (0, res.stat.uid):
+    if creds.uid != res.stat.uid and not creds.capable(CAP_FOWNER):
         raise Errno(errno.EPERM)
-    if creds.uid != 0 and res.stat.gid != creds.gid and res.stat.gid not in creds.groups:
+    if not creds.capable(CAP_FSETID) and not creds.in_group(res.stat.gid):
         mode &= ~0o2000  # a non-member cannot set set-group-ID: silently dropped
     host_fd = host_fd_of(res)
     if host_fd is not None:
@@ -722,7 +722,7 @@ def chown_file(t: Task, res: Resolved, uid: int, gid: int) -> int:
     gid = -1 if gid == NO_ID else gid
     writable_mount(res)
     creds = t.proc.creds
-    if creds.uid != 0:
+    if not creds.capable(CAP_CHOWN):
         st = res.stat
         if uid != -1 and uid != st.uid:
             raise Errno(errno.EPERM)
@@ -777,7 +777,7 @@ def utimes_file(t: Task, res: Resolved, times: Times) -> int:
         raise Errno(errno.EINVAL)
     writable_mount(res)
     creds = t.proc.creds
-    if creds.uid not in (0, res.stat.uid):
+    if creds.uid != res.stat.uid and not creds.capable(CAP_FOWNER):
         to_now = times is None or all(ns == UTIME_NOW for _, ns in times)
         if not to_now:
             raise Errno(errno.EPERM)  # explicit times: the owner only

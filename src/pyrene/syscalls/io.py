@@ -6,8 +6,8 @@ import errno
 import signal
 import struct
 
-from ..abi.flags import (FD_CLOEXEC, S_IFBLK, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, SETFL_MASK, Fcntl,
-                         OpenFlags)
+from ..abi.flags import (CAP_SYS_RESOURCE, FD_CLOEXEC, S_IFBLK, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG,
+                         SETFL_MASK, Fcntl, OpenFlags)
 from ..abi.structs import IOVEC
 from ..abi.types import CStr, Fd, FcntlCmd, Int, Long, OpenFlagsArg, Ptr, SizeT, UInt, ULong, enum_type
 from ..abi.flags import Seek
@@ -191,7 +191,7 @@ def fcntl(t: Task, fd: int, cmd: int, arg: int) -> int:
     if cmd == Fcntl.F_GETPIPE_SZ:
         return file.pipe_size(None)
     if cmd == Fcntl.F_SETPIPE_SZ:
-        if t.proc.creds.uid != 0 and arg > pipe_max_size():
+        if not t.proc.creds.capable(CAP_SYS_RESOURCE) and arg > pipe_max_size():
             raise Errno(errno.EPERM)
         return file.pipe_size(min(arg, 1 << 31))
     if cmd == Fcntl.F_GET_SEALS:

@@ -55,8 +55,8 @@ def client(t: Task) -> sysv.SysVClient:
 
 
 def caller(t: Task) -> Caller:
-    creds = t.proc.creds
-    return Caller(t.proc.vpid, creds.uid, creds.gid, tuple(creds.groups))
+    creds = t.proc.creds  # System V IPC checks the effective ids (ipc/util.c ipcperms)
+    return Caller(t.proc.vpid, creds.euid, creds.egid, tuple(creds.groups))
 
 
 @contextmanager

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import errno
 import os
+import struct
 
 from ..abi.structs import SYSINFO, pack_utsname
 from ..abi.types import Int, Ptr, SizeT, ULong
 from ..errors import Errno, RunOnHost
 from ..kernel.table import PARTIAL, syscall
 from ..kernel.task import Task
+from .creds import CREDS_PRCTL
 from ..pal import linux as pal
 
 ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
@@ -18,6 +20,7 @@ ARCH_GET_CPUID, ARCH_SET_CPUID = 0x1011, 0x1012
 ARCH_ALLOWED = {ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS, ARCH_GET_CPUID, ARCH_SET_CPUID}
 PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET_DUMPABLE = 1, 2, 3, 4
 PR_SET_NAME, PR_GET_NAME = 15, 16
+PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37
 
 
 @syscall("uname", Ptr)
@@ -44,20 +47,39 @@ def arch_prctl(t: Task, code: int, addr: int) -> int:
     raise RunOnHost()
 
 
-@syscall("prctl", Int, ULong, ULong, ULong, ULong, support=PARTIAL, note="names, dumpable, pdeathsig")
+@syscall("prctl", Int, ULong, ULong, ULong, ULong, support=PARTIAL,
+         note="names, pdeathsig (stored), dumpable, child subreaper (stored), and syscalls/creds.py's "
+              "capability options")
 def prctl(t: Task, option: int, a2: int, a3: int, a4: int, a5: int) -> int:
+    p = t.proc
     if option == PR_SET_NAME:
-        t.proc.comm = t.mem.read_cstr(a2, 4096)[:15].decode("utf-8", "replace")
+        p.comm = t.mem.read_cstr(a2, 4096)[:15].decode("utf-8", "replace")
         return 0
     if option == PR_GET_NAME:
-        t.mem.write(a2, t.proc.comm.encode()[:15].ljust(16, b"\0"))
+        t.mem.write(a2, p.comm.encode()[:15].ljust(16, b"\0"))
         return 0
-    if option == PR_GET_DUMPABLE:
-        return 1
-    if option in (PR_SET_DUMPABLE, PR_SET_PDEATHSIG):
+    if option == PR_SET_PDEATHSIG:
+        if a2 > 64:
+            raise Errno(errno.EINVAL)
+        p.pdeathsig = a2
         return 0
     if option == PR_GET_PDEATHSIG:
-        t.mem.write(a2, b"\0\0\0\0")
+        t.mem.write(a2, struct.pack("<i", p.pdeathsig))
+        return 0
+    if option == PR_GET_DUMPABLE:
+        return p.dumpable
+    if option == PR_SET_DUMPABLE:
+        if a2 not in (0, 1):
+            raise Errno(errno.EINVAL)
+        p.dumpable = a2
+        return 0
+    if option in CREDS_PRCTL:
+        return CREDS_PRCTL[option](p.creds, a2, a3, a4, a5)
+    if option == PR_SET_CHILD_SUBREAPER:
+        p.child_subreaper = bool(a2)
+        return 0
+    if option == PR_GET_CHILD_SUBREAPER:
+        t.mem.write(a2, struct.pack("<i", int(p.child_subreaper)))
         return 0
     raise Errno(errno.EINVAL)
 

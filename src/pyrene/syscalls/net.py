@@ -317,7 +317,7 @@ def getsockopt(t: Task, fd: int, level: int, name: int, value: int, length_ptr: 
     elif name == SO_PEERCRED:
         # the peer is in this sandbox: its virtual pid and credentials, never the host's
         creds = t.proc.creds
-        data = pal_net.UCRED.pack(t.proc.vpid, creds.uid, creds.gid) if sock.connected() else \
+        data = pal_net.UCRED.pack(t.proc.vpid, creds.euid, creds.egid) if sock.connected() else \
             pal_net.UCRED.pack(0, 0xFFFFFFFF, 0xFFFFFFFF)
     elif name in PASSTHROUGH_OPTIONS:
         data = INT.pack(pal_net.getsockopt_int(sock.sock, level, name))

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import errno
-import struct
 
-from ..abi.flags import RLIM_INFINITY, Rlimit
+from ..abi.flags import CAP_SYS_RESOURCE, RLIM_INFINITY, Rlimit
 from ..abi.structs import RLIMIT
 from ..abi.types import Int, Ptr, enum_type
 from ..errors import Errno, RunOnHost
@@ -43,43 +42,6 @@ def getsid(t: Task, pid: int) -> int:
     return t.proc.vpid
 
 
-@syscall("getuid")
-@syscall("geteuid")
-def getuid(t: Task) -> int:
-    return t.proc.creds.uid
-
-
-@syscall("getgid")
-@syscall("getegid")
-def getgid(t: Task) -> int:
-    return t.proc.creds.gid
-
-
-@syscall("getresuid", Ptr, Ptr, Ptr)
-def getresuid(t: Task, r: int, e: int, s: int) -> int:
-    for ptr in (r, e, s):
-        t.mem.write(ptr, struct.pack("<I", t.proc.creds.uid))
-    return 0
-
-
-@syscall("getresgid", Ptr, Ptr, Ptr)
-def getresgid(t: Task, r: int, e: int, s: int) -> int:
-    for ptr in (r, e, s):
-        t.mem.write(ptr, struct.pack("<I", t.proc.creds.gid))
-    return 0
-
-
-@syscall("getgroups", Int, Ptr)
-def getgroups(t: Task, size: int, ptr: int) -> int:
-    groups = t.proc.creds.groups
-    if size == 0:
-        return len(groups)
-    if size < len(groups):
-        raise Errno(errno.EINVAL)
-    t.mem.write(ptr, struct.pack(f"<{len(groups)}I", *groups))
-    return len(groups)
-
-
 def limits_of(t: Task, pid: int) -> dict[int, tuple[int, int]]:
     if pid not in (0, t.proc.vpid):
         raise Errno(errno.ESRCH)
@@ -90,7 +52,7 @@ def set_limit(t: Task, resource: int, soft: int, hard: int) -> None:
     if soft > hard and hard != RLIM_INFINITY:
         raise Errno(errno.EINVAL)
     old_soft, old_hard = t.proc.rlimits[resource]
-    if hard > old_hard and t.proc.creds.uid != 0:
+    if hard > old_hard and not t.proc.creds.capable(CAP_SYS_RESOURCE):
         raise Errno(errno.EPERM)
     t.proc.rlimits[resource] = (soft, hard)
     if resource == Rlimit.RLIMIT_NOFILE:
