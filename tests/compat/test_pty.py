@@ -48,6 +48,13 @@ for make in (os.openpty, pty.openpty):
     print(os.read(master, 100))
     os.write(master, b"down\n")
     print(os.read(slave, 100))
+    os.set_blocking(master, False)
+    total = 0
+    try:
+        while True:
+            total += os.write(master, b"x" * 4096)
+    except BlockingIOError:
+        print("full", total > 0)
     again = os.open(name, os.O_RDWR | os.O_NOCTTY)
     print(os.path.samestat(os.fstat(again), os.stat(name)))
     for fd in (again, slave, master):
@@ -70,14 +77,19 @@ import os, tty
 master, slave = os.openpty()
 tty.setraw(slave)
 print(os.ttyname(slave), flush=True)
-print(os.read(master, 100))  # waits for the test to write on the slave from outside
+print(os.read(master, 100), flush=True)  # waits for the test to write on the slave from outside
+data = b"y" * 100000  # more than the pty holds: waits for the test to read it
+while data:
+    data = data[os.write(master, data):]
+print("written")
 """
 
 
 @pytest.mark.parametrize("under", ["native", "pyrene"])
 def test_read_on_master_parks(need, tmp_path, under):
     """A blocking read on a master with nothing to read waits (Pyrene parks the task on
-    the host fd) until another host process writes on the slave."""
+    the host fd) until another host process writes on the slave; a write with no room
+    left waits until it reads."""
     python = need("/usr/bin/python3.11", "python3.11")
     prefix = PYRENE_PTS if under == "pyrene" else []
     proc = subprocess.Popen([*prefix, python, "-c", PARK_CODE], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -86,16 +98,20 @@ def test_read_on_master_parks(need, tmp_path, under):
         assert proc.stdout is not None
         name = proc.stdout.readline().decode().strip()
         assert name.startswith("/dev/pts/"), (name, proc.stderr.read() if proc.stderr else b"")
-        fd = os.open(name, os.O_WRONLY | os.O_NOCTTY)  # the host's node: the test is outside
+        fd = os.open(name, os.O_RDWR | os.O_NOCTTY)  # the host's node: the test is outside
         try:
             os.write(fd, b"from outside")
+            assert proc.stdout.readline() == b"b'from outside'\n"
+            got = 0
+            while got < 100000:
+                got += len(os.read(fd, 65536))
         finally:
             os.close(fd)
         out, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
         proc.wait()
-    assert (proc.returncode, out) == (0, b"b'from outside'\n"), err
+    assert (proc.returncode, out, got) == (0, b"written\n", 100000), err
 
 
 GRANT_CODE = r"""

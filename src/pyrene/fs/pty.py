@@ -12,10 +12,11 @@ session or type into a terminal (TIOCSCTTY, TIOCSTI, TIOCLINUX, TIOCCONS) stay E
 
 from __future__ import annotations
 
+import errno
 import os
 
 from ..abi.flags import OpenFlags
-from ..errors import Errno
+from ..errors import Errno, WouldBlock
 from ..pal import linux as pal
 from . import synth
 from .file import OpenFile
@@ -30,6 +31,38 @@ MASTER_IOCTLS: dict[int, tuple[int, bool]] = {
     0x5420: (4, False),  # TIOCPKT
     0x80045438: (4, True),  # TIOCGPKT
 }
+POLLIN, POLLOUT = 0x1, 0x4
+
+
+class PtyEnd(HostFile):
+    """Either end of a sandbox's pty. The host fd is non-blocking (nobody else holds it),
+    so a write with no room left parks the task instead of stopping the instance, which
+    may be the one that would read the other end; reads park as HostFile's do."""
+
+    def read(self, size: int) -> bytes:
+        try:
+            return super().read(size)
+        except Errno as e:  # ready by poll, yet nothing (a canonical-mode line not complete)
+            if e.errno != errno.EAGAIN or self.flags & OpenFlags.O_NONBLOCK:
+                raise
+            raise WouldBlock(((self.fd, POLLIN),)) from None
+
+    def write(self, data: bytes) -> int:
+        if not self.writable:
+            raise Errno(errno.EBADF)
+        done = 0
+        while done < len(data):
+            try:
+                done += pal.write(self.fd, data[done:] if done else data)
+            except Errno as e:
+                if done:
+                    return done  # a short write (as the pipes here): the next one waits
+                if e.errno != errno.EAGAIN or self.flags & OpenFlags.O_NONBLOCK:
+                    raise
+                raise WouldBlock(((self.fd, POLLOUT),)) from None
+            if self.flags & OpenFlags.O_NONBLOCK:
+                break
+        return done
 
 
 class SandboxPtys:
@@ -55,7 +88,7 @@ class SandboxPtys:
         self.nodes.pop(str(number), None)
 
 
-class PtyMaster(HostFile):
+class PtyMaster(PtyEnd):
     """A host pty master opened through the sandbox's /dev/ptmx."""
 
     def __init__(self, fd: int, flags: int, path: str, ptys: SandboxPtys, number: int) -> None:
@@ -70,7 +103,7 @@ class PtyMaster(HostFile):
     def open_peer(self, flags: int, path: str) -> OpenFile:
         """The slave, as opening /dev/pts/N gives it (EIO while locked, as on Linux)."""
         fd = pal.open_pty_peer(self.fd, flags)
-        return HostFile(fd, flags & ~OpenFlags.O_CLOEXEC, path)
+        return PtyEnd(fd, flags & ~OpenFlags.O_CLOEXEC, path)
 
     def ioctl(self, t: object, request: int, arg: int) -> int:
         if request == TIOCGPTPEER:
