@@ -24,7 +24,7 @@ Flags win over the manifest: --rootfs replaces the mount at / (and, with the def
 manifest, drops the current-directory mount and starts in /); a --mount or --tmpfs at a
 path the manifest already mounts replaces that mount, others go on top; --env sets a
 variable over loader.env (--env K alone passes the host's K through); --cwd sets
-fs.start_dir. See docs/manifest.md.
+fs.start_dir; --pts sets pyrene.dev.pts. See docs/manifest.md.
 """
 
 
@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--env", metavar="K=V", action="append", default=[],
                      help="set K in the app's environment (K alone: the host's value); repeatable")
     run.add_argument("--cwd", metavar="PATH", help="the app's start directory (a sandbox path)")
+    run.add_argument("--pts", action="store_true",
+                     help="grant new pseudo-terminals: /dev/ptmx (pyrene.dev.pts = true)")
     run.add_argument("--log-level", choices=list(LEVELS), default=None,
                      help="Gramine log levels; default: loader.log_level, else error")
     run.add_argument("--log-file", metavar="FILE", help="write Pyrene's log here instead of stderr")
@@ -100,7 +102,7 @@ def run_command(args: argparse.Namespace) -> int:
         cmdline = cmdline[1:]
     manifest = load_manifest(args.manifest) if args.manifest else default_manifest()
     overrides = Overrides(rootfs=args.rootfs, mounts=tuple(args.mount), tmpfs=tuple(args.tmpfs),
-                          env=tuple(args.env), cwd=args.cwd, is_default=not args.manifest)
+                          env=tuple(args.env), cwd=args.cwd, pts=args.pts, is_default=not args.manifest)
     manifest = apply(manifest, overrides)
     setup(args.log_level or manifest.log_level, args.log_file or manifest.log_file)
     argv = program_argv(manifest, cmdline)

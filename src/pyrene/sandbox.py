@@ -97,7 +97,7 @@ def _mount(spec: MountSpec, manifest: Manifest, checks: FileChecks | None, insta
         fs = proc.make_procfs(_Deferred(instance_ref), start_ns)  # type: ignore[arg-type]
         source = "proc"
     elif spec.type == "dev":
-        fs = dev.make_devfs(start_ns)
+        fs = dev.make_devfs(start_ns, pts=manifest.dev_pts)
         source = "dev"
     else:  # encrypted mounts were refused by build_mounts already
         raise ManifestError(manifest.source, spec.key, f"unknown mount type {spec.type!r}")

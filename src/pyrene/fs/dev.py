@@ -8,12 +8,11 @@ read /dev/sda. /dev/tty is the only pass-through, and only to Pyrene's own termi
 private host directory like /tmp's), so POSIX shared memory (shm_open) works and is
 shared by all the sandbox's processes.
 
-/dev/pts shows only the pseudo-terminal Pyrene itself runs on (its stdio), with the
-host's stat of the node, so that ttyname() and `tty` work as on Linux. /dev/ptmx is not
-there: a new pseudo-terminal would be a host pts the sandbox could hand to anyone. The
-planned grant is a manifest key `pyrene.dev.pts = true` that adds /dev/ptmx (opening the
-host's ptmx, with the terminal ioctls of host.py plus TIOCGPTN/TIOCSPTLCK) and lists in
-/dev/pts the ptys the sandbox itself opened.
+/dev/pts shows the pseudo-terminal Pyrene itself runs on (its stdio), with the host's
+stat of the node, so that ttyname() and `tty` work as on Linux. /dev/ptmx is there only
+when the manifest grants `pyrene.dev.pts = true` (a new pseudo-terminal is a host pts):
+it then opens a host pty master, and /dev/pts also lists the ptys the sandbox itself
+opened (fs/pty.py); no other host pts is ever visible.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from ..pal import linux as pal
 from . import synth
 from .file import OpenFile
 from .host import HostFile
+from .pty import SandboxPtys
 
 
 class CharDevice(OpenFile):
@@ -80,8 +80,25 @@ DEV_DEV = 0x06  # st_dev of /dev's own nodes (like devtmpfs's 0:6), distinct fro
 DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "urandom": (1, 9)}
 
 
-def make_devfs(start_ns: int) -> synth.SynthFS:
+def pts_dir(ptys: SandboxPtys | None) -> synth.Dir:
+    """/dev/pts: Pyrene's own terminal, and with the grant the sandbox's new ptys and ptmx."""
+    own = own_ptys()
+    if ptys is None:
+        return synth.static_dir(own, mode=0o755)
+    extra: dict[str, synth.Node] = {}
+    try:  # the host's devpts ptmx node (mode 0 on most hosts), if it has one
+        st = pal.stat_own_pty("ptmx")
+        extra["ptmx"] = synth.HostNode(st.mode, ino=st.ino, rdev=st.rdev, opener=ptys.open_master,
+                                       host_stat=lambda: pal.stat_own_pty("ptmx"))
+    except Errno:
+        pass
+    return synth.directory(lambda: {**own, **ptys.nodes, **extra}, mode=0o755)
+
+
+def make_devfs(start_ns: int, pts: bool = False) -> synth.SynthFS:
+    """/dev; `pts` grants new pseudo-terminals (/dev/ptmx, pyrene.dev.pts)."""
     fs: synth.SynthFS
+    ptys = SandboxPtys() if pts else None
 
     def opener(kind: str):  # type: ignore[no-untyped-def]
         def open_device(flags: int, path: str) -> OpenFile:
@@ -102,6 +119,8 @@ def make_devfs(start_ns: int) -> synth.SynthFS:
     for i, name in enumerate(("stdin", "stdout", "stderr")):
         entries[name] = synth.fixed_link(f"/proc/self/fd/{i}")
     entries["shm"] = synth.static_dir({}, mode=0o1777)
-    entries["pts"] = synth.static_dir(own_ptys(), mode=0o755)
+    entries["pts"] = pts_dir(ptys)
+    if ptys is not None:
+        entries["ptmx"] = synth.char_device(5, 2, ptys.open_master)
     fs = synth.SynthFS(synth.static_dir(entries, mode=0o755), start_ns, DEV_DEV)
     return fs

@@ -67,6 +67,8 @@ def to_dict(m: Manifest, cwd: str | None = None) -> dict[str, Any]:
     if m.allowed_files:
         sgx["allowed_files"] = [f"file:{p}" for p in m.allowed_files]
     pyrene: dict[str, Any] = {"proc": kinds["proc"], "dev": kinds["dev"], "readonly": readonly}
+    if kinds["dev"] and m.dev_pts:
+        pyrene["dev"] = {"pts": True}
     if m.cpu is not None:
         pyrene["cpu"] = m.cpu
     return {"libos": {"entrypoint": m.entrypoint}, "loader": loader, "fs": fs, "sys": sys_, "sgx": sgx,

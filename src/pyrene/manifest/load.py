@@ -8,7 +8,8 @@ their full dotted path; SGX-only keys are accepted and ignored with a debug line
 A manifest file gets Gramine's defaults, not those of Pyrene's embedded manifest: no
 host environment, uid/gid 0, `/` is the host's current directory unless `fs.root` says
 otherwise, the start directory is `/`. Pyrene adds `/proc` and `/dev` (Gramine has
-them built in) unless `pyrene.proc` / `pyrene.dev` are false.
+them built in) unless `pyrene.proc` / `pyrene.dev` are false; `pyrene.dev.pts = true`
+adds /dev/ptmx.
 """
 
 from __future__ import annotations
@@ -262,7 +263,8 @@ def from_dict(data: dict[str, Any], source: str, cwd: str) -> LoadResult:
         cpu = r.natural("pyrene.cpu", cpu)
     if r.boolean("pyrene.proc", True):
         mounts.append(MountSpec("/proc", "proc", key="pyrene.proc"))
-    if r.boolean("pyrene.dev", True):
+    dev, dev_pts = read_dev(r)
+    if dev:
         mounts.append(MountSpec("/dev", "dev", key="pyrene.dev"))
     readonly = r.string_list("pyrene.readonly", r.abs_path)
     mount_paths = [m.path for m in mounts]
@@ -280,9 +282,19 @@ def from_dict(data: dict[str, Any], source: str, cwd: str) -> LoadResult:
         gid=0 if gid is None else r.natural("loader.gid", gid),
         fd_limit=fd_limit, stack_size=stack_size, brk_max_size=brk_max_size, sigterm_injection=sigterm,
         disallow_subprocesses=no_subprocesses, trusted_files=trusted, allowed_files=allowed,
-        file_check_policy=policy, log_level=log_level, log_file=log_file, cpu=cpu, source=source,
+        file_check_policy=policy, log_level=log_level, log_file=log_file, cpu=cpu, dev_pts=dev_pts,
+        source=source,
     )
     return LoadResult(manifest, r.warnings + leftovers(data, source))
+
+
+def read_dev(r: Reader) -> tuple[bool, bool]:
+    """pyrene.dev: true or false, or a table of /dev grants (`pyrene.dev.pts = true`),
+    which mounts /dev; TOML cannot give the key both a value and subkeys."""
+    pyrene = r.data.get("pyrene")
+    if isinstance(pyrene, dict) and isinstance(pyrene.get("dev"), dict):
+        return True, r.boolean("pyrene.dev.pts")
+    return r.get("pyrene.dev", bool, "true, false or a table of /dev grants (pyrene.dev.pts)", True), False
 
 
 def _readonly(m: MountSpec) -> MountSpec:

@@ -10,6 +10,7 @@ top of a manifest, and the program's argv. Flags win over the manifest:
   --tmpfs PATH              a fresh tmpfs at PATH (replaces a mount at PATH)
   --env K=V / --env K       set K (or pass the host's K through); wins over loader.env
   --cwd PATH                the start directory (fs.start_dir)
+  --pts                     grant new pseudo-terminals (pyrene.dev.pts = true); needs /dev
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Overrides:
     tmpfs: tuple[str, ...] = ()
     env: tuple[str, ...] = ()  # K=V or K
     cwd: str | None = None
+    pts: bool = False
     is_default: bool = False  # the manifest is the embedded default
 
 
@@ -88,7 +90,13 @@ def apply(manifest: Manifest, ov: Overrides, host_cwd: str | None = None) -> Man
         if not ov.cwd.startswith("/"):
             raise flag_error("--cwd", f"expected an absolute path, got {ov.cwd!r}")
         start_dir = posixpath.normpath(ov.cwd)
-    return dataclasses.replace(manifest, mounts=tuple(mounts), env=tuple(env), start_dir=start_dir)
+    dev_pts = manifest.dev_pts
+    if ov.pts:
+        if not any(m.type == "dev" for m in mounts):
+            raise flag_error("--pts", "the manifest mounts no /dev (pyrene.dev = false)")
+        dev_pts = True
+    return dataclasses.replace(manifest, mounts=tuple(mounts), env=tuple(env), start_dir=start_dir,
+                               dev_pts=dev_pts)
 
 
 def program_argv(manifest: Manifest, args: Sequence[str]) -> list[str]:

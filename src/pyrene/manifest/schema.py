@@ -60,6 +60,7 @@ class Manifest:
     log_level: str = "error"
     log_file: str | None = None
     cpu: int | None = None  # pyrene.cpu
+    dev_pts: bool = False  # pyrene.dev.pts: /dev/ptmx opens new host ptys
     source: str = "<default>"  # the manifest's file name, for messages
     extra: dict[str, object] = field(default_factory=dict)
 

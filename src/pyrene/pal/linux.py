@@ -683,3 +683,29 @@ def ticks_since_boot() -> int:
 def host_nice() -> int:
     """Pyrene's own nice value, which the app process it starts inherits."""
     return os.getpriority(os.PRIO_PROCESS, 0)
+
+
+# -- pseudo-terminals granted by pyrene.dev.pts (fs/pty.py) ------------------------------
+
+TIOCGPTN = 0x80045430
+TIOCGPTPEER = 0x5441
+
+
+def open_ptmx(flags: int) -> tuple[int, int]:
+    """A new host pty master (the host's /dev/ptmx, never our controlling terminal) and
+    the number the host gave its slave. Non-blocking: Pyrene parks a task instead."""
+    with host_errors():
+        fd = os.open("/dev/ptmx", (flags & os.O_ACCMODE) | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        _, out = ioctl(fd, TIOCGPTN, bytes(4))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, int.from_bytes(out, "little")
+
+
+def open_pty_peer(master: int, flags: int) -> int:
+    """The slave of our pty master `master`, opened by the kernel from the master itself
+    (TIOCGPTPEER: no path is walked), never our controlling terminal; non-blocking."""
+    rc, _ = ioctl(master, TIOCGPTPEER, (flags & os.O_ACCMODE) | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    return rc
