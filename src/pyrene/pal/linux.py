@@ -598,3 +598,13 @@ class Epoll:
         """(host fd, events) ready now, at most `maxevents`; never waits."""
         with host_errors():
             return self._ep.poll(0, maxevents)
+
+
+def host_parent(host_pid: int) -> int:
+    """The host parent pid of a process (field 4 of /proc/PID/stat); 0 if it is gone."""
+    try:
+        with open(f"/proc/{host_pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return 0
+    return int(data[data.rindex(b")") + 2:].split()[1])
