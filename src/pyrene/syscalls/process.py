@@ -34,17 +34,22 @@ def getppid(t: Task) -> int:
     return forkmod.parent_vpid(t)
 
 
+# One process group and one session for now, both the first process's (pid 1): a forked
+# process inherits them, and nothing can change them yet (no setpgid/setsid).
+FIRST_GROUP = 1
+
+
 @syscall("getpgrp")
 def getpgrp(t: Task) -> int:
-    return t.proc.vpid
+    return FIRST_GROUP
 
 
 @syscall("getpgid", Int)
 @syscall("getsid", Int)
 def getsid(t: Task, pid: int) -> int:
-    if pid not in (0, t.proc.vpid):
+    if pid not in (0, t.proc.vpid, t.proc.ppid) and pid not in t.instance.children:
         raise Errno(errno.ESRCH)
-    return t.proc.vpid
+    return FIRST_GROUP
 
 
 @syscall("getuid")

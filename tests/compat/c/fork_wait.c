@@ -76,6 +76,11 @@ int main(void) {
     printf("vfork: shared %d\n", shared);
     CHECK(waitpid(p, &st, 0) == p);
     show("vfork", st);
+    /* the child is in its parent's process group and session */
+    p = fork();
+    if (p == 0) _exit(getpgrp() == getpgid(getppid()) && getsid(0) == getsid(getppid()) ? 0 : 1);
+    CHECK(waitpid(p, &st, 0) == p);
+    show("same group", st);
     /* a grandchild: the child forks and waits too */
     p = fork();
     if (p == 0) {
