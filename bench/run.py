@@ -9,6 +9,9 @@ under Pyrene, and under the peers proot and gVisor's runsc (ptrace platform):
 * syscall: cost of one trapped getppid.  bench/getppid_loop makes N calls; the
   time per call is the slope (t(N) - t(0)) / N, which cancels startup cost.
 * startup: median wall time of `/bin/true` and `/usr/bin/python3.11 -c pass`.
+* processes: fork+exit+wait and fork+exec(/bin/true)+wait per iteration
+  (bench/proc_loop, slope as for getppid), for the runners that follow forks
+  (not the C floor tracer).
 
 plus one context row for the first: the C floor with tracer and tracee on two
 different CPUs, to show what pinning buys.
@@ -46,6 +49,12 @@ REPO_DIR = BENCH_DIR.parent
 BUILD_DIR = BENCH_DIR / "build"
 FLOOR_TRACER = BUILD_DIR / "floor_tracer"
 GETPPID_LOOP = BUILD_DIR / "getppid_loop"
+PROC_LOOP = BUILD_DIR / "proc_loop"
+
+# fork+exit+wait and fork+exec(/bin/true)+wait: N per runner (full plan), and which
+# runners follow forks (the C floor tracer does not: its rows would be native forks)
+PROC_LOOPS = {"fork+exit+wait": ("fork", 400), "fork+exec+wait": ("exec", 100)}
+PROC_RUNNERS = ("native", "pyrene", "proot", "runsc")
 
 # floor_tracer makes getppid return this (FAKE_PPID in floor_tracer.c).
 FLOOR_FAKE_PPID = 1
@@ -112,6 +121,7 @@ def build() -> None:
     jobs = [
         (BENCH_DIR / "floor_tracer.c", FLOOR_TRACER, []),
         (BENCH_DIR / "getppid_loop.c", GETPPID_LOOP, ["-static"]),
+        (BENCH_DIR / "proc_loop.c", PROC_LOOP, ["-static"]),
     ]
     for src, out, extra in jobs:
         if out.exists() and out.stat().st_mtime >= src.stat().st_mtime:
@@ -309,6 +319,29 @@ def print_table(title: str, rows: list[tuple[str, float | None, str]], unit: str
         print(f"  {name:<16} {cells}  {(extra or {}).get(name, '')}".rstrip())
 
 
+def measure_proc_loop(runner: Runner, mode: str, n_full: int, plan: Plan) -> dict:
+    """Per-iteration cost of proc_loop MODE: slope between N=0 and N=n, medians of reps."""
+    n = max(10, int(n_full * plan.n_scale))
+    t_zero, t_n = [], []
+    for _ in range(plan.syscall_reps):
+        t_zero.append(run_timed(runner, [str(PROC_LOOP), mode, "0"])[0])
+        elapsed, out = run_timed(runner, [str(PROC_LOOP), mode, str(n)])
+        t_n.append(elapsed)
+        if out.split() != [str(n), "0"]:
+            raise RunFailed(f"proc_loop {mode} printed {out[:100]!r}, not '{n} 0'")
+    slope = (statistics.median(t_n) - statistics.median(t_zero)) / n
+    return {"n": n, "us_per_iter": slope * 1e6}
+
+
+def report_proc_loops(runners: list[Runner], results: dict, cpu: int) -> None:
+    for label, by_runner in results.get("proc", {}).items():
+        rows = [(r.name, by_runner[r.name]["us_per_iter"] / 1e6 if "us_per_iter" in by_runner[r.name] else None,
+                 by_runner[r.name].get("error", "")) for r in runners if r.name in by_runner]
+        details = {name: f"N={res['n']}" for name, res in by_runner.items() if "n" in res}
+        print_table(f"Processes: {label} (slope per iteration, pinned to CPU {cpu})",
+                    rows, "us/iter", 1e6, "", details)
+
+
 def report(runners: list[Runner], results: dict, cpu: int) -> dict:
     """Print the tables and the target verdicts; return the verdicts for JSON."""
     print("\nrunners:")
@@ -336,6 +369,8 @@ def report(runners: list[Runner], results: dict, cpu: int) -> dict:
                    for r in runners if "min_s" in by_runner.get(r.name, {})}
         print_table(f"Startup: {label} (median wall time, pinned to CPU {cpu})",
                     rows, "ms", 1e3, "", details)
+
+    report_proc_loops(runners, results, cpu)
 
     floor = syscall.get("C floor", {}).get("us_per_call")
     mine = syscall.get("pyrene", {}).get("us_per_call")
@@ -454,6 +489,22 @@ def main(argv: list[str] | None = None) -> int:
         by_runner = measure_startup([r for r in startup_runners if not r.unavailable], program, plan)
         by_runner.update({r.name: {"error": r.unavailable} for r in startup_runners if r.unavailable})
         results["startup"][label] = by_runner
+
+    results["proc"] = {}
+    for label, (mode, n_full) in PROC_LOOPS.items():
+        print(f"measuring {label} ...", flush=True)
+        by_runner = {}
+        for runner in runners:
+            if runner.name not in PROC_RUNNERS:
+                continue
+            if runner.unavailable:
+                by_runner[runner.name] = {"error": runner.unavailable}
+                continue
+            try:
+                by_runner[runner.name] = measure_proc_loop(runner, mode, n_full, plan)
+            except RunFailed as exc:
+                by_runner[runner.name] = {"error": str(exc)[:300]}
+        results["proc"][label] = by_runner
 
     targets = report(runners, results, cpu)
     if args.json:

@@ -25,6 +25,9 @@ from .fs.host import HostFile, HostFS
 from .fs.mounts import Mount, MountTable, split_path
 from .fs.hostfile import CheckedHostFileFS, HostFileFS
 from .fs.trusted import CheckedHostFS, FileChecks
+from .ipc.client import LeaderClient
+from .ipc.leader import Leader
+from .ipc.messages import Exited, Started
 from .kernel import exec as execmod
 from .kernel.instance import Instance, InstanceConfig
 from .kernel.table import SyscallTable
@@ -35,6 +38,7 @@ from .manifest.load import ManifestError, describe
 from .manifest.overrides import environment
 from .manifest.schema import Manifest, MountSpec
 from .pal import linux as pal
+from .platform import libc
 from .syscalls import MODULES
 from .trace.strace import Strace
 
@@ -213,9 +217,13 @@ def close_instance(instance: Instance, cleanup: list[str]) -> None:
 
 
 def run(opts: RunOptions) -> int:
+    """`pyrene run`: this process becomes the namespace leader (ipc/leader.py); the
+    program is resolved here, with a shell's errors, and run by the first instance."""
     instance, cleanup = make_instance(opts)
     try:
-        return _run_instance(instance, opts.manifest, opts.argv, instance.process.env)
+        prog = _prepare(instance, opts.manifest, opts.argv, instance.process.env)
+        name = opts.argv[0] if opts.argv else str(opts.manifest.entrypoint)
+        return Leader(libc.prctl).run(lambda client: _first_instance(instance, prog, name, client))
     finally:
         close_instance(instance, cleanup)
 
@@ -301,13 +309,25 @@ def _prepare(instance: Instance, manifest: Manifest, argv: list[str], env: list[
         raise PyreneError(f"pyrene: {name}: {os.strerror(exc.errno)}", 126) from None
 
 
-def _run_instance(instance: Instance, manifest: Manifest, argv: list[str], env: list[str]) -> int:
-    prog = _prepare(instance, manifest, argv, env)
+def _first_instance(instance: Instance, prog: execmod.Program, name: str, client: LeaderClient) -> int:
+    """The first instance's life, in the process the leader forked for it: start app
+    process 1, serve it (and, after forks, whichever process this copy serves), tell the
+    leader of its exit. The process then ends without the leader's cleanup."""
+    instance.leader = client
     try:
         task = instance.start(prog, stdio_files())  # type: ignore[arg-type]
     except Errno as exc:
-        raise PyreneError(f"pyrene: {argv[0]}: cannot load program: {os.strerror(exc.errno)}", 126) from None
-    return instance.run(task)
+        print(f"pyrene: {name}: cannot load program: {os.strerror(exc.errno)}", file=sys.stderr)
+        return 126
+    client.send(Started(1, task.tid, os.getpid()))
+    try:
+        code = instance.run(task)
+    finally:
+        instance.shutdown()
+        if instance.strace is not None:
+            instance.strace.out.flush()
+    client.send(Exited(instance.process.vpid, instance.exit_raw, code))
+    return code
 
 
 def initial_creds(manifest: Manifest) -> Creds:

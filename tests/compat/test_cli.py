@@ -37,7 +37,7 @@ def test_syscalls_table_lists_what_runs_programs():
     rows = {r["name"]: r for r in json.loads(out)}
     assert rows["openat"]["support"] == "full"
     assert rows["rt_sigaction"]["support"] == "partial" and rows["rt_sigaction"]["note"]
-    assert rows["fork"]["support"] == "none"
+    assert rows["ptrace"]["support"] == "none"
 
 
 def test_mkdir_rmdir_unlink_in_writable_cwd(tmp_path):

@@ -88,7 +88,6 @@ def test_python_shared_memory(need, tmp_path):
     assert out == b"b'hello' b'world' True\ngone: FileNotFoundError\n[42, 2.5, 'three', b'four', None]\n"
 
 
-@pytest.mark.xfail(strict=True, reason="the resource tracker is a helper process: needs fork/exec (issue 4)")
 def test_python_shared_memory_with_resource_tracker(need, tmp_path):
     python = need("/usr/bin/python3.11", "python3.11")
     assert_same([python, "-c", SHARED_MEMORY.format(untracked="")], cwd=tmp_path)

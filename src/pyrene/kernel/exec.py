@@ -185,3 +185,85 @@ def load(t: "Task", prog: Program, envp: list[str], stub_rsp: int) -> None:
     if prog.interp is not None:
         prog.interp[1].decref()
 
+
+
+# -- execve/execveat of a running process ---------------------------------------------------
+
+MAX_ARG_STRLEN = 32 * 4096  # Linux's limit on one argument or environment string
+NR_EXECVEAT = 322
+AT_EMPTY_PATH = 0x1000
+SIG_DFL, SIG_IGN = 0, 1
+
+
+def read_strings(t: "Task", ptr: int) -> list[str]:
+    """A NULL-terminated char *[] of the app (NULL itself: empty). E2BIG past one
+    string of MAX_ARG_STRLEN."""
+    out: list[str] = []
+    if not ptr:
+        return out
+    while True:
+        (p,) = struct.unpack("<Q", t.mem.read(ptr + 8 * len(out), 8))
+        if not p:
+            return out
+        try:
+            s = t.mem.read_cstr(p, MAX_ARG_STRLEN)
+        except Errno as exc:
+            raise Errno(errno.E2BIG if exc.errno == errno.ENAMETOOLONG else exc.errno) from None
+        out.append(os.fsdecode(s))
+
+
+def execve(t: "Task", path: str, argv: list[str], envp: list[str]) -> int:
+    """execve(2): everything that can fail is done first (resolve, read and parse the
+    program and its interpreter: ENOENT, EACCES, ENOEXEC, E2BIG go back to the caller);
+    then the host executes the stub in the app process (a fresh address space; a vfork
+    parent is released; the seccomp filter stays) and the program is loaded into it."""
+    stack_limit = t.proc.rlimits.get(3, (8 << 20, 0))[0]  # RLIMIT_STACK
+    if sum(len(os.fsencode(s)) + 1 for s in argv + envp) > max(stack_limit // 4, 32 * 4096):
+        raise Errno(errno.E2BIG)
+    if not path:
+        raise Errno(errno.ENOENT)
+    try:
+        prog = prepare(t, path, argv or [""])
+    except elf.NotElf:
+        raise Errno(errno.ENOEXEC) from None
+    try:
+        stub_rsp = _exec_stub(t)
+    except BaseException:
+        prog.file.decref()
+        if prog.interp is not None:
+            prog.interp[1].decref()
+        raise
+    # the point of no return
+    proc = t.proc
+    proc.argv, proc.env, proc.exe = list(prog.argv), list(envp), prog.path
+    proc.comm = os.path.basename(prog.path)[:15]
+    for fd, entry in list(proc.files.entries.items()):
+        if entry.cloexec:
+            proc.files.close(fd)
+    waits = t.instance.waits
+    for sig, (handler, flags) in list(waits.sigactions.items()):
+        if handler not in (SIG_DFL, SIG_IGN):  # the host resets caught signals too
+            waits.sigactions[sig] = (SIG_DFL, 0)
+    load(t, prog, envp, stub_rsp)
+    return 0
+
+
+def _exec_stub(t: "Task") -> int:
+    """Host exec of the instance's stub memfd in the app process; the stub's rsp."""
+    tr = t.tracee
+    regs = tr.get_regs()
+    pidfd = tr.inject(memory.NR_PIDFD_OPEN, os.getpid(), 0)
+    if pidfd < 0:
+        raise Errno(-pidfd, "pidfd_open of the instance for exec")
+    fd = tr.inject(memory.NR_PIDFD_GETFD, pidfd, t.instance.stub_fd, 0)
+    tr.inject(memory.NR_CLOSE, pidfd)
+    if fd < 0:
+        raise Errno(-fd, "pidfd_getfd of the stub for exec")
+    # the stub's argv and envp, below the red zone of the app's stack: {"pyrene-stub", NULL}, {NULL}
+    base = (regs.rsp - 256) & ~0xF
+    tr.write(base, struct.pack("<QQ", base + 16, 0) + b"pyrene-stub\0")
+    rc = tr.inject_exec(NR_EXECVEAT, fd, base + 8, base, base + 8, AT_EMPTY_PATH)
+    if rc < 0:
+        tr.inject(memory.NR_CLOSE, fd)
+        raise Errno(-rc, "exec of the stub")
+    return tr.get_regs().rsp

@@ -31,11 +31,13 @@ from ..errors import Errno, RunOnHost, TaskExit, WouldBlock
 from ..fs.locks import LockTable
 from ..fs.mounts import MountTable
 from ..fs.vfs import Vfs
+from ..ipc.client import LeaderClient
 from ..net.unix import UnixNamespace
 from ..platform import libc, spawn
 from ..platform.tracee import MASK64, Tracee
 from ..trace.strace import Strace
 from . import exec as execmod
+from . import fork as forkmod
 from .fdtable import FdTable
 from .table import SyscallSpec, SyscallTable
 from .task import Creds, Process, Task
@@ -46,6 +48,7 @@ log = logging.getLogger("pyrene.kernel")
 SECCOMP_STATUS = (libc.PTRACE_EVENT_SECCOMP << 8) | signal.SIGTRAP
 SYSCALL_EXIT_STATUS = signal.SIGTRAP | 0x80
 GROUP_STOP_SIGNALS = {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
+FORK_EVENTS = (libc.PTRACE_EVENT_FORK, libc.PTRACE_EVENT_VFORK, libc.PTRACE_EVENT_CLONE)
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
 
@@ -91,6 +94,14 @@ class Instance:
         self.exit_status: int | None = None
         self.unix = UnixNamespace()  # abstract AF_UNIX names (net/unix.py)
         self.waits = Waits(self)  # parked tasks, timers, the event loop (kernel/waits.py)
+        # -- processes (kernel/fork.py): the leader, our app's children, early child stops
+        self.leader: LeaderClient | None = None
+        self.leader_pid = os.getpid()  # the instance is made by `pyrene run`, the leader
+        self.children: dict[int, int] = {}  # vpid -> host pid of the app's children
+        self.early_stops: dict[int, int] = {}  # host pid -> status of a stop seen before its fork event
+        self.exit_raw = 0  # the app's wait status
+        self.stub_fd = -1
+        self.parent_host_pid = 0  # host pid of our app's parent (kernel/fork.py)
 
     def processes(self) -> Iterable[Process]:
         return [self.process]
@@ -106,8 +117,10 @@ class Instance:
         cpu = self.config.cpu if self.config.cpu is not None else spawn.choose_cpu()
         try:
             pid = spawn.spawn_stub(stub_fd, cpu)
-        finally:
+        except BaseException:
             os.close(stub_fd)
+            raise
+        self.stub_fd = stub_fd  # kept for execve: the app process execs it again (kernel/exec.py)
         tracee = Tracee(pid)
         self.process.host_pid = pid
         task = Task(tracee, 1, self.process, self)
@@ -128,7 +141,7 @@ class Instance:
     def run(self, first: Task) -> int:
         """Resume the app and serve it until it exits; returns its shell-style status."""
         self.waits.start()
-        self._forward_signals(first.tid)
+        self._forward_signals()
         first.tracee.resume()
         status = 0
         tasks, waits = self.tasks, self.waits
@@ -147,6 +160,7 @@ class Instance:
                     break
             task = tasks.get(pid)
             if task is None:
+                self._unknown_stop(pid, status)
                 continue
             if status & 0xFF != 0x7F:
                 self._exited(task, status)
@@ -239,7 +253,9 @@ class Instance:
         t.tracee.resume()
 
     def _other_stop(self, t: Task, sig: int, event: int) -> None:
-        if event == libc.PTRACE_EVENT_STOP:
+        if event in FORK_EVENTS:
+            forkmod.fork_child(self, t)
+        elif event == libc.PTRACE_EVENT_STOP:
             if sig in GROUP_STOP_SIGNALS:
                 libc.ptrace(libc.PTRACE_LISTEN, t.tid, 0, 0)
             else:
@@ -261,6 +277,7 @@ class Instance:
             code = 128 + os.WTERMSIG(status)
         if t.tid == t.proc.host_pid:
             self.exit_status = code
+            self.exit_raw = status
             if self.strace is not None:
                 what = f"exited with {code}" if os.WIFEXITED(status) else \
                     f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
@@ -275,10 +292,10 @@ class Instance:
         host_signal(t.proc.host_pid, sig)
         self.waits.note_signal()
 
-    def _forward_signals(self, host_pid: int) -> None:
+    def _forward_signals(self) -> None:
         """SIGINT/SIGTERM/... sent to Pyrene go to the app, as if sent to it directly."""
         def forward(sig: int, _frame: object) -> None:
-            host_signal(host_pid, sig)
+            host_signal(self.process.host_pid, sig)  # after a fork: the new instance's app
             self.waits.note_signal()
         for sig in FORWARDED_SIGNALS:
             signal.signal(sig, forward)
@@ -292,7 +309,33 @@ class Instance:
             except ChildProcessError:
                 pass
         self.tasks.clear()
+        if self.stub_fd >= 0:
+            os.close(self.stub_fd)
+            self.stub_fd = -1
         self.waits.close()
         self.process.files.close_all()
         self.vfs.mounts.release()
         self.unix.release()
+
+    # -- processes (kernel/fork.py) -------------------------------------------------------
+
+    def _unknown_stop(self, pid: int, status: int) -> None:
+        """A stop of a host pid we do not serve yet: a forked child stopping before its
+        parent's fork event was seen. Kept for `fork.fork_child`."""
+        if os.WIFSTOPPED(status):
+            self.early_stops[pid] = status
+
+    def reset_after_fork(self, vpid: int, ppid: int, host_pid: int) -> None:
+        """In the new instance made by fork: the parent's tasks, parked calls and timers
+        are not ours; the process object becomes the child's (files, cwd, creds and
+        rlimits are the parent's copies, as fork(2) makes them)."""
+        self.tasks.clear()
+        self.post_hooks.clear()
+        self.children.clear()
+        self.early_stops.clear()
+        self.waits.reset_after_fork()
+        proc = self.process
+        proc.vpid, proc.ppid, proc.host_pid = vpid, ppid, host_pid
+        proc.exit_status = None
+        self.exit_status = None
+        self.exit_raw = 0

@@ -334,6 +334,22 @@ class Waits:
             _set_mask(t.tid, own_mask)
             t.tracee.resume(0 if sig == signal.SIGTRAP else sig)
 
+    def reset_after_fork(self) -> None:
+        """In a new instance made by fork: the parent's parked calls and timers are not
+        ours (alarms are not inherited by fork(2)), and the wakeup pipe must be our own."""
+        self.parked.clear()
+        self.timers.clear()
+        self.alarm = None
+        self.mask_fixes.clear()
+        self.rerun = None
+        self.signalled = False
+        if self._wakeup is not None:
+            for fd in self._wakeup:
+                pal.close(fd)
+            self._wakeup = None
+            self.start()
+        self._update_busy()
+
 
 def _set_mask(tid: int, mask: int) -> None:
     value = ctypes.c_uint64(mask)

@@ -709,3 +709,13 @@ def open_pty_peer(master: int, flags: int) -> int:
     (TIOCGPTPEER: no path is walked), never our controlling terminal; non-blocking."""
     rc, _ = ioctl(master, TIOCGPTPEER, (flags & os.O_ACCMODE) | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     return rc
+
+
+def host_parent(host_pid: int) -> int:
+    """The host parent pid of a process (field 4 of /proc/PID/stat); 0 if it is gone."""
+    try:
+        with open(f"/proc/{host_pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return 0
+    return int(data[data.rindex(b")") + 2:].split()[1])

@@ -24,6 +24,9 @@ TRACE_OPTIONS = (
     | libc.PTRACE_O_TRACEEXEC
     | libc.PTRACE_O_TRACESYSGOOD
     | libc.PTRACE_O_EXITKILL
+    | libc.PTRACE_O_TRACEFORK  # fork/vfork: the child is ours from its first instruction
+    | libc.PTRACE_O_TRACEVFORK
+    | libc.PTRACE_O_TRACECLONE
 )
 
 

@@ -233,3 +233,49 @@ class Tracee:
             # another signal arrived meanwhile: keep it for the app, suppress it now
             self.pending_signals.append(sig)
             self.resume()
+
+    def inject_exec(self, nr: int, *args: int) -> int:
+        """Inject an exec call (execveat of the stub): 0 once the new image is stopped at
+        the seccomp stop of its first `syscall` (as `spawn.spawn_stub` leaves a fresh
+        picoprocess), or -errno if the exec failed and the old image goes on."""
+        s = self._scratch
+        ctypes.memmove(self._scratch_addr, self.regs_addr, ctypes.sizeof(s))
+        s.rip = SYSCALL_SITE
+        s.orig_rax = MASK64
+        s.rax = nr
+        regs = tuple(a & MASK64 for a in args) + (0,) * (6 - len(args))
+        s.rdi, s.rsi, s.rdx, s.r10, s.r8, s.r9 = regs
+        if libc.ptrace_raw(libc.PTRACE_SETREGS, self.pid, 0, self._scratch_ref) == -1:
+            self._gone_or_raise("PTRACE_SETREGS")
+        self.resume()
+        exec_seen = False
+        while True:
+            _, status = os.waitpid(self.pid, libc.WALL)
+            if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+                raise TaskExit(self.pid)
+            sig, event = decode_status(status)
+            if event == libc.PTRACE_EVENT_SECCOMP:
+                if exec_seen:
+                    return 0  # the stub's first syscall: a clean stop in the new image
+                if libc.ptrace_raw(libc.PTRACE_GETREGS, self.pid, 0, self._scratch_ref) == -1:
+                    self._gone_or_raise("PTRACE_GETREGS")
+                if s.orig_rax != nr or s.rip != SYSCALL_SITE + 2 or (s.rdi, s.rsi, s.rdx, s.r10, s.r8, s.r9) != regs:
+                    self.kill()
+                    raise TaskExit(self.pid)  # the stub was tampered with: fail closed
+                self.resume()
+                continue
+            if event == libc.PTRACE_EVENT_EXEC:
+                exec_seen = True
+                self.resume()
+                continue
+            if event:
+                self.resume()
+                continue
+            if sig == signal.SIGTRAP and not exec_seen:
+                if libc.ptrace_raw(libc.PTRACE_GETREGS, self.pid, 0, self._scratch_ref) == -1:
+                    self._gone_or_raise("PTRACE_GETREGS")
+                if s.rip == AFTER_INT3:
+                    rax = s.rax
+                    return rax - (1 << 64) if rax >= 1 << 63 else rax
+            self.pending_signals.append(sig)
+            self.resume()

@@ -1,15 +1,19 @@
-"""Process identity and exit. fork/exec/wait come with the multi-process work."""
+"""Process identity, exit, fork, wait and exec."""
 
 from __future__ import annotations
 
 import errno
+import os
 
 from ..abi.flags import CAP_SYS_RESOURCE, RLIM_INFINITY, Rlimit
 from ..abi.structs import RLIMIT
-from ..abi.types import Int, Ptr, enum_type
+from ..abi.types import DirFd, Int, Path, Ptr, ULong, enum_type
 from ..errors import Errno, RunOnHost
+from ..kernel import exec as execmod
+from ..kernel import fork as forkmod
 from ..kernel.table import PARTIAL, syscall
 from ..kernel.task import Task
+from .fs import base_dir
 
 RlimitArg = enum_type(Rlimit)
 
@@ -26,20 +30,25 @@ def gettid(t: Task) -> int:
 
 @syscall("getppid")
 def getppid(t: Task) -> int:
-    return t.proc.ppid
+    return forkmod.parent_vpid(t)
+
+
+# One process group and one session for now, both the first process's (pid 1): a forked
+# process inherits them, and nothing can change them yet (no setpgid/setsid).
+FIRST_GROUP = 1
 
 
 @syscall("getpgrp")
 def getpgrp(t: Task) -> int:
-    return t.proc.vpid
+    return FIRST_GROUP
 
 
 @syscall("getpgid", Int)
 @syscall("getsid", Int)
 def getsid(t: Task, pid: int) -> int:
-    if pid not in (0, t.proc.vpid):
+    if pid not in (0, t.proc.vpid, t.proc.ppid) and pid not in t.instance.children:
         raise Errno(errno.ESRCH)
-    return t.proc.vpid
+    return FIRST_GROUP
 
 
 def limits_of(t: Task, pid: int) -> dict[int, tuple[int, int]]:
@@ -96,3 +105,69 @@ def exit_(t: Task, status: int) -> int:
 def set_tid_address(t: Task, ptr: int) -> int:
     """The host records the clear-child-tid address; the app gets its virtual tid."""
     raise RunOnHost(post=lambda task, _host_result: task.vtid)
+
+
+# -- fork, vfork, clone, wait4, waitid (kernel/fork.py) ----------------------------------
+#
+# fork runs on the host, traced (PTRACE_O_TRACEFORK): the instance forks with it and the
+# new instance takes the child over. The app's host children are its children in the
+# sandbox too, so wait4/waitid run on the host with pids translated both ways: statuses
+# (exit code, signal, core), WNOHANG, WUNTRACED, __WALL, zombies and the host's SIGCHLD
+# to the parent are Linux's own. The call blocks the app's thread in the host kernel,
+# never the instance.
+
+FORK_NOTE = "processes only: threads and CLONE_FS/FILES/SIGHAND sharing are EINVAL"
+WAIT_NOTE = "one process group: a pgid other than the caller's waits for the caller's group"
+
+
+@syscall("fork")
+@syscall("vfork")
+def fork(t: Task) -> int:
+    raise RunOnHost(post=forkmod.forked)
+
+
+@syscall("clone", ULong, Ptr, Ptr, Ptr, ULong, support=PARTIAL, note=FORK_NOTE)
+def clone(t: Task, flags: int, stack: int, parent_tid: int, child_tid: int, tls: int) -> int:
+    forkmod.check_clone_flags(flags)
+    raise RunOnHost(post=forkmod.forked)
+
+
+@syscall("wait4", Int, Ptr, Int, Ptr, support=PARTIAL, note=WAIT_NOTE)
+def wait4(t: Task, pid: int, status: int, options: int, rusage: int) -> int:
+    forkmod.set_arg(t, 0, forkmod.host_wait_target(t, pid))
+    raise RunOnHost(post=forkmod.reaped)
+
+
+@syscall("waitid", Int, Int, Ptr, Int, Ptr, support=PARTIAL, note=WAIT_NOTE + "; no P_PIDFD")
+def waitid(t: Task, idtype: int, ident: int, infop: int, options: int, rusage: int) -> int:
+    if idtype == forkmod.P_PID:
+        if ident <= 0:
+            raise Errno(errno.EINVAL)
+        forkmod.set_arg(t, 1, forkmod.host_wait_target(t, ident))
+    elif idtype == forkmod.P_PGID:
+        forkmod.set_arg(t, 1, 0)
+    elif idtype != forkmod.P_ALL:
+        raise Errno(errno.EINVAL)
+    raise RunOnHost(post=forkmod.waitid_done)
+
+
+# -- execve, execveat (kernel/exec.py) ----------------------------------------------------
+
+AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW = 0x1000, 0x100
+EXEC_NOTE = "threads of the caller are not killed (there are none yet); no setuid/setgid bits"
+
+
+@syscall("execve", Path, Ptr, Ptr, support=PARTIAL, note=EXEC_NOTE)
+def execve(t: Task, path: str, argv: int, envp: int) -> int:
+    return execmod.execve(t, path, execmod.read_strings(t, argv), execmod.read_strings(t, envp))
+
+
+@syscall("execveat", DirFd, Path, Ptr, Ptr, Int, support=PARTIAL, note=EXEC_NOTE)
+def execveat(t: Task, dirfd: int, path: str, argv: int, envp: int, flags: int) -> int:
+    if flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW):
+        raise Errno(errno.EINVAL)
+    if not path and flags & AT_EMPTY_PATH:
+        full = t.files.get(dirfd).path
+    else:
+        full = os.path.join(base_dir(t, dirfd, path), path)
+    return execmod.execve(t, full, execmod.read_strings(t, argv), execmod.read_strings(t, envp))

@@ -1,0 +1,132 @@
+"""Processes (issue 4): fork, vfork, wait statuses, natively and under Pyrene.
+
+Each program runs natively and under `pyrene run` and must agree (testing/compare.py).
+After each test no host process of the run may be left: the test process is made a
+child subreaper, so anything Pyrene left behind (an instance, a stub, an app process, a
+zombie) stays our descendant, and `no_leftovers` fails if one remains (dead processes
+re-parented to us, because a test killed Pyrene, are reaped).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from pyrene.testing.compare import assert_same, default_env
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def descendants(pid: int) -> set[int]:
+    out: set[int] = set()
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                kids = {int(k) for k in f.read().split()}
+        except OSError:
+            continue
+        out |= kids
+        todo.extend(kids)
+    return out
+
+
+@pytest.fixture(autouse=True)
+def no_leftovers() -> Iterator[None]:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+    before = descendants(os.getpid())
+    yield
+    deadline = time.monotonic() + 5
+    while True:
+        left = descendants(os.getpid()) - before
+        for pid in list(left):
+            # a process whose parent died (Pyrene killed on purpose) is re-parented to us
+            # and ours to reap, once dead; a zombie whose parent lives is not
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    left.discard(pid)
+            except ChildProcessError:
+                pass
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    states = {}
+    for pid in left:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                states[pid] = f.read().split(")")[-1].split()[0]
+        except OSError:
+            pass
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+    assert not left, f"host processes left behind (pid: state): {states}"
+
+
+@pytest.mark.parametrize("link", ["dynamic", "static"])
+def test_fork_and_wait_statuses(cbuild, tmp_path, link):
+    """fork/vfork/wait4/waitpid/waitid: exit codes, signal deaths, WNOHANG, ECHILD,
+    WNOWAIT, si_pid, vfork's shared memory, a grandchild."""
+    assert_same([cbuild("fork_wait.c", link=link)], cwd=tmp_path)
+
+
+@pytest.mark.parametrize("link", ["dynamic", "static"])
+def test_exec_errors_and_fork_exec(cbuild, tmp_path, link):
+    """execve's errors come back before the point of no return (ENOENT, EACCES,
+    ENOEXEC, E2BIG); close-on-exec fds are closed; fork/vfork + exec + wait; exec of
+    the process itself at the end."""
+    assert_same([cbuild("exec_errors.c", link=link)], cwd=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "echo a | tr a b; (exit 3); echo $?",
+        "x=$(echo hi); echo $x; y=$(exit 5); echo $?",
+        "for i in $(seq 50); do echo $i | tr 1 x | cat; done | tail -3",
+        "sh -c 'kill -TERM $$'; echo $?; /etc/passwd; echo $?; nonexistent-cmd; echo $?",
+        "echo to-stderr >&2 | cat; true | false; echo $?",
+    ],
+    ids=["pipe-subshell", "command-substitution", "loop-of-pipelines", "statuses", "stderr"],
+)
+def test_bash(need, tmp_path, script):
+    bash = need("/bin/bash", "bash")
+    assert_same([bash, "-c", script], cwd=tmp_path)
+
+
+def test_python_subprocess(need, tmp_path):
+    python = need("/usr/bin/python3.11", "python3.11")
+    code = ("import subprocess, os\n"
+            "print(subprocess.run(['echo', 'x']).returncode)\n"
+            "print(subprocess.run(['sh', '-c', 'exit 7']).returncode)\n"
+            "print(subprocess.run(['cat'], input=b'piped', capture_output=True).stdout)\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n    os._exit(3)\n"
+            "print(os.waitpid(pid, 0)[0] == pid)\n")
+    assert_same([python, "-c", code], cwd=tmp_path)
+
+
+def test_nothing_left_when_pyrene_is_killed(need, tmp_path):
+    """SIGKILL `pyrene run` while its app has children: the instances die with the
+    leader, the app processes with their instances (no_leftovers checks)."""
+    bash = need("/bin/bash", "bash")
+    proc = subprocess.Popen([sys.executable, "-m", "pyrene", "run", "--", bash, "-c",
+                             "sleep 100 & sleep 100 & echo started; wait"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, cwd=tmp_path, env=default_env())
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == b"started\n"
+    deadline = time.monotonic() + 30
+    while len(descendants(proc.pid)) < 6 and time.monotonic() < deadline:  # 3 instances, 3 apps
+        time.sleep(0.05)
+    assert len(descendants(proc.pid)) >= 6, descendants(proc.pid)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    proc.stdout.close()
