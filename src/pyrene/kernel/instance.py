@@ -86,6 +86,9 @@ class Instance:
         self.strace = config.strace
         self.tasks: dict[int, Task] = {}
         self.missing: set[int] = set()
+        # asked once: failures are frequent (ENOENT in library searches) and the log level
+        # is set before any instance exists
+        self.debug = log.isEnabledFor(logging.DEBUG)
         self.post_hooks: dict[int, object] = {}
         self.start_ns = time.time_ns()
         self.locks = LockTable()  # file locks of the sandbox (moves to the leader with issue 4)
@@ -204,7 +207,7 @@ class Instance:
                     result = spec.handler(t, *args)
             except Errno as e:
                 result = -e.errno
-                if log.isEnabledFor(logging.DEBUG):
+                if self.debug:
                     log.debug("%s: %s", spec.name, e)
             except RunOnHost as host:
                 self._run_on_host(t, spec, host, args)

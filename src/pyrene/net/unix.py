@@ -22,6 +22,8 @@ from __future__ import annotations
 import errno
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from ..abi import flags as F
@@ -197,49 +199,38 @@ class UnixSocket(OpenFile):
         return pal_net.is_connected(self.sock)
 
 
-class parent_dir_fd:
-    """`with parent_dir_fd(where) as (fd, leaf)`: an O_PATH fd on the directory that will
-    hold a new socket file, opened confined in its host-backed mount."""
-
-    def __init__(self, where: Resolved) -> None:
-        self.where = where
-        self.fd = -1
-
-    def __enter__(self) -> tuple[int, str]:
-        fs = host_fs(self.where)
-        if fs.readonly:
-            raise Errno(errno.EROFS)
-        parent, _, leaf = self.where.rel.rpartition("/")
-        self.fd = pal.open_beneath(fs.root_fd, parent, os.O_PATH | os.O_DIRECTORY, 0)
-        return self.fd, leaf
-
-    def __exit__(self, *exc: object) -> None:
-        pal.close(self.fd)
+@contextmanager
+def parent_dir_fd(where: Resolved) -> Iterator[tuple[int, str]]:
+    """An O_PATH fd on the directory that will hold a new socket file, opened confined
+    in its host-backed mount, and the new file's name."""
+    fs = host_fs(where)
+    if fs.readonly:
+        raise Errno(errno.EROFS)
+    parent, _, leaf = where.rel.rpartition("/")
+    fd = pal.open_beneath(fs.root_fd, parent, os.O_PATH | os.O_DIRECTORY, 0)
+    try:
+        yield fd, leaf
+    finally:
+        pal.close(fd)
 
 
-class target_path:
-    """`with target_path(ns, name, where) as host_path`: the host path that reaches the
-    socket the app named, through an O_PATH fd on the socket file itself."""
-
-    def __init__(self, ns: UnixNamespace, name: bytes, where: Resolved | None) -> None:
-        self.ns, self.name, self.where = ns, name, where
-        self.fd = -1
-
-    def __enter__(self) -> str:
-        if self.where is None:
-            return self.ns.host_path(self.name)
-        st = self.where.stat
-        if st is None:
-            raise Errno(errno.ENOENT)
-        if st.mode & S_IFMT != S_IFSOCK:
-            raise Errno(errno.ECONNREFUSED)
-        fs = host_fs(self.where)
-        self.fd = pal.open_beneath(fs.root_fd, self.where.rel, os.O_PATH | os.O_NOFOLLOW, 0)
-        return pal_net.fd_path(self.fd)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.fd >= 0:
-            pal.close(self.fd)
+@contextmanager
+def target_path(ns: UnixNamespace, name: bytes, where: Resolved | None) -> Iterator[str]:
+    """The host path that reaches the socket the app named: through an O_PATH fd on the
+    socket file itself, or the namespace's file for an abstract name."""
+    if where is None:
+        yield ns.host_path(name)
+        return
+    st = where.stat
+    if st is None:
+        raise Errno(errno.ENOENT)
+    if st.mode & S_IFMT != S_IFSOCK:
+        raise Errno(errno.ECONNREFUSED)
+    fd = pal.open_beneath(host_fs(where).root_fd, where.rel, os.O_PATH | os.O_NOFOLLOW, 0)
+    try:
+        yield pal_net.fd_path(fd)
+    finally:
+        pal.close(fd)
 
 
 def host_fs(where: Resolved) -> HostFS:

@@ -507,10 +507,13 @@ def xattr_remove(target: int | str, name: str) -> None:
         os.removexattr(target, name)
 
 
+XATTR_OPS = {"list": xattr_list, "get": xattr_get, "set": xattr_set, "remove": xattr_remove}
+
+
 def xattr_beneath(root_fd: int, rel: str, op: str, *args: object) -> object:
-    """One xattr_* call on the file `rel` of a host mount, through a confined O_PATH fd."""
+    """One XATTR_OPS call on the file `rel` of a host mount, through a confined O_PATH fd."""
     with opened_beneath(root_fd, rel) as fd:
-        return globals()[f"xattr_{op}"](_fd_path(fd), *args)
+        return XATTR_OPS[op](_fd_path(fd), *args)  # type: ignore[operator]
 
 
 # -- waiting: readiness, eventfds, timerfds, epoll (kernel/waits.py, fs/eventfd.py) ------

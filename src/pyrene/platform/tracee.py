@@ -196,40 +196,20 @@ class Tracee:
         The thread must be stopped. Its registers are left pointing at the stub; the
         caller restores `self.regs` (set_regs) before resuming the app.
         """
-        s = self._scratch
-        ctypes.memmove(self._scratch_addr, self.regs_addr, ctypes.sizeof(s))
-        s.rip = SYSCALL_SITE
-        s.orig_rax = MASK64
-        s.rax = nr
-        regs = (0, 0, 0, 0, 0, 0)
-        regs = tuple(a & MASK64 for a in args) + regs[len(args):]
-        s.rdi, s.rsi, s.rdx, s.r10, s.r8, s.r9 = regs
-        if libc.ptrace_raw(libc.PTRACE_SETREGS, self.pid, 0, self._scratch_ref) == -1:
-            self._gone_or_raise("PTRACE_SETREGS")
-        self.resume()
+        regs = self._start_injection(nr, args)
         while True:
-            _, status = os.waitpid(self.pid, libc.WALL)
-            if os.WIFEXITED(status) or os.WIFSIGNALED(status):
-                raise TaskExit(self.pid)
-            sig, event = decode_status(status)
+            sig, event = self._next_stop()
             if event == libc.PTRACE_EVENT_SECCOMP:
-                if libc.ptrace_raw(libc.PTRACE_GETREGS, self.pid, 0, self._scratch_ref) == -1:
-                    self._gone_or_raise("PTRACE_GETREGS")
-                if s.orig_rax != nr or s.rip != SYSCALL_SITE + 2 or (s.rdi, s.rsi, s.rdx, s.r10, s.r8, s.r9) != regs:
-                    self.kill()
-                    raise TaskExit(self.pid)  # the stub was tampered with: fail closed
-                self.resume()
+                self._verify_injected(nr, regs)
                 continue
             if event:
                 # PTRACE_EVENT_STOP and friends: nothing to do for a stopped injection
                 self.resume()
                 continue
             if sig == signal.SIGTRAP:
-                if libc.ptrace_raw(libc.PTRACE_GETREGS, self.pid, 0, self._scratch_ref) == -1:
-                    self._gone_or_raise("PTRACE_GETREGS")
-                if s.rip == AFTER_INT3:
-                    rax = s.rax
-                    return rax - (1 << 64) if rax >= 1 << 63 else rax
+                result = self._int3_result()
+                if result is not None:
+                    return result
             # another signal arrived meanwhile: keep it for the app, suppress it now
             self.pending_signals.append(sig)
             self.resume()
@@ -238,6 +218,34 @@ class Tracee:
         """Inject an exec call (execveat of the stub): 0 once the new image is stopped at
         the seccomp stop of its first `syscall` (as `spawn.spawn_stub` leaves a fresh
         picoprocess), or -errno if the exec failed and the old image goes on."""
+        regs = self._start_injection(nr, args)
+        exec_seen = False
+        while True:
+            sig, event = self._next_stop()
+            if event == libc.PTRACE_EVENT_SECCOMP:
+                if exec_seen:
+                    return 0  # the stub's first syscall: a clean stop in the new image
+                self._verify_injected(nr, regs)
+                continue
+            if event == libc.PTRACE_EVENT_EXEC:
+                exec_seen = True
+                self.resume()
+                continue
+            if event:
+                self.resume()
+                continue
+            if sig == signal.SIGTRAP and not exec_seen:
+                result = self._int3_result()
+                if result is not None:
+                    return result
+            self.pending_signals.append(sig)
+            self.resume()
+
+    # the steps both injections share
+
+    def _start_injection(self, nr: int, args: tuple[int, ...]) -> tuple[int, ...]:
+        """Point the thread at the stub's `syscall` with `nr(*args)` and resume it; the
+        argument registers are returned for `_verify_injected`."""
         s = self._scratch
         ctypes.memmove(self._scratch_addr, self.regs_addr, ctypes.sizeof(s))
         s.rip = SYSCALL_SITE
@@ -248,34 +256,32 @@ class Tracee:
         if libc.ptrace_raw(libc.PTRACE_SETREGS, self.pid, 0, self._scratch_ref) == -1:
             self._gone_or_raise("PTRACE_SETREGS")
         self.resume()
-        exec_seen = False
-        while True:
-            _, status = os.waitpid(self.pid, libc.WALL)
-            if os.WIFEXITED(status) or os.WIFSIGNALED(status):
-                raise TaskExit(self.pid)
-            sig, event = decode_status(status)
-            if event == libc.PTRACE_EVENT_SECCOMP:
-                if exec_seen:
-                    return 0  # the stub's first syscall: a clean stop in the new image
-                if libc.ptrace_raw(libc.PTRACE_GETREGS, self.pid, 0, self._scratch_ref) == -1:
-                    self._gone_or_raise("PTRACE_GETREGS")
-                if s.orig_rax != nr or s.rip != SYSCALL_SITE + 2 or (s.rdi, s.rsi, s.rdx, s.r10, s.r8, s.r9) != regs:
-                    self.kill()
-                    raise TaskExit(self.pid)  # the stub was tampered with: fail closed
-                self.resume()
-                continue
-            if event == libc.PTRACE_EVENT_EXEC:
-                exec_seen = True
-                self.resume()
-                continue
-            if event:
-                self.resume()
-                continue
-            if sig == signal.SIGTRAP and not exec_seen:
-                if libc.ptrace_raw(libc.PTRACE_GETREGS, self.pid, 0, self._scratch_ref) == -1:
-                    self._gone_or_raise("PTRACE_GETREGS")
-                if s.rip == AFTER_INT3:
-                    rax = s.rax
-                    return rax - (1 << 64) if rax >= 1 << 63 else rax
-            self.pending_signals.append(sig)
-            self.resume()
+        return regs
+
+    def _next_stop(self) -> tuple[int, int]:
+        """(signal, ptrace event) of the thread's next stop; TaskExit if it is gone."""
+        _, status = os.waitpid(self.pid, libc.WALL)
+        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            raise TaskExit(self.pid)
+        return decode_status(status)
+
+    def _verify_injected(self, nr: int, regs: tuple[int, ...]) -> None:
+        """At the filter's seccomp stop for the injected call: let it run only if it is
+        the very call we injected (another thread could have rewritten the stub page)."""
+        s = self._scratch
+        if libc.ptrace_raw(libc.PTRACE_GETREGS, self.pid, 0, self._scratch_ref) == -1:
+            self._gone_or_raise("PTRACE_GETREGS")
+        if s.orig_rax != nr or s.rip != SYSCALL_SITE + 2 or (s.rdi, s.rsi, s.rdx, s.r10, s.r8, s.r9) != regs:
+            self.kill()
+            raise TaskExit(self.pid)  # the stub was tampered with: fail closed
+        self.resume()
+
+    def _int3_result(self) -> int | None:
+        """The injected call's result if this SIGTRAP is the stub's int3 after it."""
+        s = self._scratch
+        if libc.ptrace_raw(libc.PTRACE_GETREGS, self.pid, 0, self._scratch_ref) == -1:
+            self._gone_or_raise("PTRACE_GETREGS")
+        if s.rip != AFTER_INT3:
+            return None
+        rax = s.rax
+        return rax - (1 << 64) if rax >= 1 << 63 else rax

@@ -70,7 +70,7 @@ def on_fd(t: Task, fd: int, op: str, *args: object) -> object:
         return no_xattrs(op)
     if op in ("set", "remove") and file.mount is not None and file.mount.fs.readonly:  # type: ignore[attr-defined]
         raise Errno(errno.EROFS)
-    return getattr(pal, f"xattr_{op}")(host_fd, *args)
+    return pal.XATTR_OPS[op](host_fd, *args)  # type: ignore[operator]
 
 
 def give_value(t: Task, buf: int, size: int, value: bytes) -> int:
