@@ -32,6 +32,7 @@ from ..fs.locks import LockTable
 from ..fs.mounts import MountTable
 from ..fs.vfs import Vfs
 from ..ipc.client import LeaderClient
+from ..pal import linux as pal
 from ..net.unix import UnixNamespace
 from ..platform import libc, spawn
 from ..platform.tracee import MASK64, Tracee
@@ -62,17 +63,6 @@ class InstanceConfig:
     strace: Strace | None = None
     cpu: int | None = None
     visible_cpus: tuple[int, ...] = (0,)  # what sched_getaffinity reports to the app
-
-
-def host_signal(host_pid: int, sig: int) -> None:
-    """kill(2) of one app process. A pid <= 0 would signal a whole process group (Pyrene's
-    own included) or everything: never pass one through."""
-    if host_pid <= 0:
-        return
-    try:
-        os.kill(host_pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 class Instance:
@@ -292,13 +282,13 @@ class Instance:
 
     def app_signal(self, t: Task, sig: int) -> None:
         """Send `sig` to the app process (delivered by the host when it next runs)."""
-        host_signal(t.proc.host_pid, sig)
+        pal.host_kill(t.proc.host_pid, sig)
         self.waits.note_signal()
 
     def _forward_signals(self) -> None:
         """SIGINT/SIGTERM/... sent to Pyrene go to the app, as if sent to it directly."""
         def forward(sig: int, _frame: object) -> None:
-            host_signal(self.process.host_pid, sig)  # after a fork: the new instance's app
+            pal.host_kill(self.process.host_pid, sig)  # after a fork: the new instance's app
             self.waits.note_signal()
         for sig in FORWARDED_SIGNALS:
             signal.signal(sig, forward)

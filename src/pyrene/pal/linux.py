@@ -722,3 +722,15 @@ def host_parent(host_pid: int) -> int:
     except OSError:
         return 0
     return int(data[data.rindex(b")") + 2:].split()[1])
+
+
+def host_kill(host_pid: int, sig: int) -> None:
+    """kill(2) of one host process (an app process, or an instance). A pid <= 0 would
+    signal a whole process group (Pyrene's own included) or everything: never pass one
+    through. A process already gone is not an error."""
+    if host_pid <= 0:
+        return
+    try:
+        os.kill(host_pid, sig)
+    except ProcessLookupError:
+        pass
