@@ -193,7 +193,7 @@ def make_instance(opts: RunOptions) -> tuple[Instance, list[str]]:
         mounts=mounts, env=env, cwd=manifest.start_dir or os.getcwd(),
         creds=initial_creds(manifest),
         fd_limit=manifest.fd_limit, strace=strace, cpu=opts.cpu if opts.cpu is not None else manifest.cpu,
-        visible_cpus=visible,
+        visible_cpus=visible, disallow_subprocesses=manifest.disallow_subprocesses,
     )
     instance = Instance(config, SyscallTable.build(MODULES))
     ref.append(instance)
@@ -223,7 +223,7 @@ def run(opts: RunOptions) -> int:
     try:
         prog = _prepare(instance, opts.manifest, opts.argv, instance.process.env)
         name = opts.argv[0] if opts.argv else str(opts.manifest.entrypoint)
-        return Leader(libc.prctl).run(lambda client: _first_instance(instance, prog, name, client))
+        return Leader(libc.prctl, opts.manifest.max_processes).run(lambda client: _first_instance(instance, prog, name, client))
     finally:
         close_instance(instance, cleanup)
 

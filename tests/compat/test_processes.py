@@ -130,3 +130,27 @@ def test_nothing_left_when_pyrene_is_killed(need, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     proc.stdout.close()
+
+
+def test_rlimit_nproc(cbuild, tmp_path):
+    """RLIMIT_NPROC counts the processes of a real uid (after setuid), ends a fork loop
+    with EAGAIN, frees up as children are reaped, and does not apply to root."""
+    assert_same([cbuild("fork_limits.c")], cwd=tmp_path)
+
+
+@pytest.mark.parametrize(("key", "expected"), [
+    ("pyrene.max_processes = 4", b"forked 3, then: Resource temporarily unavailable\n"
+                                 b"after reaping them: fork works, status 7\n"),
+    ("sys.disallow_subprocesses = true", b"forked 0, then: Resource temporarily unavailable\n"
+                                         b"after reaping them: Resource temporarily unavailable\n"),
+])
+def test_manifest_process_limits(cbuild, tmp_path, key, expected):
+    """A fork bomb ends with EAGAIN at the sandbox's limit; Pyrene stays intact."""
+    prog = cbuild("fork_limits.c")
+    manifest = tmp_path / "limits.manifest"
+    manifest.write_text(f'libos.entrypoint = "{prog}"\nloader.argv = ["fork_limits", "loop"]\n'
+                        f'fs.root.uri = "file:/"\n{key}\n')
+    result = subprocess.run([sys.executable, "-m", "pyrene", "run", "--manifest", str(manifest)],
+                            capture_output=True, cwd=tmp_path, env=default_env(), timeout=60)
+    reported = b"".join(line for line in result.stdout.splitlines(keepends=True) if b" = " not in line)  # not CHECKs
+    assert (result.returncode, reported) == (0, expected), result.stderr

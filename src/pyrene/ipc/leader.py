@@ -14,6 +14,7 @@ instance, which forwards them to its app process.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import selectors
@@ -24,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .client import LeaderClient, socket_pair
-from .messages import MAX_MESSAGE, Exited, NewProcess, PidGiven, Started, decode, encode
+from .messages import MAX_MESSAGE, Exited, NewProcess, PidGiven, RealIds, Refused, Started, decode, encode
 
 log = logging.getLogger("pyrene.ipc")
 
@@ -41,11 +42,13 @@ class ProcessEntry:
     host_pid: int = 0
     instance_pid: int = 0
     status: int | None = None  # wait status once exited
+    uid: int = 0  # real uid, for RLIMIT_NPROC
 
 
 @dataclass(eq=False)
 class Leader:
     prctl: Callable[[int, int], object]
+    max_processes: int = 256  # pyrene.max_processes: live app processes of the sandbox
     processes: dict[int, ProcessEntry] = field(default_factory=dict)
     next_vpid: int = 1
     first_code: int | None = None
@@ -106,7 +109,7 @@ class Leader:
         old_chld = signal.signal(signal.SIGCHLD, lambda _s, _f: None)
         sel = selectors.DefaultSelector()
         sel.register(wake_r, selectors.EVENT_READ)
-        sel.register(first_sock, selectors.EVENT_READ)
+        sel.register(first_sock, selectors.EVENT_READ, 1)  # data: the vpid the instance serves
         first_status: int | None = None
         try:
             while len(sel.get_map()) > 1:  # the wakeup pipe and at least one instance
@@ -121,6 +124,7 @@ class Leader:
                     sock = key.fileobj
                     assert isinstance(sock, socket.socket)
                     if not self._message(sock, sel):
+                        self._gone(key.data)
                         sel.unregister(sock)
                         sock.close()
             self._kill_leftovers()
@@ -150,15 +154,23 @@ class Leader:
             return False
         msg = decode(data)
         if isinstance(msg, NewProcess):
+            refusal = self._refuse_fork(msg)
+            if refusal is not None:
+                for fd in fds:
+                    os.close(fd)
+                sock.send(encode(refusal))
+                return True
             entry = self.allocate(msg.parent)
-            entry.host_pid = msg.host_pid
+            entry.host_pid, entry.uid = msg.host_pid, msg.uid
             for fd in fds:
                 conn = socket.socket(fileno=fd)
-                sel.register(conn, selectors.EVENT_READ)
+                sel.register(conn, selectors.EVENT_READ, entry.vpid)
             sock.send(encode(PidGiven(entry.vpid)))
         elif isinstance(msg, Started):
             entry = self.processes[msg.vpid]
             entry.host_pid, entry.instance_pid = msg.host_pid, msg.instance_pid
+        elif isinstance(msg, RealIds):
+            self.processes[msg.vpid].uid = msg.uid
         elif isinstance(msg, Exited):
             entry = self.processes[msg.vpid]
             entry.status = msg.status
@@ -168,6 +180,25 @@ class Leader:
                 if child.ppid == msg.vpid and child.status is None:
                     child.ppid = 1
         return True
+
+    def _refuse_fork(self, msg: NewProcess) -> Refused | None:
+        """fork(2)'s EAGAIN: the sandbox's process limit, or the parent's RLIMIT_NPROC for
+        its real uid (Linux counts the uid's processes; privileged parents are exempt).
+        A process counts until its parent has reaped it; its instance's `Exited` may still
+        be on the way, so the host is asked about the processes counted."""
+        live = [e for e in self.processes.values() if e.status is None and _alive(e.host_pid)]
+        if len(live) >= self.max_processes:
+            return Refused(errno.EAGAIN, f"the sandbox has {len(live)} processes (pyrene.max_processes)")
+        if msg.nproc >= 0 and sum(1 for e in live if e.uid == msg.uid) >= msg.nproc:
+            return Refused(errno.EAGAIN, f"uid {msg.uid} has {msg.nproc} processes (RLIMIT_NPROC)")
+        return None
+
+    def _gone(self, vpid: int) -> None:
+        """The instance serving `vpid` closed its socket: if it said nothing of an exit
+        (it was killed), the process counts as exited from now on."""
+        entry = self.processes.get(vpid)
+        if entry is not None and entry.status is None:
+            entry.status = signal.SIGKILL  # a wait status: killed by SIGKILL
 
     def _kill_leftovers(self) -> None:
         """Every instance is gone; an app process that somehow outlived its instance
@@ -183,6 +214,17 @@ class Leader:
                 os.waitpid(-1, 0)
             except ChildProcessError:
                 return
+
+
+def _alive(host_pid: int) -> bool:
+    """The host process exists (a zombie not yet reaped included); 0 is one not started yet."""
+    if host_pid <= 0:
+        return True
+    try:
+        os.kill(host_pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _reap() -> list[tuple[int, int]]:

@@ -19,10 +19,14 @@ MAX_MESSAGE = 64 * 1024
 @dataclass(frozen=True, slots=True)
 class NewProcess:
     """Instance -> leader: the app process `parent` forked `host_pid`; the new instance's
-    socket comes with it (SCM_RIGHTS). Answered by `PidGiven`."""
+    socket comes with it (SCM_RIGHTS). `uid` is the parent's real uid and `nproc` its
+    RLIMIT_NPROC (-1: not limited, it is privileged). Answered by `PidGiven`, or by
+    `Refused` when a process limit is reached."""
 
     parent: int
     host_pid: int
+    uid: int = 0
+    nproc: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +34,14 @@ class PidGiven:
     """Leader -> instance: the virtual pid of the new process."""
 
     vpid: int
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """Leader -> instance: the request fails with `errno` (`why` is for the log)."""
+
+    errno: int
+    why: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +54,16 @@ class Started:
 
 
 @dataclass(frozen=True, slots=True)
+class RealIds:
+    """Instance -> leader: process `vpid`'s real uid and gid changed (RLIMIT_NPROC counts
+    processes by real uid)."""
+
+    vpid: int
+    uid: int
+    gid: int
+
+
+@dataclass(frozen=True, slots=True)
 class Exited:
     """Instance -> leader: process `vpid` is gone; `status` is its wait status, `code`
     the shell-style status (128+N for signal N)."""
@@ -51,8 +73,8 @@ class Exited:
     code: int
 
 
-MESSAGES = {cls.__name__: cls for cls in (NewProcess, PidGiven, Started, Exited)}
-Message = NewProcess | PidGiven | Started | Exited
+MESSAGES = {cls.__name__: cls for cls in (NewProcess, PidGiven, Refused, Started, RealIds, Exited)}
+Message = NewProcess | PidGiven | Refused | Started | RealIds | Exited
 
 
 class _Unpickler(pickle.Unpickler):

@@ -32,6 +32,7 @@ from ..fs.locks import LockTable
 from ..fs.mounts import MountTable
 from ..fs.vfs import Vfs
 from ..ipc.client import LeaderClient
+from ..ipc.messages import Message
 from ..pal import linux as pal
 from ..net.unix import UnixNamespace
 from ..platform import libc, spawn
@@ -63,6 +64,7 @@ class InstanceConfig:
     strace: Strace | None = None
     cpu: int | None = None
     visible_cpus: tuple[int, ...] = (0,)  # what sched_getaffinity reports to the app
+    disallow_subprocesses: bool = False  # sys.disallow_subprocesses: fork/clone fail (kernel/fork.py)
 
 
 class Instance:
@@ -95,6 +97,7 @@ class Instance:
         self.exit_raw = 0  # the app's wait status
         self.stub_fd = -1
         self.parent_host_pid = 0  # host pid of our app's parent (kernel/fork.py)
+        self.fork_refused = False  # sys.disallow_subprocesses was logged
 
     def processes(self) -> Iterable[Process]:
         return [self.process]
@@ -311,6 +314,11 @@ class Instance:
         self.unix.release()
 
     # -- processes (kernel/fork.py) -------------------------------------------------------
+
+    def tell_leader(self, msg: Message) -> None:
+        """A one-way message to the namespace leader (none in a unit test's instance)."""
+        if self.leader is not None:
+            self.leader.send(msg)
 
     def _unknown_stop(self, pid: int, status: int) -> None:
         """A stop of a host pid we do not serve yet: a forked child stopping before its

@@ -13,6 +13,7 @@ from ..abi.flags import (CAP_LAST_CAP, CAP_SETGID, LINUX_CAPABILITY_VERSION_1, L
 from ..abi.types import Int, Ptr, UInt
 from ..errors import Errno
 from ..kernel.creds import NGROUPS_MAX, Creds
+from ..ipc.messages import RealIds
 from ..kernel.table import PARTIAL, syscall
 from ..kernel.task import Task
 from ..pal import linux as pal
@@ -28,10 +29,13 @@ def commit(t: Task, change: Callable[[Creds], T]) -> T:
     dumpable (it becomes fs.suid_dumpable)."""
     c = t.proc.creds
     before = (c.euid, c.egid, c.uid, c.gid)
+    real = (c.ruid, c.rgid)
     permitted = c.caps.permitted
     result = change(c)
     if (c.euid, c.egid, c.uid, c.gid) != before or c.caps.permitted & ~permitted:
         t.proc.dumpable = pal.suid_dumpable()
+    if (c.ruid, c.rgid) != real:
+        t.instance.tell_leader(RealIds(t.proc.vpid, c.ruid, c.rgid))
     return result
 
 

@@ -123,12 +123,14 @@ WAIT_NOTE = "one process group: a pgid other than the caller's waits for the cal
 @syscall("fork")
 @syscall("vfork")
 def fork(t: Task) -> int:
+    forkmod.check_may_fork(t)
     raise RunOnHost(post=forkmod.forked)
 
 
 @syscall("clone", ULong, Ptr, Ptr, Ptr, ULong, support=PARTIAL, note=FORK_NOTE)
 def clone(t: Task, flags: int, stack: int, parent_tid: int, child_tid: int, tls: int) -> int:
     forkmod.check_clone_flags(flags)
+    forkmod.check_may_fork(t)
     raise RunOnHost(post=forkmod.forked)
 
 
