@@ -1,75 +1,20 @@
 """Processes (issue 4): fork, vfork, wait statuses, natively and under Pyrene.
 
 Each program runs natively and under `pyrene run` and must agree (testing/compare.py).
-After each test no host process of the run may be left: the test process is made a
-child subreaper, so anything Pyrene left behind (an instance, a stub, an app process, a
-zombie) stays our descendant, and `no_leftovers` fails if one remains (dead processes
-re-parented to us, because a test killed Pyrene, are reaped).
+After each test no host process of the run may be left (tests/conftest.py `no_leftovers`).
 """
 
 from __future__ import annotations
 
-import ctypes
-import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from pyrene.testing.compare import assert_same, default_env
-
-PR_SET_CHILD_SUBREAPER = 36
-
-
-def descendants(pid: int) -> set[int]:
-    out: set[int] = set()
-    todo = [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            with open(f"/proc/{p}/task/{p}/children") as f:
-                kids = {int(k) for k in f.read().split()}
-        except OSError:
-            continue
-        out |= kids
-        todo.extend(kids)
-    return out
-
-
-@pytest.fixture(autouse=True)
-def no_leftovers() -> Iterator[None]:
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
-    before = descendants(os.getpid())
-    yield
-    deadline = time.monotonic() + 5
-    while True:
-        left = descendants(os.getpid()) - before
-        for pid in list(left):
-            # a process whose parent died (Pyrene killed on purpose) is re-parented to us
-            # and ours to reap, once dead; a zombie whose parent lives is not
-            try:
-                if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                    left.discard(pid)
-            except ChildProcessError:
-                pass
-        if not left or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    states = {}
-    for pid in left:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                states[pid] = f.read().split(")")[-1].split()[0]
-        except OSError:
-            pass
-    libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
-    assert not left, f"host processes left behind (pid: state): {states}"
-
+from pyrene.testing.leftovers import descendants
 
 @pytest.mark.parametrize("link", ["dynamic", "static"])
 def test_fork_and_wait_statuses(cbuild, tmp_path, link):
