@@ -99,3 +99,9 @@ def test_manifest_process_limits(cbuild, tmp_path, key, expected):
                             capture_output=True, cwd=tmp_path, env=default_env(), timeout=60)
     reported = b"".join(line for line in result.stdout.splitlines(keepends=True) if b" = " not in line)  # not CHECKs
     assert (result.returncode, reported) == (0, expected), result.stderr
+
+
+def test_memory_and_files_shared_across_fork(cbuild, tmp_path):
+    """MAP_SHARED (anonymous and /dev/shm) and semaphores in it are shared by parent and
+    child; an inherited fd shares its offset; O_APPEND writes of two processes all land."""
+    assert_same([cbuild("shared_mem_procs.c")], cwd=tmp_path)
