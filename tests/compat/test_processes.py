@@ -105,3 +105,15 @@ def test_memory_and_files_shared_across_fork(cbuild, tmp_path):
     """MAP_SHARED (anonymous and /dev/shm) and semaphores in it are shared by parent and
     child; an inherited fd shares its offset; O_APPEND writes of two processes all land."""
     assert_same([cbuild("shared_mem_procs.c")], cwd=tmp_path)
+
+
+def test_first_process_exit_ends_the_sandbox(need, tmp_path):
+    """As when a pid namespace's init dies: once process 1 exits, every other process of
+    the sandbox is killed, `pyrene run` returns with process 1's status, and nothing is
+    left running (no_leftovers). (Natively the background sleep would outlive bash.)"""
+    bash = need("/bin/bash", "bash")
+    result = subprocess.run([sys.executable, "-m", "pyrene", "run", "--", bash, "-c",
+                             "sleep 100 & sleep 100 & echo started; exit 3"],
+                            stdin=subprocess.DEVNULL, capture_output=True, cwd=tmp_path, env=default_env(),
+                            timeout=60)
+    assert (result.returncode, result.stdout) == (3, b"started\n"), result.stderr

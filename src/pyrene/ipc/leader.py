@@ -24,6 +24,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..pal.linux import host_kill
 from .client import LeaderClient, socket_pair
 from .messages import MAX_MESSAGE, Exited, NewProcess, PidGiven, RealIds, Refused, Started, decode, encode
 
@@ -120,6 +121,7 @@ class Leader:
                             if pid == first_pid:
                                 first_status = status
                                 forward_to[0] = 0
+                                self._end_namespace()
                         continue
                     sock = key.fileobj
                     assert isinstance(sock, socket.socket)
@@ -176,10 +178,19 @@ class Leader:
             entry.status = msg.status
             if msg.vpid == 1:
                 self.first_code = msg.code
+                self._end_namespace()
             for child in self.processes.values():  # orphans: re-parented to pid 1
                 if child.ppid == msg.vpid and child.status is None:
                     child.ppid = 1
         return True
+
+    def _end_namespace(self) -> None:
+        """Process 1 has exited: as in a Linux pid namespace whose init dies, every other
+        process of the sandbox is killed (SIGKILL), so `pyrene run` ends with its first
+        process and leaves nothing running behind it. Their instances then end too."""
+        for entry in self.processes.values():
+            if entry.vpid != 1 and entry.status is None:
+                host_kill(entry.host_pid, signal.SIGKILL)
 
     def _refuse_fork(self, msg: NewProcess) -> Refused | None:
         """fork(2)'s EAGAIN: the sandbox's process limit, or the parent's RLIMIT_NPROC for
@@ -204,11 +215,8 @@ class Leader:
         """Every instance is gone; an app process that somehow outlived its instance
         (killed between two instances at a fork) is killed, then all are reaped."""
         for entry in self.processes.values():
-            if entry.status is None and entry.host_pid > 0:
-                try:
-                    os.kill(entry.host_pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            if entry.status is None:
+                host_kill(entry.host_pid, signal.SIGKILL)
         while True:
             try:
                 os.waitpid(-1, 0)
