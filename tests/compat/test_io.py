@@ -19,7 +19,7 @@ LINKS = ["dynamic", "static"]
 
 
 @pytest.mark.parametrize("link", LINKS)
-@pytest.mark.parametrize("source", ["pipes.c", "locks.c", "memfd.c", "fileops.c", "fds.c"])
+@pytest.mark.parametrize("source", ["pipes.c", "fifos.c", "locks.c", "memfd.c", "fileops.c", "fds.c"])
 def test_c_program(cbuild, tmp_path, link, source):
     program = cbuild(source, link=link)
     assert_same([program], cwd=tmp_path)

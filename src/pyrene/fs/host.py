@@ -15,6 +15,7 @@ from ..abi.structs import ST_RDONLY, WINSIZE, Stat, StatFs
 from ..errors import Errno, WouldBlock
 from ..pal import linux as pal
 from .file import DirEntry, FileSystem, OpenFile
+from .pipe import FifoEnd
 
 # Terminal ioctls passed through to a host tty, with the size of their argument
 # (0 = plain int argument). Anything not listed is ENOTTY: in particular TIOCSTI
@@ -172,7 +173,9 @@ class HostFS(FileSystem):
         if self.readonly and (flags & O_ACCMODE != os.O_RDONLY or flags & OpenFlags.O_TRUNC or tmpfile) \
                 and not self._special(rel):
             raise Errno(errno.EROFS)  # devices and FIFOs stay writable on a read-only mount
-        host_flags = flags & ~(OpenFlags.O_CLOEXEC | OpenFlags.O_NONBLOCK | OpenFlags.O_ASYNC)
+        # O_NONBLOCK goes to the host for the open itself: a FIFO then opens at once (a
+        # writer without a reader: ENXIO), as the app asked; see FifoEnd for the rest
+        host_flags = flags & ~(OpenFlags.O_CLOEXEC | OpenFlags.O_ASYNC)
         if self.readonly and flags & OpenFlags.O_CREAT:
             try:
                 self.lstat(rel)
@@ -180,6 +183,8 @@ class HostFS(FileSystem):
                 raise Errno(errno.EROFS) from None
             host_flags &= ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL)
         fd = pal.open_beneath(self.root_fd, rel, host_flags, mode)
+        if pal.fstat(fd).mode & 0o170000 == 0o010000:
+            return FifoEnd(fd, flags & ~OpenFlags.O_CLOEXEC, path)
         if tmpfile:  # /proc/self/fd shows an unnamed file as Linux names it
             path = f"{path.rstrip('/')}/#{pal.fstat(fd).ino}"  # /proc adds " (deleted)"
         return HostFile(fd, flags & ~OpenFlags.O_CLOEXEC, path)

@@ -734,3 +734,9 @@ def host_kill(host_pid: int, sig: int) -> None:
         os.kill(host_pid, sig)
     except ProcessLookupError:
         pass
+
+
+def set_nonblocking(fd: int) -> None:
+    """O_NONBLOCK on a host fd the instance holds (it must never sleep on it)."""
+    with host_errors():
+        os.set_blocking(fd, False)
