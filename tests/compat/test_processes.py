@@ -39,8 +39,9 @@ def test_exec_errors_and_fork_exec(cbuild, tmp_path, link):
         "for i in $(seq 50); do echo $i | tr 1 x | cat; done | tail -3",
         "sh -c 'kill -TERM $$'; echo $?; /etc/passwd; echo $?; nonexistent-cmd; echo $?",
         "echo to-stderr >&2 | cat; true | false; echo $?",
+        "mkfifo ff; (echo a > ff &); cat ff; cat ff & sleep 0.2; echo b > ff; wait; rm ff",
     ],
-    ids=["pipe-subshell", "command-substitution", "loop-of-pipelines", "statuses", "stderr"],
+    ids=["pipe-subshell", "command-substitution", "loop-of-pipelines", "statuses", "stderr", "fifo"],
 )
 def test_bash(need, tmp_path, script):
     bash = need("/bin/bash", "bash")

@@ -120,8 +120,8 @@ class FifoEnd(PipeEnd):
     fd, so two processes of the sandbox (or one in the sandbox and one on the host, for a
     FIFO in a shared mount) meet in the host kernel. Like every pipe end of Pyrene's the
     host fd is non-blocking and the app's O_NONBLOCK is the description's; it may be
-    O_RDWR, as Linux allows for FIFOs. (A *blocking* open still waits for its peer in the
-    host open, in the instance: PARTIAL.)"""
+    O_RDWR, as Linux allows for FIFOs. (fs/host.py opens it: a blocking open waits for its
+    peer in a thread, never in the instance.)"""
 
     def __init__(self, fd: int, flags: int, path: str) -> None:
         pal.set_nonblocking(fd)

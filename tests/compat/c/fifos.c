@@ -1,6 +1,7 @@
 /* FIFOs (named pipes): the open rules (O_NONBLOCK readers at once, writers ENXIO without a
  * reader, blocking opens meet their peer, O_RDWR at once), data and EOF between two
- * processes, a blocking read parked until a signal, O_NONBLOCK set later by fcntl. */
+ * processes, a blocking read or open parked until a signal, O_NONBLOCK set later by
+ * fcntl. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -72,6 +73,24 @@ int main(void) {
     n = read(r, buf, sizeof buf);
     printf("after F_SETFL O_NONBLOCK: %zd %s\n", n, strerror(errno));
     close(w);
+    close(r);
+
+    /* a blocking open waiting for a writer ends with EINTR on a signal without SA_RESTART */
+    alarm(1);
+    r = open("ff", O_RDONLY);
+    printf("blocking open interrupted: %d %s\n", r, strerror(errno));
+    /* ... and meets a writer that comes later */
+    p = fork();
+    if (p == 0) {
+        usleep(200 * 1000);
+        int cw = open("ff", O_WRONLY);
+        _exit(cw >= 0 && write(cw, "late", 4) == 4 ? 0 : 1);
+    }
+    r = open("ff", O_RDONLY);
+    CHECK(r >= 0);
+    n = read(r, buf, sizeof buf);
+    printf("reader met a late writer: %.*s\n", (int)n, buf);
+    CHECK(waitpid(p, &status, 0) == p && WIFEXITED(status) && WEXITSTATUS(status) == 0);
     close(r);
     CHECK(unlink("ff") == 0);
     return 0;
