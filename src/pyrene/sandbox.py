@@ -320,6 +320,7 @@ def _first_instance(instance: Instance, prog: execmod.Program, name: str, client
         print(f"pyrene: {name}: cannot load program: {os.strerror(exc.errno)}", file=sys.stderr)
         return 126
     client.send(Started(1, task.tid, os.getpid()))
+    instance.publish()
     try:
         code = instance.run(task)
     finally:

@@ -24,7 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .client import LeaderClient, socket_pair
-from .messages import MAX_MESSAGE, Exited, NewProcess, PidGiven, Started, decode, encode
+from .messages import (MAX_MESSAGE, Describe, DescribeProcess, Exited, Facts, ListProcesses, NewProcess, Noted,
+                       PidGiven, ProcessDescription, ProcessList, Reaped, Started, decode, encode)
 
 log = logging.getLogger("pyrene.ipc")
 
@@ -41,6 +42,9 @@ class ProcessEntry:
     host_pid: int = 0
     instance_pid: int = 0
     status: int | None = None  # wait status once exited
+    facts: Facts | None = None  # what its instance last said of it (/proc of other processes)
+    reaped: bool = False  # its parent waited for it (it goes once its exit is known too)
+    orphan: bool = False  # its parent died first: the host reaps it here, no wait reports it
 
 
 @dataclass(eq=False)
@@ -152,6 +156,8 @@ class Leader:
         if isinstance(msg, NewProcess):
             entry = self.allocate(msg.parent)
             entry.host_pid = msg.host_pid
+            parent = self.processes.get(msg.parent)
+            entry.facts = parent.facts if parent is not None else None  # fork copies them
             for fd in fds:
                 conn = socket.socket(fileno=fd)
                 sel.register(conn, selectors.EVENT_READ)
@@ -160,14 +166,55 @@ class Leader:
             entry = self.processes[msg.vpid]
             entry.host_pid, entry.instance_pid = msg.host_pid, msg.instance_pid
         elif isinstance(msg, Exited):
-            entry = self.processes[msg.vpid]
-            entry.status = msg.status
             if msg.vpid == 1:
                 self.first_code = msg.code
-            for child in self.processes.values():  # orphans: re-parented to pid 1
-                if child.ppid == msg.vpid and child.status is None:
-                    child.ppid = 1
+            self._exited(msg.vpid, msg.status)
+        else:
+            self._process_message(sock, msg)
         return True
+
+    def _exited(self, vpid: int, status: int) -> None:
+        entry = self.processes.get(vpid)
+        if entry is None:
+            return
+        entry.status = status
+        if entry.reaped or entry.orphan:  # the parent's wait came first, or there is none
+            del self.processes[vpid]
+        for child in list(self.processes.values()):
+            if child.ppid != vpid or child.reaped:
+                continue
+            if child.status is not None:
+                del self.processes[child.vpid]  # a zombie orphan: the host reaps it here (subreaper)
+            else:
+                child.ppid, child.orphan = 1, True  # re-parented to pid 1
+
+    # -- /proc of other processes (fs/proc.py) ---------------------------------------------
+
+    def _process_message(self, sock: socket.socket, msg: object) -> None:
+        """The messages that keep and show what /proc lists: answered at once."""
+        if isinstance(msg, Describe):
+            entry = self.processes.get(msg.vpid)
+            if entry is not None:
+                entry.facts = msg.facts
+            sock.send(encode(Noted()))
+        elif isinstance(msg, Reaped):
+            entry = self.processes.get(msg.vpid)
+            if entry is not None:
+                entry.reaped = True
+                if entry.status is not None:
+                    del self.processes[msg.vpid]
+        elif isinstance(msg, ListProcesses):
+            sock.send(encode(ProcessList(tuple(v for v, e in sorted(self.processes.items()) if not e.reaped))))
+        elif isinstance(msg, DescribeProcess):
+            sock.send(encode(self.describe(msg.vpid)))
+
+    def describe(self, vpid: int) -> ProcessDescription:
+        entry = self.processes.get(vpid)
+        if entry is None or entry.reaped or entry.facts is None:
+            return ProcessDescription(vpid)
+        # process groups and sessions: the entry's once the leader keeps them, else pid 1's
+        pgid, sid = getattr(entry, "pgid", 1), getattr(entry, "sid", 1)
+        return ProcessDescription(vpid, entry.ppid, entry.host_pid, pgid, sid, entry.status is not None, entry.facts)
 
     def _kill_leftovers(self) -> None:
         """Every instance is gone; an app process that somehow outlived its instance

@@ -51,8 +51,78 @@ class Exited:
     code: int
 
 
-MESSAGES = {cls.__name__: cls for cls in (NewProcess, PidGiven, Started, Exited)}
-Message = NewProcess | PidGiven | Started | Exited
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What only a process's own instance knows and /proc of other processes shows:
+    its command line, name, program and identity (ids as Creds orders them)."""
+
+    argv: tuple[str, ...]
+    comm: str
+    exe: str
+    uids: tuple[int, int, int, int]  # real, effective, saved, fs
+    gids: tuple[int, int, int, int]
+    groups: tuple[int, ...]
+    caps: tuple[int, int, int, int, int]  # effective, permitted, inheritable, bounding, ambient
+    no_new_privs: bool
+    dumpable: int
+
+
+@dataclass(frozen=True, slots=True)
+class Describe:
+    """Instance -> leader: process `vpid` is now described by `facts` (sent at start,
+    execve, a change of name or identity; a forked child starts with its parent's).
+    Answered by `Noted`, so that what the process does next (a pipe closed at execve, a
+    name set) cannot be seen by another process before /proc shows it."""
+
+    vpid: int
+    facts: Facts
+
+
+@dataclass(frozen=True, slots=True)
+class Noted:
+    """Leader -> instance: the message was taken into account."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reaped:
+    """Instance -> leader: the parent waited for `vpid`; it is gone from /proc."""
+
+    vpid: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListProcesses:
+    """Instance -> leader: which processes exist (zombies included). Answered by `ProcessList`."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessList:
+    vpids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DescribeProcess:
+    """Instance -> leader: what the sandbox knows of process `vpid`. Answered by
+    `ProcessDescription` (`facts` None: no such process)."""
+
+    vpid: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessDescription:
+    vpid: int
+    ppid: int = 0
+    host_pid: int = 0
+    pgid: int = 1
+    sid: int = 1
+    exited: bool = False
+    facts: Facts | None = None
+
+
+MESSAGES = {cls.__name__: cls for cls in (NewProcess, PidGiven, Started, Exited, Facts, Describe, Noted, Reaped,
+                                          ListProcesses, ProcessList, DescribeProcess, ProcessDescription)}
+Message = (NewProcess | PidGiven | Started | Exited | Describe | Noted | Reaped | ListProcesses | ProcessList | DescribeProcess
+           | ProcessDescription)
 
 
 class _Unpickler(pickle.Unpickler):

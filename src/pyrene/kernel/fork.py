@@ -253,6 +253,7 @@ def reaped(t: Task, host_result: int, keep: bool = False) -> int:
         return host_result
     if not keep:
         del t.instance.children[vpid]
+        t.instance.forget_child(vpid)
     return vpid
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..abi.flags import Rlimit
+from ..ipc.messages import Facts
 from ..platform.tracee import Tracee
 from .creds import Creds
 from .fdtable import FdTable
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from .instance import Instance
 
 RLIM_INF = (1 << 64) - 1
+FACTS_ARGV_MAX = 32 * 1024
 
 
 def default_rlimits(nofile: int) -> dict[int, tuple[int, int]]:
@@ -53,6 +55,20 @@ class Process:
     pdeathsig: int = 0  # stored; delivered once processes have parents in the sandbox
     child_subreaper: bool = False
     dumpable: int = 1
+
+    def facts(self) -> Facts:
+        """What the leader keeps of this process for /proc of the others; argv cut to
+        FACTS_ARGV_MAX bytes, so that the message fits (Linux shows all of it)."""
+        argv, room = [], FACTS_ARGV_MAX
+        for arg in self.argv:
+            room -= len(arg) + 1
+            if room < 0:
+                break
+            argv.append(arg)
+        c = self.creds
+        caps = (c.caps.effective, c.caps.permitted, c.caps.inheritable, c.caps.bounding, c.caps.ambient)
+        return Facts(tuple(argv), self.comm, self.exe, (c.ruid, c.euid, c.suid, c.uid), (c.rgid, c.egid, c.sgid, c.gid),
+                     c.groups, caps, c.no_new_privs, self.dumpable)
 
 
 class Task:
