@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pyrene.testing.compare import assert_same, default_env
+from pyrene.testing.compare import assert_same, default_env, run_pyrene
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -130,3 +131,73 @@ def test_nothing_left_when_pyrene_is_killed(need, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     proc.stdout.close()
+
+
+# -- /proc of the other processes (fs/proc.py, the leader's process table) --------------------
+
+@pytest.mark.parametrize("link", ["dynamic", "static"])
+def test_proc_of_another_process(cbuild, tmp_path, link):
+    """/proc/CHILD/{stat,status,cmdline,comm,exe,statm} of a child that names itself and
+    execs `sleep 1`: the pids agree with fork() and getpid(), names and command line are
+    the new program's; a zombie's state is Z; a reaped child is gone from /proc."""
+    native = assert_same([cbuild("proc_others.c", link=link)], cwd=tmp_path)
+    assert b"WRONG" not in native.stdout
+    assert b"zombie: state Z, comm sleep" in native.stdout
+
+
+PS_SCRIPT = ("sleep 1 & a=$!; sleep 1 & b=$!; echo children $a $b; "
+             "ps -e -o pid=,ppid=,comm=,args=; echo pgrep; pgrep -l sleep; echo end; wait")
+
+
+def test_ps_and_pgrep_list_the_sandbox(need, tmp_path):
+    """procps reads /proc: `ps -e` lists exactly the shell (pid 1), its two sleeps and
+    itself; pgrep finds the sleeps under the pids the shell got from fork. (pkill needs
+    kill(2) to other processes, which the leader does not route yet.)"""
+    bash = need("/bin/bash", "bash")
+    need("/usr/bin/ps", "procps")
+    out = run_pyrene([bash, "-c", PS_SCRIPT], cwd=tmp_path, env=default_env(), timeout=120)
+    assert out.status == 0, out
+    lines = out.stdout.decode().splitlines()
+    assert lines[0].startswith("children "), lines
+    a, b = (int(x) for x in lines[0].split()[1:])
+    ps = [line.split(None, 3) for line in lines[1:lines.index("pgrep")]]
+    rows = {int(pid): (int(ppid), comm, args) for pid, ppid, comm, args in ps}
+    assert rows.pop(1) == (0, "bash", f"{bash} -c {PS_SCRIPT}")
+    assert rows.pop(a) == (1, "sleep", "sleep 1")
+    assert rows.pop(b) == (1, "sleep", "sleep 1")
+    (ps_pid, (ps_ppid, ps_comm, ps_args)), = rows.items()  # and ps itself, nothing else
+    assert (ps_ppid, ps_comm, ps_args) == (1, "ps", "ps -e -o pid=,ppid=,comm=,args=")
+    assert ps_pid > b
+    pgrep = lines[lines.index("pgrep") + 1:-1]
+    assert sorted(pgrep) == sorted([f"{a} sleep", f"{b} sleep"])
+    assert lines[-1] == "end"
+
+
+def test_no_host_pid_in_proc(need, tmp_path):
+    """The pid fields of every /proc/PID/stat (pid, ppid, pgrp, session, tpgid) and the
+    pid lines of every status are the sandbox's small vpids: while the sandbox runs, none
+    is the host pid of one of its processes (the leader, instances, app processes)."""
+    bash = need("/bin/bash", "bash")
+    script = ("sleep 2 & sleep 2 & (sleep 2; true) & exec 3>ready; cat /proc/[0-9]*/stat; "
+              "grep -h -E '^(Tgid|Ngid|Pid|PPid|TracerPid|NStgid|NSpid|NSpgid|NSsid):' /proc/[0-9]*/status; wait")
+    proc = subprocess.Popen([sys.executable, "-m", "pyrene", "run", "--", bash, "-c", script], cwd=tmp_path,
+                            env=default_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "ready").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    host_pids = descendants(proc.pid) | {proc.pid}  # the leader, instances and app processes
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    text = out.decode()
+    stat_lines = [line for line in text.splitlines() if "(" in line]
+    assert len(stat_lines) >= 4, text  # bash, two sleeps, the subshell (and maybe its sleep)
+    pid_fields = []
+    for line in stat_lines:  # pid (comm) state ppid pgrp session tty_nr tpgid
+        pid, rest = line.split(" (", 1)
+        fields = rest.rsplit(") ", 1)[1].split()
+        pid_fields += [int(pid), int(fields[1]), int(fields[2]), int(fields[3]), int(fields[5])]
+    status_pids = [int(n) for n in re.findall(r"^\w+:\s+(-?\d+)$", text, re.M)]
+    assert len(status_pids) % 9 == 0 and len(status_pids) >= 9 * 4, text
+    assert set(pid_fields + status_pids) <= set(range(-1, 20)), (pid_fields, status_pids)
+    assert not set(pid_fields + status_pids) & host_pids
+    assert "TracerPid:\t0" in text and "PPid:\t1" in text
