@@ -137,9 +137,10 @@ def test_nothing_left_when_pyrene_is_killed(need, tmp_path):
 
 @pytest.mark.parametrize("link", ["dynamic", "static"])
 def test_proc_of_another_process(cbuild, tmp_path, link):
-    """/proc/CHILD/{stat,status,cmdline,comm,exe,statm} of a child that names itself and
-    execs `sleep 1`: the pids agree with fork() and getpid(), names and command line are
-    the new program's; a zombie's state is Z; a reaped child is gone from /proc."""
+    """/proc/CHILD/{stat,status,cmdline,environ,comm,exe,statm} of a child that names
+    itself and execs `sleep 1`: the pids agree with fork() and getpid(), names, command
+    line and environment are the new program's; a zombie's state is Z; a reaped child is
+    gone from /proc."""
     native = assert_same([cbuild("proc_others.c", link=link)], cwd=tmp_path)
     assert b"WRONG" not in native.stdout
     assert b"zombie: state Z, comm sleep" in native.stdout
@@ -201,3 +202,32 @@ def test_no_host_pid_in_proc(need, tmp_path):
     assert set(pid_fields + status_pids) <= set(range(-1, 20)), (pid_fields, status_pids)
     assert not set(pid_fields + status_pids) & host_pids
     assert "TracerPid:\t0" in text and "PPid:\t1" in text
+
+
+ZOMBIE_SCRIPT = """
+(sleep 0.1 & exec sleep 3) &
+for i in $(seq 50); do ps -e -o stat= | grep -q Z && break; sleep 0.1; done
+echo parent $!; ps -e -o pid=,ppid=,stat=,comm=
+wait
+(sleep 0.1 &)
+for i in $(seq 50); do [ $(ps -e -o pid= | wc -l) = 2 ] && break; sleep 0.1; done
+echo after; ps -e -o ppid=,stat=,comm=; true
+"""
+
+
+def test_zombies_and_orphans_in_proc(need, tmp_path):
+    """A child its parent never waits for is a zombie (Z) in /proc until the parent dies
+    too; an orphan's exit removes it (the host reaps both in the leader, no wait
+    tells the leader)."""
+    bash = need("/bin/bash", "bash")
+    need("/usr/bin/ps", "procps")
+    out = run_pyrene([bash, "-c", ZOMBIE_SCRIPT], cwd=tmp_path, env=default_env(), timeout=120)
+    assert out.status == 0, out
+    lines = out.stdout.decode().splitlines()
+    parent = int(lines[0].split()[1])
+    during = [line.split() for line in lines[1:lines.index("after")]]
+    assert [1, 0, "bash"] in [[int(p), int(pp), c] for p, pp, _, c in during]
+    assert [parent, 1, "S", "sleep"] in [[int(p), int(pp), s, c] for p, pp, s, c in during]
+    assert [parent, "Z", "sleep"] in [[int(pp), s, c] for _, pp, s, c in during], during
+    after = [line.split() for line in lines[lines.index("after") + 1:]]
+    assert sorted((pp, c) for pp, _, c in after) == [("0", "bash"), ("1", "ps")], after

@@ -350,7 +350,7 @@ class ProcView:
         rest[1:4] = [str(d.ppid), str(d.pgid), str(d.sid)]
         # the terminal's foreground group: the sandbox's (one host group) when it is in front;
         # another group is one the sandbox cannot see (0, as Linux shows it across pid namespaces)
-        rest[5] = "-1" if host_tpgid == "-1" else str(d.pgid) if host_tpgid == host_pgrp else "0"
+        rest[5] = "-1" if host_tpgid == "-1" else str(d.pgid) if host_tpgid == host_pgrp != "0" else "0"
         return f"{d.vpid} ({facts(d).comm}) {' '.join(rest)}\n".encode()
 
     def loadavg(self) -> bytes:
@@ -444,17 +444,17 @@ class ProcView:
         d = self.instance.describe_process(vpid)
         if d.facts is None:
             raise Errno(errno.ENOENT)
-        host_dead = host_state_of(d.host_pid) in "ZX"
-        if d.exited and not host_dead:
+        host = host_state_of(d.host_pid)
+        if host == "X" or (d.exited and host != "Z"):
             raise Errno(errno.ENOENT)  # reaped on the host: its host pid may be another's now
         # dead before its instance could tell the leader: a zombie all the same
-        return replace(d, exited=True) if host_dead and not d.exited else d
+        return replace(d, exited=True) if host == "Z" and not d.exited else d
 
     def other_dir(self, vpid: int) -> synth.Dir:
-        """/proc/PID of another process: what its instance told the leader (cmdline, comm,
-        exe, identity) and what the host counts (stat, status, statm, maps), with the
-        sandbox's pids. What lives only in its instance (fds, cwd, environ, limits) is
-        refused with EACCES, as Linux refuses it for a process one may not ptrace."""
+        """/proc/PID of another process: what its instance told the leader (cmdline,
+        environ, comm, exe, identity) and what the host counts (stat, status, statm, maps),
+        with the sandbox's pids. What lives only in its instance and changes often (fds,
+        cwd) is refused with EACCES, as Linux refuses it for a process one may not ptrace."""
 
         def own() -> tuple[int, int]:
             f = facts(self.describe(vpid))
@@ -475,12 +475,15 @@ class ProcView:
         def cmdline(d: ProcessDescription) -> bytes:
             return b"" if d.exited else b"".join(os.fsencode(a) + b"\0" for a in facts(d).argv)
 
+        def environ(d: ProcessDescription) -> bytes:
+            return b"" if d.exited else b"".join(os.fsencode(e) + b"\0" for e in facts(d).env)
+
         entries: dict[str, synth.Node] = {
             "exe": synth.link(exe, owner=own),
             "cwd": synth.link(refused, owner=own),
             "root": synth.link(lambda: "/", owner=own),
             "cmdline": text(cmdline),
-            "environ": synth.text(refused, 0o400, own),
+            "environ": text(environ, 0o400),
             "comm": text(lambda d: facts(d).comm.encode() + b"\n", 0o644),
             "status": text(self.format_status),
             "stat": text(self.format_stat),

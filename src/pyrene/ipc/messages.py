@@ -54,9 +54,11 @@ class Exited:
 @dataclass(frozen=True, slots=True)
 class Facts:
     """What only a process's own instance knows and /proc of other processes shows:
-    its command line, name, program and identity (ids as Creds orders them)."""
+    its command line, environment (as execve gave it), name, program and identity (ids
+    as Creds orders them)."""
 
     argv: tuple[str, ...]
+    env: tuple[str, ...]
     comm: str
     exe: str
     uids: tuple[int, int, int, int]  # real, effective, saved, fs
@@ -121,8 +123,8 @@ class ProcessDescription:
 
 MESSAGES = {cls.__name__: cls for cls in (NewProcess, PidGiven, Started, Exited, Facts, Describe, Noted, Reaped,
                                           ListProcesses, ProcessList, DescribeProcess, ProcessDescription)}
-Message = (NewProcess | PidGiven | Started | Exited | Describe | Noted | Reaped | ListProcesses | ProcessList | DescribeProcess
-           | ProcessDescription)
+Message = (NewProcess | PidGiven | Started | Exited | Describe | Noted | Reaped | ListProcesses | ProcessList
+           | DescribeProcess | ProcessDescription)
 
 
 class _Unpickler(pickle.Unpickler):

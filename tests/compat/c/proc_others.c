@@ -1,6 +1,6 @@
 /* /proc/PID of another process: a child that names itself, then execs `sleep 1`.
- * The parent reads the child's stat, status, cmdline, comm and exe, and prints only what
- * is the same in every run: whether the pids agree with getpid() and fork()'s result,
+ * The parent reads the child's stat, status, cmdline, environ, comm and exe, and prints
+ * only what is the same in every run: whether the pids agree with getpid() and fork()'s result,
  * the names and command line, the state once the child is a zombie, its absence once reaped. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -87,7 +87,8 @@ int main(void) {
         char c = 'n';
         write(named[1], &c, 1);
         read(go[0], &c, 1);
-        execl("/bin/sleep", "sleep", "1", (char *)NULL);
+        char *env[] = {"PROC_OTHERS=yes", "LC_ALL=C", NULL};
+        execle("/bin/sleep", "sleep", "1", (char *)NULL, env);
         _exit(127);
     }
     close(named[1]);
@@ -121,7 +122,11 @@ int main(void) {
     for (int i = 0; i < 100 && slurp("cmdline") <= 0; i++)
         usleep(5000);
     ssize_t n = slurp("cmdline");
-    printf("cmdline: %zd bytes, is \"sleep\\0" "1\\0\": %s\n", n, n == 8 && memcmp(buf, "sleep\0" "1\0", 8) == 0 ? "ok" : "WRONG");
+    printf("cmdline: %zd bytes, is \"sleep\\0" "1\\0\": %s\n", n,
+           n == 8 && memcmp(buf, "sleep\0" "1\0", 8) == 0 ? "ok" : "WRONG");
+    n = slurp("environ");
+    printf("environ: %zd bytes, is the exec's: %s\n", n,
+           n == 25 && memcmp(buf, "PROC_OTHERS=yes\0LC_ALL=C\0", 25) == 0 ? "ok" : "WRONG");
     if (slurp("comm") >= 0)
         printf("comm: %s", buf);
     if (read_stat(&state, &pid, &ppid, &pgrp, &session, comm, sizeof comm) == 0) {
