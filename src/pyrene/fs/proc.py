@@ -27,7 +27,7 @@ from __future__ import annotations
 import errno
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, NoReturn
 
@@ -99,15 +99,19 @@ def make_procfs(instance: "Instance", start_ns: int) -> synth.SynthFS:
             node = others[vpid] = view.other_dir(vpid)
         return node
 
-    def root_children() -> dict[str, synth.Node]:
+    def root_children() -> "ProcRoot":
         """Every process of the sandbox: ours from our own state, the others from what
         the leader and the host know of them (vpids are never reused: no stale dirs)."""
         own = {p.vpid: p for p in instance.processes()}
-        entries: dict[str, synth.Node] = {}
-        for vpid in sorted(set(instance.sandbox_pids()) | set(own)):
-            entries[str(vpid)] = process_dir(own[vpid]) if vpid in own else other_dir(vpid)
-        entries.update(fixed)
-        return entries
+
+        def listing() -> dict[str, synth.Node]:
+            entries: dict[str, synth.Node] = {}
+            for vpid in sorted(set(instance.sandbox_pids()) | set(own)):
+                entries[str(vpid)] = process_dir(own[vpid]) if vpid in own else other_dir(vpid)
+            entries.update(fixed)
+            return entries
+
+        return ProcRoot(fixed, {str(vpid): process_dir(p) for vpid, p in own.items()}, listing)
 
     def me() -> "Process":
         return instance.process
@@ -134,6 +138,36 @@ def sys_tree() -> synth.Dir:
             node = sub.children()  # type: ignore[attr-defined]
         node[leaf] = host_file(f"/proc/sys/{name}")
     return synth.static_dir(root)
+
+
+class ProcRoot(Mapping[str, synth.Node]):
+    """/proc's entries. A lookup of a fixed name (self, ...) or of our own pid asks
+    nobody (programs walk /proc/self often); only another pid, or a listing, asks the
+    leader, once per walk."""
+
+    def __init__(self, fixed: dict[str, synth.Node], own: dict[str, synth.Node],
+                 listing: Callable[[], dict[str, synth.Node]]) -> None:
+        self.fixed, self.own, self.listing = fixed, own, listing
+        self.everything: dict[str, synth.Node] | None = None
+
+    def _all(self) -> dict[str, synth.Node]:
+        if self.everything is None:
+            self.everything = self.listing()
+        return self.everything
+
+    def __getitem__(self, name: str) -> synth.Node:
+        node = self.fixed.get(name) or self.own.get(name)
+        if node is not None:
+            return node
+        if not name.isdigit():
+            raise KeyError(name)
+        return self._all()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 @dataclass(frozen=True, slots=True)
