@@ -320,13 +320,17 @@ def _first_instance(instance: Instance, prog: execmod.Program, name: str, client
         print(f"pyrene: {name}: cannot load program: {os.strerror(exc.errno)}", file=sys.stderr)
         return 126
     client.send(Started(1, task.tid, os.getpid()))
+    instance.publish()
     try:
         code = instance.run(task)
     finally:
         instance.shutdown()
         if instance.strace is not None:
             instance.strace.out.flush()
-    client.send(Exited(instance.process.vpid, instance.exit_raw, code))
+    # the instance's own connection: after a fork this copy serves the child, whose
+    # instance has its own socket (kernel/fork.py) and has closed `client`
+    assert instance.leader is not None
+    instance.leader.send(Exited(instance.process.vpid, instance.exit_raw, code))
     return code
 
 

@@ -192,6 +192,8 @@ class HostFS(FileSystem):
             host_flags &= ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL)
         # Opened O_NONBLOCK on the host, whatever the app asked: a FIFO must not make the
         # instance wait for its peer (a writer without a reader gets ENXIO at once)
+        if flags & OpenFlags.O_PATH:
+            return HostFile(pal.open_beneath(self.root_fd, rel, host_flags, mode), flags & ~OpenFlags.O_CLOEXEC, path)
         try:
             fd = pal.open_beneath(self.root_fd, rel, host_flags | _NONBLOCK, mode)
         except Errno as e:

@@ -1,6 +1,8 @@
 """An instance's end of its connection to the leader.
 
-Only process creation and exit talk to the leader; the syscall hot path never does.
+Process creation and exit talk to the leader, and so do /proc of other processes and
+the rare events that change what it shows (execve, a new name or identity, a reaped
+child); the syscall hot path never does.
 """
 
 from __future__ import annotations

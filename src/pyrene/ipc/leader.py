@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 
 from ..pal.linux import host_kill
 from .client import LeaderClient, socket_pair
-from .messages import MAX_MESSAGE, Exited, NewProcess, PidGiven, RealIds, Refused, Started, decode, encode
+from .messages import (MAX_MESSAGE, Describe, DescribeProcess, Exited, Facts, ListProcesses, NewProcess, Noted,
+                       PidGiven, ProcessDescription, ProcessList, Reaped, Refused, Started, decode, encode)
 
 log = logging.getLogger("pyrene.ipc")
 
@@ -43,7 +44,14 @@ class ProcessEntry:
     host_pid: int = 0
     instance_pid: int = 0
     status: int | None = None  # wait status once exited
-    uid: int = 0  # real uid, for RLIMIT_NPROC
+    facts: Facts | None = None  # what its instance last said of it (/proc of other processes)
+    reaped: bool = False  # its parent waited for it (it goes once its exit is known too)
+    orphan: bool = False  # its parent died first: the host reaps it here, no wait reports it
+
+    @property
+    def uid(self) -> int:
+        """The real uid (RLIMIT_NPROC counts by it)."""
+        return self.facts.uids[0] if self.facts is not None else 0
 
 
 @dataclass(eq=False)
@@ -163,7 +171,9 @@ class Leader:
                 sock.send(encode(refusal))
                 return True
             entry = self.allocate(msg.parent)
-            entry.host_pid, entry.uid = msg.host_pid, msg.uid
+            entry.host_pid = msg.host_pid
+            parent = self.processes.get(msg.parent)
+            entry.facts = parent.facts if parent is not None else None  # fork copies them
             for fd in fds:
                 conn = socket.socket(fileno=fd)
                 sel.register(conn, selectors.EVENT_READ, entry.vpid)
@@ -171,18 +181,57 @@ class Leader:
         elif isinstance(msg, Started):
             entry = self.processes[msg.vpid]
             entry.host_pid, entry.instance_pid = msg.host_pid, msg.instance_pid
-        elif isinstance(msg, RealIds):
-            self.processes[msg.vpid].uid = msg.uid
         elif isinstance(msg, Exited):
-            entry = self.processes[msg.vpid]
-            entry.status = msg.status
             if msg.vpid == 1:
                 self.first_code = msg.code
                 self._end_namespace()
-            for child in self.processes.values():  # orphans: re-parented to pid 1
-                if child.ppid == msg.vpid and child.status is None:
-                    child.ppid = 1
+            self._exited(msg.vpid, msg.status)
+        else:
+            self._process_message(sock, msg)
         return True
+
+    def _exited(self, vpid: int, status: int) -> None:
+        entry = self.processes.get(vpid)
+        if entry is None:
+            return
+        entry.status = status
+        if entry.reaped or entry.orphan:  # the parent's wait came first, or there is none
+            del self.processes[vpid]
+        for child in list(self.processes.values()):
+            if child.ppid != vpid or child.reaped:
+                continue
+            if child.status is not None:
+                del self.processes[child.vpid]  # a zombie orphan: the host reaps it here (subreaper)
+            else:
+                child.ppid, child.orphan = 1, True  # re-parented to pid 1
+
+    # -- /proc of other processes (fs/proc.py) ---------------------------------------------
+
+    def _process_message(self, sock: socket.socket, msg: object) -> None:
+        """The messages that keep and show what /proc lists: answered at once."""
+        if isinstance(msg, Describe):
+            entry = self.processes.get(msg.vpid)
+            if entry is not None:
+                entry.facts = msg.facts
+            sock.send(encode(Noted()))
+        elif isinstance(msg, Reaped):
+            entry = self.processes.get(msg.vpid)
+            if entry is not None:
+                entry.reaped = True
+                if entry.status is not None:
+                    del self.processes[msg.vpid]
+        elif isinstance(msg, ListProcesses):
+            sock.send(encode(ProcessList(tuple(v for v, e in sorted(self.processes.items()) if not e.reaped))))
+        elif isinstance(msg, DescribeProcess):
+            sock.send(encode(self.describe(msg.vpid)))
+
+    def describe(self, vpid: int) -> ProcessDescription:
+        entry = self.processes.get(vpid)
+        if entry is None or entry.reaped or entry.facts is None:
+            return ProcessDescription(vpid)
+        # process groups and sessions: the entry's once the leader keeps them, else pid 1's
+        pgid, sid = getattr(entry, "pgid", 1), getattr(entry, "sid", 1)
+        return ProcessDescription(vpid, entry.ppid, entry.host_pid, pgid, sid, entry.status is not None, entry.facts)
 
     def _end_namespace(self) -> None:
         """Process 1 has exited: as in a Linux pid namespace whose init dies, every other
@@ -200,8 +249,10 @@ class Leader:
         live = [e for e in self.processes.values() if e.status is None and _alive(e.host_pid)]
         if len(live) >= self.max_processes:
             return Refused(errno.EAGAIN, f"the sandbox has {len(live)} processes (pyrene.max_processes)")
-        if msg.nproc >= 0 and sum(1 for e in live if e.uid == msg.uid) >= msg.nproc:
-            return Refused(errno.EAGAIN, f"uid {msg.uid} has {msg.nproc} processes (RLIMIT_NPROC)")
+        parent = self.processes.get(msg.parent)
+        uid = parent.uid if parent is not None else 0
+        if msg.nproc >= 0 and sum(1 for e in live if e.uid == uid) >= msg.nproc:
+            return Refused(errno.EAGAIN, f"uid {uid} has {msg.nproc} processes (RLIMIT_NPROC)")
         return None
 
     def _gone(self, vpid: int) -> None:
@@ -209,7 +260,7 @@ class Leader:
         (it was killed), the process counts as exited from now on."""
         entry = self.processes.get(vpid)
         if entry is not None and entry.status is None:
-            entry.status = signal.SIGKILL  # a wait status: killed by SIGKILL
+            self._exited(vpid, signal.SIGKILL)  # a wait status: killed by SIGKILL
 
     def _kill_leftovers(self) -> None:
         """Every instance is gone; an app process that somehow outlived its instance

@@ -19,13 +19,12 @@ MAX_MESSAGE = 64 * 1024
 @dataclass(frozen=True, slots=True)
 class NewProcess:
     """Instance -> leader: the app process `parent` forked `host_pid`; the new instance's
-    socket comes with it (SCM_RIGHTS). `uid` is the parent's real uid and `nproc` its
-    RLIMIT_NPROC (-1: not limited, it is privileged). Answered by `PidGiven`, or by
-    `Refused` when a process limit is reached."""
+    socket comes with it (SCM_RIGHTS). `nproc` is the parent's RLIMIT_NPROC (-1: not
+    limited, it is privileged). Answered by `PidGiven`, or by `Refused` when a process
+    limit is reached."""
 
     parent: int
     host_pid: int
-    uid: int = 0
     nproc: int = -1
 
 
@@ -54,16 +53,6 @@ class Started:
 
 
 @dataclass(frozen=True, slots=True)
-class RealIds:
-    """Instance -> leader: process `vpid`'s real uid and gid changed (RLIMIT_NPROC counts
-    processes by real uid)."""
-
-    vpid: int
-    uid: int
-    gid: int
-
-
-@dataclass(frozen=True, slots=True)
 class Exited:
     """Instance -> leader: process `vpid` is gone; `status` is its wait status, `code`
     the shell-style status (128+N for signal N)."""
@@ -73,8 +62,80 @@ class Exited:
     code: int
 
 
-MESSAGES = {cls.__name__: cls for cls in (NewProcess, PidGiven, Refused, Started, RealIds, Exited)}
-Message = NewProcess | PidGiven | Refused | Started | RealIds | Exited
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What only a process's own instance knows and /proc of other processes shows:
+    its command line, environment (as execve gave it), name, program and identity (ids
+    as Creds orders them)."""
+
+    argv: tuple[str, ...]
+    env: tuple[str, ...]
+    comm: str
+    exe: str
+    uids: tuple[int, int, int, int]  # real, effective, saved, fs
+    gids: tuple[int, int, int, int]
+    groups: tuple[int, ...]
+    caps: tuple[int, int, int, int, int]  # effective, permitted, inheritable, bounding, ambient
+    no_new_privs: bool
+    dumpable: int
+
+
+@dataclass(frozen=True, slots=True)
+class Describe:
+    """Instance -> leader: process `vpid` is now described by `facts` (sent at start,
+    execve, a change of name or identity; a forked child starts with its parent's).
+    Answered by `Noted`, so that what the process does next (a pipe closed at execve, a
+    name set) cannot be seen by another process before /proc shows it."""
+
+    vpid: int
+    facts: Facts
+
+
+@dataclass(frozen=True, slots=True)
+class Noted:
+    """Leader -> instance: the message was taken into account."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reaped:
+    """Instance -> leader: the parent waited for `vpid`; it is gone from /proc."""
+
+    vpid: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListProcesses:
+    """Instance -> leader: which processes exist (zombies included). Answered by `ProcessList`."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessList:
+    vpids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DescribeProcess:
+    """Instance -> leader: what the sandbox knows of process `vpid`. Answered by
+    `ProcessDescription` (`facts` None: no such process)."""
+
+    vpid: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessDescription:
+    vpid: int
+    ppid: int = 0
+    host_pid: int = 0
+    pgid: int = 1
+    sid: int = 1
+    exited: bool = False
+    facts: Facts | None = None
+
+
+MESSAGES = {cls.__name__: cls for cls in (NewProcess, PidGiven, Refused, Started, Exited, Facts, Describe, Noted,
+                                          Reaped, ListProcesses, ProcessList, DescribeProcess, ProcessDescription)}
+Message = (NewProcess | PidGiven | Refused | Started | Exited | Describe | Noted | Reaped | ListProcesses
+           | ProcessList | DescribeProcess | ProcessDescription)
 
 
 class _Unpickler(pickle.Unpickler):

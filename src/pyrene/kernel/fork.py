@@ -116,7 +116,7 @@ def _hand_over(instance: "Instance", parent: Task, child_pid: int) -> bool:
     assert leader is not None
     ours, theirs = socket_pair()
     try:
-        answer = leader.request(NewProcess(parent.proc.vpid, child_pid, parent.proc.creds.ruid, nproc_limit(parent)),
+        answer = leader.request(NewProcess(parent.proc.vpid, child_pid, nproc_limit(parent)),
                                 (theirs.fileno(),))
     except BaseException:
         ours.close()
@@ -280,6 +280,7 @@ def reaped(t: Task, host_result: int, keep: bool = False) -> int:
         return host_result
     if not keep:
         del t.instance.children[vpid]
+        t.instance.forget_child(vpid)
     return vpid
 
 

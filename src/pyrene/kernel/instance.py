@@ -32,7 +32,7 @@ from ..fs.locks import LockTable
 from ..fs.mounts import MountTable
 from ..fs.vfs import Vfs
 from ..ipc.client import LeaderClient
-from ..ipc.messages import Message
+from ..ipc.messages import Describe, DescribeProcess, ListProcesses, ProcessDescription, ProcessList, Reaped
 from ..pal import linux as pal
 from ..net.unix import UnixNamespace
 from ..platform import libc, spawn
@@ -315,11 +315,6 @@ class Instance:
 
     # -- processes (kernel/fork.py) -------------------------------------------------------
 
-    def tell_leader(self, msg: Message) -> None:
-        """A one-way message to the namespace leader (none in a unit test's instance)."""
-        if self.leader is not None:
-            self.leader.send(msg)
-
     def _unknown_stop(self, pid: int, status: int) -> None:
         """A stop of a host pid we do not serve yet: a forked child stopping before its
         parent's fork event was seen. Kept for `fork.fork_child`."""
@@ -340,3 +335,44 @@ class Instance:
         proc.exit_status = None
         self.exit_status = None
         self.exit_raw = 0
+
+    # -- the other processes of the sandbox (fs/proc.py) ----------------------------------
+
+    def publish(self) -> None:
+        """Tell the leader what /proc of other processes shows of ours: at start, execve,
+        a new name or identity (a forked child starts with its parent's)."""
+        if self.leader is not None:
+            try:
+                self.leader.request(Describe(self.process.vpid, self.process.facts()))
+            except OSError:
+                pass  # the leader is gone: so is the sandbox
+
+    def forget_child(self, vpid: int) -> None:
+        """A child was reaped: it leaves /proc."""
+        if self.leader is not None:
+            try:
+                self.leader.send(Reaped(vpid))
+            except OSError:
+                pass
+
+    def sandbox_pids(self) -> tuple[int, ...]:
+        """The virtual pids of every process of the sandbox, zombies included."""
+        if self.leader is not None:
+            try:
+                answer = self.leader.request(ListProcesses())
+                if isinstance(answer, ProcessList):
+                    return answer.vpids
+            except OSError:
+                pass
+        return (self.process.vpid,)
+
+    def describe_process(self, vpid: int) -> ProcessDescription:
+        """What the leader knows of process `vpid` (`facts` None: there is none)."""
+        if self.leader is not None:
+            try:
+                answer = self.leader.request(DescribeProcess(vpid))
+                if isinstance(answer, ProcessDescription):
+                    return answer
+            except OSError:
+                pass
+        return ProcessDescription(vpid)

@@ -13,7 +13,6 @@ from ..abi.flags import (CAP_LAST_CAP, CAP_SETGID, LINUX_CAPABILITY_VERSION_1, L
 from ..abi.types import Int, Ptr, UInt
 from ..errors import Errno
 from ..kernel.creds import NGROUPS_MAX, Creds
-from ..ipc.messages import RealIds
 from ..kernel.table import PARTIAL, syscall
 from ..kernel.task import Task
 from ..pal import linux as pal
@@ -29,13 +28,11 @@ def commit(t: Task, change: Callable[[Creds], T]) -> T:
     dumpable (it becomes fs.suid_dumpable)."""
     c = t.proc.creds
     before = (c.euid, c.egid, c.uid, c.gid)
-    real = (c.ruid, c.rgid)
     permitted = c.caps.permitted
     result = change(c)
     if (c.euid, c.egid, c.uid, c.gid) != before or c.caps.permitted & ~permitted:
         t.proc.dumpable = pal.suid_dumpable()
-    if (c.ruid, c.rgid) != real:
-        t.instance.tell_leader(RealIds(t.proc.vpid, c.ruid, c.rgid))
+    t.instance.publish()  # /proc/PID/status of the others shows the ids; RLIMIT_NPROC counts real uids
     return result
 
 
@@ -145,6 +142,7 @@ def setgroups(t: Task, size: int, ptr: int) -> int:
         raise Errno(errno.EINVAL)
     groups = struct.unpack(f"<{size}I", t.mem.read(ptr, 4 * size)) if size else ()
     creds.setgroups(groups)
+    t.instance.publish()
     return 0
 
 
