@@ -23,8 +23,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..errors import Errno
+from ..kernel.waits import wake_instance
 from .client import LeaderClient, socket_pair
-from .messages import MAX_MESSAGE, Exited, NewProcess, PidGiven, Started, decode, encode
+from .messages import MAX_MESSAGE, Exited, NewProcess, PidGiven, SharedCall, SharedReply, Started, decode, encode
+from .shared import Asker, SharedState
+from .sysv import Blocked
 
 log = logging.getLogger("pyrene.ipc")
 
@@ -49,6 +53,9 @@ class Leader:
     processes: dict[int, ProcessEntry] = field(default_factory=dict)
     next_vpid: int = 1
     first_code: int | None = None
+    # file locks and System V IPC of the sandbox (ipc/shared.py)
+    shared: SharedState = field(default_factory=lambda: SharedState(wake=wake_instance))
+    socket_vpids: dict[int, int] = field(default_factory=dict)  # instance socket fileno -> vpid
 
     def allocate(self, ppid: int) -> ProcessEntry:
         vpid = self.next_vpid
@@ -107,6 +114,7 @@ class Leader:
         sel = selectors.DefaultSelector()
         sel.register(wake_r, selectors.EVENT_READ)
         sel.register(first_sock, selectors.EVENT_READ)
+        self.socket_vpids[first_sock.fileno()] = 1
         first_status: int | None = None
         try:
             while len(sel.get_map()) > 1:  # the wakeup pipe and at least one instance
@@ -122,6 +130,7 @@ class Leader:
                     assert isinstance(sock, socket.socket)
                     if not self._message(sock, sel):
                         sel.unregister(sock)
+                        self._instance_gone(sock)
                         sock.close()
             self._kill_leftovers()
         finally:
@@ -155,6 +164,8 @@ class Leader:
             for fd in fds:
                 conn = socket.socket(fileno=fd)
                 sel.register(conn, selectors.EVENT_READ)
+                self.socket_vpids[fd] = entry.vpid
+            self.shared.forked(msg.parent, entry.vpid)
             sock.send(encode(PidGiven(entry.vpid)))
         elif isinstance(msg, Started):
             entry = self.processes[msg.vpid]
@@ -167,7 +178,35 @@ class Leader:
             for child in self.processes.values():  # orphans: re-parented to pid 1
                 if child.ppid == msg.vpid and child.status is None:
                     child.ppid = 1
+            self.shared.exited(msg.vpid)
+        elif isinstance(msg, SharedCall):
+            self._shared_call(sock, msg)
         return True
+
+    def _shared_call(self, sock: socket.socket, call: SharedCall) -> None:
+        """A file lock or System V IPC operation (ipc/shared.py), answered at once."""
+        vpid = self.socket_vpids.get(sock.fileno(), 0)
+        entry = self.processes.get(vpid)
+        asker = Asker(vpid, call.tid, entry.instance_pid if entry is not None else 0, call.wait)
+        fds: list[int] = []
+        try:
+            value, fds = self.shared.serve(asker, call.op, call.args)
+            reply = SharedReply(value)
+        except Errno as e:
+            reply = SharedReply(errno=e.errno)
+        except Blocked:
+            reply = SharedReply(blocked=True)
+        if fds:
+            socket.send_fds(sock, [encode(reply)], fds)  # type: ignore[arg-type]
+        else:
+            sock.send(encode(reply))  # type: ignore[arg-type]
+
+    def _instance_gone(self, sock: socket.socket) -> None:
+        """An instance's socket closed: its process is gone even if it could not say so
+        (the instance was killed); what it held in the shared state goes."""
+        vpid = self.socket_vpids.pop(sock.fileno(), 0)
+        if vpid:
+            self.shared.exited(vpid)
 
     def _kill_leftovers(self) -> None:
         """Every instance is gone; an app process that somehow outlived its instance
