@@ -60,6 +60,7 @@ log = logging.getLogger("pyrene.ipc")
 POSIX, DESC = "posix", "desc"
 DescId = tuple[int, int, int]
 MAX_DEADLOCK_STEPS = 10  # Linux's MAX_DEADLK_ITERATIONS
+MAX_MESSAGE_TEXT = 32768  # the longest System V message, within ipc/messages.MAX_MESSAGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +104,11 @@ class SharedState:
     def sysv(self) -> sysv.SysVNamespace:
         """Created at first use: most sandboxes never use System V IPC."""
         if self._sysv is None:
-            self._sysv = sysv.SysVNamespace(sysv.Limits.from_sysctl(self.read_sysctl))
+            limits = sysv.Limits.from_sysctl(self.read_sysctl)
+            # a message travels in one leader message (MAX_MESSAGE): a host allowing
+            # longer ones (the default is 8192) gets EINVAL beyond this, and sees it in IPC_INFO
+            limits = dataclasses.replace(limits, msgmax=min(limits.msgmax, MAX_MESSAGE_TEXT))
+            self._sysv = sysv.SysVNamespace(limits)
         return self._sysv
 
     # -- serving one call ------------------------------------------------------------------
