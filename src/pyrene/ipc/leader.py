@@ -2,7 +2,8 @@
 
 It forks the first instance, which starts app process 1, and then serves the instances
 over one SOCK_SEQPACKET socket each: it gives out virtual pids, keeps the process tree
-(vpid -> ppid, host pid), and learns of every exit. It outlives every app process, and
+(vpid -> ppid, host pid), learns of every exit, and holds what processes share, file
+locks and System V IPC (ipc/shared.py, `SharedCall` messages). It outlives every app process, and
 ends once every instance is gone, with the first process's status.
 
 Nothing is left behind: the leader is a child subreaper, so every instance and app

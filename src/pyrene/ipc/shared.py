@@ -287,7 +287,7 @@ class SharedState:
 
     @staticmethod
     def _caller(a: Asker, caller: Caller) -> Caller:
-        return dataclasses.replace(caller, pid=a.vpid)
+        return caller if caller.pid == a.vpid else dataclasses.replace(caller, pid=a.vpid)
 
     def op_sysv_limits(self, a: Asker) -> sysv.Limits:
         return self.sysv.limits

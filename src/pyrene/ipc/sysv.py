@@ -67,6 +67,9 @@ class Caller:
     gid: int
     groups: tuple[int, ...] = ()
 
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return Caller, (self.pid, self.uid, self.gid, self.groups)  # it travels with every call
+
     @property
     def privileged(self) -> bool:
         return self.uid == 0
@@ -132,6 +135,9 @@ class IpcObject:
 class Message:
     mtype: int
     text: bytes
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return Message, (self.mtype, self.text)
 
 
 @dataclass(slots=True)

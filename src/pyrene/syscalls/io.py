@@ -168,8 +168,12 @@ def dup3(t: Task, old: int, new: int, flags: int) -> int:
     return new
 
 
+DESCRIPTION_NOTE = ("a description opened before a fork and first locked after it (flock, OFD) loses its locks "
+                    "when the locking process closes it, though the other may still have it open")
+
+
 @syscall("fcntl", Fd, FcntlCmd, ULong, support=PARTIAL,
-         note="F_SETOWN/F_GETOWN, leases, F_NOTIFY are EINVAL")
+         note="F_SETOWN/F_GETOWN, leases, F_NOTIFY are EINVAL; OFD locks: " + DESCRIPTION_NOTE)
 def fcntl(t: Task, fd: int, cmd: int, arg: int) -> int:
     entry = t.files.entry(fd)
     file = entry.file
@@ -279,7 +283,7 @@ def shared_lock(t: Task, op: str, args: tuple[object, ...], wait: bool) -> None:
         raise WouldBlock(wake=True, on_eintr=lambda: t.instance.shared_call(t.tid, "cancel_wait", ())) from None
 
 
-@syscall("flock", Fd, Int)
+@syscall("flock", Fd, Int, support=PARTIAL, note=DESCRIPTION_NOTE)
 def flock(t: Task, fd: int, operation: int) -> int:
     file = t.files.get(fd)
     kind = FLOCK_KINDS.get(operation & ~LOCK_NB)
