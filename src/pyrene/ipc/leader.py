@@ -2,7 +2,8 @@
 
 It forks the first instance, which starts app process 1, and then serves the instances
 over one SOCK_SEQPACKET socket each: it gives out virtual pids, keeps the process tree
-(vpid -> ppid, host pid), and learns of every exit. It outlives every app process, and
+(vpid -> ppid, host pid), learns of every exit, and holds what processes share, file
+locks and System V IPC (ipc/shared.py, `SharedCall` messages). It outlives every app process, and
 ends once every instance is gone, with the first process's status.
 
 Nothing is left behind: the leader is a child subreaper, so every instance and app
@@ -24,10 +25,15 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..errors import Errno
+from ..kernel.waits import wake_instance
 from ..pal.linux import host_kill
 from .client import LeaderClient, socket_pair
 from .messages import (MAX_MESSAGE, Describe, DescribeProcess, Exited, Facts, ListProcesses, NewProcess, Noted,
-                       PidGiven, ProcessDescription, ProcessList, Reaped, Refused, Started, decode, encode)
+                       PidGiven, ProcessDescription, ProcessList, Reaped, Refused, SharedCall, SharedReply, Started,
+                       decode, encode)
+from .shared import Asker, SharedState
+from .sysv import Blocked
 
 log = logging.getLogger("pyrene.ipc")
 
@@ -61,6 +67,9 @@ class Leader:
     processes: dict[int, ProcessEntry] = field(default_factory=dict)
     next_vpid: int = 1
     first_code: int | None = None
+    # file locks and System V IPC of the sandbox (ipc/shared.py)
+    shared: SharedState = field(default_factory=lambda: SharedState(wake=wake_instance))
+    socket_vpids: dict[int, int] = field(default_factory=dict)  # instance socket fileno -> vpid
 
     def allocate(self, ppid: int) -> ProcessEntry:
         vpid = self.next_vpid
@@ -118,7 +127,8 @@ class Leader:
         old_chld = signal.signal(signal.SIGCHLD, lambda _s, _f: None)
         sel = selectors.DefaultSelector()
         sel.register(wake_r, selectors.EVENT_READ)
-        sel.register(first_sock, selectors.EVENT_READ, 1)  # data: the vpid the instance serves
+        sel.register(first_sock, selectors.EVENT_READ)
+        self.socket_vpids[first_sock.fileno()] = 1
         first_status: int | None = None
         try:
             while len(sel.get_map()) > 1:  # the wakeup pipe and at least one instance
@@ -134,8 +144,8 @@ class Leader:
                     sock = key.fileobj
                     assert isinstance(sock, socket.socket)
                     if not self._message(sock, sel):
-                        self._gone(key.data)
                         sel.unregister(sock)
+                        self._instance_gone(sock)
                         sock.close()
             self._kill_leftovers()
         finally:
@@ -176,7 +186,9 @@ class Leader:
             entry.facts = parent.facts if parent is not None else None  # fork copies them
             for fd in fds:
                 conn = socket.socket(fileno=fd)
-                sel.register(conn, selectors.EVENT_READ, entry.vpid)
+                sel.register(conn, selectors.EVENT_READ)
+                self.socket_vpids[fd] = entry.vpid
+            self.shared.forked(msg.parent, entry.vpid)
             sock.send(encode(PidGiven(entry.vpid)))
         elif isinstance(msg, Started):
             entry = self.processes[msg.vpid]
@@ -186,11 +198,14 @@ class Leader:
                 self.first_code = msg.code
                 self._end_namespace()
             self._exited(msg.vpid, msg.status)
+        elif isinstance(msg, SharedCall):
+            self._shared_call(sock, msg)
         else:
             self._process_message(sock, msg)
         return True
 
     def _exited(self, vpid: int, status: int) -> None:
+        self.shared.exited(vpid)  # its locks, semaphore undos and attaches go
         entry = self.processes.get(vpid)
         if entry is None:
             return
@@ -255,12 +270,34 @@ class Leader:
             return Refused(errno.EAGAIN, f"uid {uid} has {msg.nproc} processes (RLIMIT_NPROC)")
         return None
 
-    def _gone(self, vpid: int) -> None:
-        """The instance serving `vpid` closed its socket: if it said nothing of an exit
-        (it was killed), the process counts as exited from now on."""
+    def _instance_gone(self, sock: socket.socket) -> None:
+        """An instance's socket closed: if it said nothing of an exit (it was killed), its
+        process counts as exited (killed by SIGKILL) from now on, and what it held in
+        the shared state goes."""
+        vpid = self.socket_vpids.pop(sock.fileno(), 0)
         entry = self.processes.get(vpid)
         if entry is not None and entry.status is None:
             self._exited(vpid, signal.SIGKILL)  # a wait status: killed by SIGKILL
+        elif vpid:
+            self.shared.exited(vpid)
+
+    def _shared_call(self, sock: socket.socket, call: SharedCall) -> None:
+        """A file lock or System V IPC operation (ipc/shared.py), answered at once."""
+        vpid = self.socket_vpids.get(sock.fileno(), 0)
+        entry = self.processes.get(vpid)
+        asker = Asker(vpid, call.tid, entry.instance_pid if entry is not None else 0, call.wait)
+        fds: list[int] = []
+        try:
+            value, fds = self.shared.serve(asker, call.op, call.args)
+            reply = SharedReply(value)
+        except Errno as e:
+            reply = SharedReply(errno=e.errno)
+        except Blocked:
+            reply = SharedReply(blocked=True)
+        if fds:
+            socket.send_fds(sock, [encode(reply)], fds)  # type: ignore[arg-type]
+        else:
+            sock.send(encode(reply))  # type: ignore[arg-type]
 
     def _kill_leftovers(self) -> None:
         """Every instance is gone; an app process that somehow outlived its instance

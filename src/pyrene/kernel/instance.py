@@ -28,11 +28,11 @@ from dataclasses import dataclass
 
 from ..abi import sysnum
 from ..errors import Errno, RunOnHost, TaskExit, WouldBlock
-from ..fs.locks import LockTable
 from ..fs.mounts import MountTable
 from ..fs.vfs import Vfs
 from ..ipc.client import LeaderClient
 from ..ipc.messages import Describe, DescribeProcess, ListProcesses, ProcessDescription, ProcessList, Reaped
+from ..ipc.shared import LocalPort
 from ..pal import linux as pal
 from ..net.unix import UnixNamespace
 from ..platform import libc, spawn
@@ -40,7 +40,7 @@ from ..platform.tracee import MASK64, Tracee
 from ..trace.strace import Strace
 from . import exec as execmod
 from . import fork as forkmod
-from .fdtable import FdTable
+from .fdtable import FdTable, LockHints
 from .table import SyscallSpec, SyscallTable
 from .task import Creds, Process, Task
 from .waits import Waits
@@ -83,8 +83,11 @@ class Instance:
         self.debug = log.isEnabledFor(logging.DEBUG)
         self.post_hooks: dict[int, object] = {}
         self.start_ns = time.time_ns()
-        self.locks = LockTable()  # file locks of the sandbox (moves to the leader with issue 4)
-        self.process = Process(vpid=1, ppid=0, host_pid=0, files=FdTable(config.fd_limit, self.locks), cwd=config.cwd,
+        # file locks and System V IPC are the leader's (ipc/shared.py): see shared_call
+        self.shared_used = False
+        self.local_shared: LocalPort | None = None
+        self.process = Process(vpid=1, ppid=0, host_pid=0, files=FdTable(config.fd_limit, LockHints(
+                               release=self._release_locks)), cwd=config.cwd,
                                creds=config.creds, env=list(config.env), instance=self)
         self.exit_status: int | None = None
         self.unix = UnixNamespace()  # abstract AF_UNIX names (net/unix.py)
@@ -376,3 +379,25 @@ class Instance:
             except OSError:
                 pass
         return ProcessDescription(vpid)
+    # -- state shared across processes (ipc/shared.py) ------------------------------------
+
+    def shared_call(self, tid: int, op: str, args: tuple[object, ...], wait: bool = False) -> tuple[object, list[int]]:
+        """A file lock or System V IPC operation, served by the leader (an RPC round trip);
+        without a leader (unit tests, `pyrene check`) by a state of our own. Raises Errno,
+        or sysv.Blocked when the call must wait (recorded as waiting if `wait`)."""
+        self.shared_used = True
+        if self.leader is not None:
+            return self.leader.call(self.process.vpid, tid, op, args, wait)
+        if self.local_shared is None:
+            self.local_shared = LocalPort()
+        return self.local_shared.call(self.process.vpid, tid, op, args, wait)
+
+    def _release_locks(self, op: str, args: tuple[object, ...]) -> None:
+        self.shared_call(0, op, args)
+
+    def process_exiting(self) -> None:
+        """exit_group: the leader drops what the process held (locks, SEM_UNDO, shm
+        attaches) before the host ends it, so that whoever sees it gone sees that too.
+        Only for a process that ever used shared state (or inherited it from one that did)."""
+        if self.shared_used:
+            self.shared_call(0, "exiting", ())

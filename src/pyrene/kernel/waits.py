@@ -147,7 +147,7 @@ class Waits:
 
     def close(self) -> None:
         if self._wakeup is not None:
-            signal.signal(WAKE_SIGNAL, signal.SIG_DFL)
+            signal.signal(WAKE_SIGNAL, signal.SIG_IGN)  # a late wake must not kill an instance ending
             signal.set_wakeup_fd(-1)
             for fd in self._wakeup:
                 pal.close(fd)
