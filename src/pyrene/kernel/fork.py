@@ -118,6 +118,7 @@ def _hand_over(instance: "Instance", parent: Task, child_pid: int) -> bool:
     os.waitpid(middle, 0)
     ours.close()
     instance.children[vpid] = child_pid
+    instance.waits.watch_child(child_pid)
     return False
 
 
@@ -253,6 +254,7 @@ def reaped(t: Task, host_result: int, keep: bool = False) -> int:
         return host_result
     if not keep:
         del t.instance.children[vpid]
+        t.instance.waits.unwatch_child(host_result)
     return vpid
 
 

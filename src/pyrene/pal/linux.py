@@ -722,3 +722,21 @@ def host_parent(host_pid: int) -> int:
     except OSError:
         return 0
     return int(data[data.rindex(b")") + 2:].split()[1])
+
+
+def pidfd_open(host_pid: int) -> int:
+    """A pidfd of a host process (kernel/waits.py watches the app's children with it:
+    it becomes readable when the process exits)."""
+    with host_errors():
+        return os.pidfd_open(host_pid)
+
+
+def exit_reported(host_pid: int) -> bool:
+    """Whether a dead child's exit has been reported to its parent: no tracer left
+    (/proc/PID/status TracerPid 0; the tracer's wait notifies the real parent) or the
+    process already reaped. A traced child that exits is a zombie first, reported to its
+    tracer; its parent's SIGCHLD comes when the tracer has waited for it."""
+    for line in read_host_text(f"/proc/{host_pid}/status").splitlines():
+        if line.startswith(b"TracerPid:"):
+            return int(line.split()[1]) == 0
+    return True
