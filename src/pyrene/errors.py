@@ -78,16 +78,20 @@ class WouldBlock(Exception):
     the handler if it has SA_RESTART, else EINTR), False is ERESTARTNOHAND (always EINTR:
     poll, select, epoll_wait, nanosleep). `on_eintr` runs before EINTR is returned (to
     write back the time left); `sigmask`, if given, replaces the thread's signal mask in
-    deciding which signals interrupt (ppoll, pselect6, epoll_pwait).
+    deciding which signals interrupt (ppoll, pselect6, epoll_pwait). `progress` is what
+    the call has done before it parked (bytes of a blocking pipe write): the re-run goes
+    on from there (`Waits.progress`), and a signal ends the call with it, not EINTR.
     """
 
-    __slots__ = ("fds", "deadline", "restartable", "on_eintr", "sigmask")
+    __slots__ = ("fds", "deadline", "restartable", "on_eintr", "sigmask", "progress")
 
     def __init__(self, fds: tuple[tuple[int, int], ...] = (), deadline: int | None = None, *,
-                 restartable: bool = True, on_eintr=None, sigmask: int | None = None) -> None:  # type: ignore[no-untyped-def]
+                 restartable: bool = True, on_eintr=None, sigmask: int | None = None,  # type: ignore[no-untyped-def]
+                 progress: int = 0) -> None:
         super().__init__()
         self.fds = fds
         self.deadline = deadline
         self.restartable = restartable
         self.on_eintr = on_eintr
         self.sigmask = sigmask
+        self.progress = progress

@@ -166,6 +166,11 @@ class Waits:
             return rerun.block.deadline
         return None if timeout_ns is None else time.monotonic_ns() + timeout_ns
 
+    def progress(self, t: "Task") -> int:
+        """What `t`'s call did before it parked (WouldBlock.progress); 0 at the first run."""
+        rerun = self.rerun
+        return rerun.block.progress if rerun is not None and rerun.task is t else 0
+
     def add_timer(self, deadline: int, fire: Callable[[], None], interval: int = 0) -> Timer:
         timer = Timer(deadline, fire, interval)
         self._insert(timer)
@@ -305,7 +310,9 @@ class Waits:
                 if p.block.sigmask is not None and own_mask & (1 << (sig - 1)):
                     _set_mask(p.task.tid, p.block.sigmask)
                     self.mask_fixes[p.task.tid] = (own_mask, 0)
-                if action == EINTR:
+                if p.block.progress:  # a partly done call returns what it did (a short write)
+                    self.instance.finish(p.task, p.spec, p.args, p.block.progress)
+                elif action == EINTR:
                     if p.block.on_eintr is not None:
                         try:
                             p.block.on_eintr()
