@@ -31,6 +31,7 @@ from ..pal import linux as pal
 from .file import OpenFile
 
 FIONREAD = 0x541B
+O_ACCMODE = 0o3
 POLLIN, POLLOUT = 0x1, 0x4
 PIPE_BUF = 4096
 
@@ -108,6 +109,15 @@ class PipeEnd(OpenFile):
 
     def host_poll_fd(self) -> int | None:
         return self.fd
+
+    def reopen(self, flags: int) -> OpenFile:
+        """Opening /proc/self/fd/N (/dev/stdout, /dev/stderr) of a pipe: a new description
+        of the same pipe, read or write end as `flags` ask (Linux opens the pipe's inode
+        as a FIFO, whatever end N was): the host reopens its own end the same way."""
+        if flags & OpenFlags.O_PATH:
+            return super().reopen(flags)
+        keep = flags & (O_ACCMODE | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECT)
+        return PipeEnd(pal.reopen(self.fd, (flags & O_ACCMODE) | OpenFlags.O_NONBLOCK), keep)
 
 
 def make_pipe(flags: int) -> tuple[PipeEnd, PipeEnd]:
