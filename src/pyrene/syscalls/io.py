@@ -549,15 +549,14 @@ def install_pair(t: Task, files: tuple[OpenFile, OpenFile], cloexec: bool, fds_p
     return 0
 
 
-@syscall("pipe2", Ptr, OpenFlagsArg, support=PARTIAL,
-         note="a blocking write that only partly fits returns short instead of waiting for the rest")
+@syscall("pipe2", Ptr, OpenFlagsArg)
 def pipe2(t: Task, fds_ptr: int, flags: int) -> int:
     if int(flags) & ~PIPE2_FLAGS:
         raise Errno(errno.EINVAL)
     return install_pair(t, make_pipe(flags), bool(flags & OpenFlags.O_CLOEXEC), fds_ptr)
 
 
-@syscall("pipe", Ptr, support=PARTIAL, note="as pipe2")
+@syscall("pipe", Ptr)
 def pipe(t: Task, fds_ptr: int) -> int:
     return install_pair(t, make_pipe(0), False, fds_ptr)
 
