@@ -98,6 +98,7 @@ PTRACE_SINGLESTEP, PTRACE_GETSIGMASK, PTRACE_SETSIGMASK = 9, 0x420A, 0x420B
 UC_SIGMASK = 304  # offset of uc.uc_sigmask in x86-64's struct rt_sigframe (after pretcode)
 POLL_ANY = select.POLLHUP | select.POLLERR | select.POLLNVAL
 EXIT_RECHECK_NS = 1_000_000  # how soon a child's exit not yet reported to us is looked at again
+MAX_UNSWEPT_CHILDREN = 256  # watched children before the dead ones are swept
 
 
 @dataclass(eq=False, slots=True)
@@ -369,7 +370,12 @@ class Waits:
     # -- children's exits -------------------------------------------------------------
 
     def watch_child(self, host_pid: int) -> None:
-        """Wake parked calls when this new child of the app exits (see the module doc)."""
+        """Wake parked calls when this new child of the app exits (see the module doc).
+        Children nobody waits for (SIGCHLD ignored: the host reaps them) are dropped once
+        there are many, so an app that never parks does not pile up pidfds."""
+        if len(self.child_pidfds) >= MAX_UNSWEPT_CHILDREN:
+            for pid in [pid for pid in self.child_pidfds if pal.exit_reported(pid)]:
+                self.unwatch_child(pid)  # its SIGCHLD, if any, is already the app's
         try:
             self.child_pidfds[host_pid] = pal.pidfd_open(host_pid)
         except Errno:
