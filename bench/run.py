@@ -12,9 +12,15 @@ under Pyrene, and under the peers proot and gVisor's runsc (ptrace platform):
 * processes: fork+exit+wait and fork+exec(/bin/true)+wait per iteration
   (bench/proc_loop, slope as for getppid), for the runners that follow forks
   (not the C floor tracer).
+* pipe ping-pong: one byte bounced between two processes over two pipes
+  (bench/pipe_pingpong, slope per round trip).
+* workloads: the bash loop of 200 small pipelines, and `make -j2` of
+  bench/make_project (`make clean` before each run, untimed): median wall time.
 
-plus one context row for the first: the C floor with tracer and tracee on two
-different CPUs, to show what pinning buys.
+plus context rows: the C floor with tracer and tracee on two different CPUs
+(getppid), and native and Pyrene allowed both CPUs (processes, ping-pong,
+workloads: Pyrene then puts each process's instance and app on one CPU and
+spreads the processes over both by virtual pid), to show what pinning buys.
 
 Everything runs pinned to one CPU: this script pins itself with
 sched_setaffinity (what `taskset -c CPU` does) and every command inherits it,
@@ -50,11 +56,29 @@ BUILD_DIR = BENCH_DIR / "build"
 FLOOR_TRACER = BUILD_DIR / "floor_tracer"
 GETPPID_LOOP = BUILD_DIR / "getppid_loop"
 PROC_LOOP = BUILD_DIR / "proc_loop"
+PINGPONG = BUILD_DIR / "pipe_pingpong"
+MAKE_PROJECT = BENCH_DIR / "make_project"  # the sources; built in a copy under bench/build/
+MAKE_DIR = BUILD_DIR / "make_project"
 
 # fork+exit+wait and fork+exec(/bin/true)+wait: N per runner (full plan), and which
 # runners follow forks (the C floor tracer does not: its rows would be native forks)
 PROC_LOOPS = {"fork+exit+wait": ("fork", 400), "fork+exec+wait": ("exec", 100)}
 PROC_RUNNERS = ("native", "pyrene", "proot", "runsc")
+
+# pipe ping-pong round trips per runner (full plan; a tracer costs two hand-offs per trip)
+PINGPONG_N = {"native": 100_000, "pyrene": 4_000, "proot": 20_000, "runsc": 20_000}
+
+# workloads timed whole (startup included): argv, and the directory they run in
+BASH_LOOP = "for i in $(seq 200); do echo $i | tr 0-9 a-j | wc -c; done | sort | uniq -c"
+WORKLOADS = {
+    "bash loop": (["/bin/bash", "-c", BASH_LOOP], None),
+    "make -j2": (["make", "-s", "-j2"], MAKE_DIR),
+}
+
+# --bench names: what each measures
+BENCHMARKS = {"syscall": "getppid loop", "startup": "startup", "fork": "fork+exit+wait",
+              "exec": "fork+exec+wait", "pingpong": "pipe ping-pong", "bash": "bash loop",
+              "make": "make -j2"}
 
 # floor_tracer makes getppid return this (FAKE_PPID in floor_tracer.c).
 FLOOR_FAKE_PPID = 1
@@ -90,6 +114,7 @@ class Runner:
     syscall_only: bool = False  # a context row for the getppid loop, not for startup
     traps: bool = True  # getppid should cost a ptrace round trip (all but native)
     expect_ppid: int | None = None  # what getppid must return, when the runner fixes it
+    cpus: set[int] | None = None  # run on these CPUs, not on run.py's one (process benchmarks)
 
     def argv(self, program: list[str]) -> list[str]:
         return self.prefix + program
@@ -105,7 +130,9 @@ class Plan:
 
     startup_reps: int
     syscall_reps: int
+    workload_reps: int
     n_scale: float = 1.0
+    warm_up: bool = True  # one untimed run of each workload first
 
 
 # ---------------------------------------------------------------- preparation
@@ -122,7 +149,9 @@ def build() -> None:
         (BENCH_DIR / "floor_tracer.c", FLOOR_TRACER, []),
         (BENCH_DIR / "getppid_loop.c", GETPPID_LOOP, ["-static"]),
         (BENCH_DIR / "proc_loop.c", PROC_LOOP, ["-static"]),
+        (BENCH_DIR / "pipe_pingpong.c", PINGPONG, ["-static"]),
     ]
+    shutil.copytree(MAKE_PROJECT, MAKE_DIR, dirs_exist_ok=True)
     for src, out, extra in jobs:
         if out.exists() and out.stat().st_mtime >= src.stat().st_mtime:
             continue
@@ -209,6 +238,13 @@ def make_runners(args: argparse.Namespace, missing_peers: dict[str, str],
                                  expect_ppid=FLOOR_FAKE_PPID,
                                  note=f"tracer on CPU {others[0]}, tracee on CPU {cpu}: "
                                       + shlex.join(split).replace(str(FLOOR_TRACER), "floor_tracer")))
+    for base in ("native", "pyrene"):
+        if len(all_cpus) > 1:
+            runner = next(r for r in runners if r.name == base)
+            runners.append(Runner(f"{base} 2 CPUs", runner.prefix, runner.syscall_n, env=runner.env,
+                                  cpus=set(all_cpus), traps=runner.traps,
+                                  note=f"{runner.note or '(no wrapper)'}, allowed CPUs "
+                                       f"{','.join(map(str, sorted(all_cpus)))} (process benchmarks only)"))
     if args.runners:
         wanted = {w.strip() for w in args.runners.split(",")}
         runners = [r for r in runners if r.name in wanted or r.name.replace(" ", "-") in wanted]
@@ -218,12 +254,15 @@ def make_runners(args: argparse.Namespace, missing_peers: dict[str, str],
 # ---------------------------------------------------------------- measuring
 
 
-def run_timed(runner: Runner, program: list[str]) -> tuple[float, str]:
+def run_timed(runner: Runner, program: list[str], cwd: Path | None = None) -> tuple[float, str]:
     """Run once; return (wall seconds, stdout).  Raise RunFailed on a non-zero exit."""
     argv = runner.argv(program)
+    cpus = runner.cpus
+    # sched_setaffinity in the child, between fork and exec: no taskset exec to time
+    preexec = None if cpus is None else (lambda: os.sched_setaffinity(0, cpus))
     start = time.perf_counter()
     try:
-        proc = subprocess.run(argv, env=runner.env, stdin=subprocess.DEVNULL,
+        proc = subprocess.run(argv, env=runner.env, stdin=subprocess.DEVNULL, cwd=cwd, preexec_fn=preexec,
                               capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise RunFailed(f"{shlex.join(argv)}: {exc}") from None
@@ -319,18 +358,65 @@ def print_table(title: str, rows: list[tuple[str, float | None, str]], unit: str
         print(f"  {name:<16} {cells}  {(extra or {}).get(name, '')}".rstrip())
 
 
-def measure_proc_loop(runner: Runner, mode: str, n_full: int, plan: Plan) -> dict:
-    """Per-iteration cost of proc_loop MODE: slope between N=0 and N=n, medians of reps."""
-    n = max(10, int(n_full * plan.n_scale))
+def measure_slope(runner: Runner, program: list[str], expect: list[str], n: int, plan: Plan) -> dict:
+    """Per-iteration cost of `program + [N]`, which must print `expect` (with "N" for
+    N): slope between N=0 and N=n, medians of reps interleaved."""
     t_zero, t_n = [], []
     for _ in range(plan.syscall_reps):
-        t_zero.append(run_timed(runner, [str(PROC_LOOP), mode, "0"])[0])
-        elapsed, out = run_timed(runner, [str(PROC_LOOP), mode, str(n)])
+        t_zero.append(run_timed(runner, program + ["0"])[0])
+        elapsed, out = run_timed(runner, program + [str(n)])
         t_n.append(elapsed)
-        if out.split() != [str(n), "0"]:
-            raise RunFailed(f"proc_loop {mode} printed {out[:100]!r}, not '{n} 0'")
+        wanted = [str(n) if word == "N" else word for word in expect]
+        if out.split() != wanted:
+            raise RunFailed(f"{' '.join(program)} {n} printed {out[:100]!r}, not {' '.join(wanted)!r}")
     slope = (statistics.median(t_n) - statistics.median(t_zero)) / n
     return {"n": n, "us_per_iter": slope * 1e6}
+
+
+def measure_proc_loop(runner: Runner, mode: str, n_full: int, plan: Plan) -> dict:
+    """Per-iteration cost of proc_loop MODE (fork+exit+wait or fork+exec+wait)."""
+    n = max(10, int(n_full * plan.n_scale))
+    return measure_slope(runner, [str(PROC_LOOP), mode], ["N", "0"], n, plan)
+
+
+def measure_pingpong(runner: Runner, plan: Plan) -> dict:
+    """Per-round-trip cost of pipe_pingpong (one byte there and back between two processes)."""
+    n = max(100, int(PINGPONG_N[runner.name.split()[0]] * plan.n_scale))
+    return measure_slope(runner, [str(PINGPONG)], ["N"], n, plan)
+
+
+def make_clean() -> None:
+    subprocess.run(["make", "-s", "clean"], cwd=MAKE_DIR, check=True, stdin=subprocess.DEVNULL)
+
+
+def measure_workload(runners: list[Runner], program: list[str], cwd: Path | None, plan: Plan) -> dict[str, dict]:
+    """Median and min wall time of a workload, runners interleaved rep by rep; a make
+    workload starts from `make clean` each time (natively, untimed)."""
+    times: dict[str, list[float]] = {r.name: [] for r in runners}
+    failed: dict[str, str] = {}
+    for rep in range(plan.workload_reps + plan.warm_up):
+        for runner in runners:
+            if runner.name in failed:
+                continue
+            if cwd == MAKE_DIR:
+                make_clean()
+            try:
+                elapsed = run_timed(runner, program, cwd)[0]
+            except RunFailed as exc:
+                failed[runner.name] = str(exc)[:300]
+                continue
+            if cwd == MAKE_DIR and not (MAKE_DIR / "prog").exists() and runner.name.split()[0] != "runsc":
+                failed[runner.name] = "make succeeded but built no prog"  # runsc's writes stay in its overlay
+                continue
+            if rep or not plan.warm_up:
+                times[runner.name].append(elapsed)
+    if cwd == MAKE_DIR:
+        make_clean()
+    result = {name: {"error": why} for name, why in failed.items()}
+    for name, ts in times.items():
+        if name not in failed and ts:
+            result[name] = {"median_s": statistics.median(ts), "min_s": min(ts), "runs": len(ts)}
+    return result
 
 
 def report_proc_loops(runners: list[Runner], results: dict, cpu: int) -> None:
@@ -338,8 +424,15 @@ def report_proc_loops(runners: list[Runner], results: dict, cpu: int) -> None:
         rows = [(r.name, by_runner[r.name]["us_per_iter"] / 1e6 if "us_per_iter" in by_runner[r.name] else None,
                  by_runner[r.name].get("error", "")) for r in runners if r.name in by_runner]
         details = {name: f"N={res['n']}" for name, res in by_runner.items() if "n" in res}
-        print_table(f"Processes: {label} (slope per iteration, pinned to CPU {cpu})",
+        print_table(f"Processes: {label} (slope per iteration, pinned to CPU {cpu} unless '2 CPUs')",
                     rows, "us/iter", 1e6, "", details)
+    for label, by_runner in results.get("workloads", {}).items():
+        rows = [(r.name, by_runner[r.name].get("median_s"), by_runner[r.name].get("error", ""))
+                for r in runners if r.name in by_runner]
+        details = {name: f"min {res['min_s'] * 1e3:.0f} ms of {res['runs']}"
+                   for name, res in by_runner.items() if "min_s" in res}
+        print_table(f"Workload: {label} (median wall time, pinned to CPU {cpu} unless '2 CPUs')",
+                    rows, "ms", 1e3, "", details)
 
 
 def report(runners: list[Runner], results: dict, cpu: int) -> dict:
@@ -351,6 +444,8 @@ def report(runners: list[Runner], results: dict, cpu: int) -> dict:
     syscall = results["syscall"]
     rows, details = [], {}
     for r in runners:
+        if r.name not in syscall:  # a "2 CPUs" variant of the process benchmarks
+            continue
         res = syscall[r.name]
         if "us_per_call" in res:
             rows.append((r.name, res["us_per_call"] / 1e6, ""))
@@ -359,12 +454,13 @@ def report(runners: list[Runner], results: dict, cpu: int) -> dict:
                                + (f"  WARNING: {res['warning']}" if "warning" in res else ""))
         else:
             rows.append((r.name, None, res["error"]))
-    print_table(f"Per-syscall cost of getppid (slope (t(N)-t(0))/N, pinned to CPU {cpu})",
-                rows, "us/call", 1e6, "detail", details)
+    if rows:
+        print_table(f"Per-syscall cost of getppid (slope (t(N)-t(0))/N, pinned to CPU {cpu})",
+                    rows, "us/call", 1e6, "detail", details)
 
     for label, by_runner in results["startup"].items():
         rows = [(r.name, by_runner[r.name].get("median_s"), by_runner[r.name].get("error", ""))
-                for r in runners if not r.syscall_only]
+                for r in runners if r.name in by_runner]
         details = {r.name: f"min {by_runner[r.name]['min_s'] * 1e3:.1f} ms"
                    for r in runners if "min_s" in by_runner.get(r.name, {})}
         print_table(f"Startup: {label} (median wall time, pinned to CPU {cpu})",
@@ -390,7 +486,7 @@ def report(runners: list[Runner], results: dict, cpu: int) -> dict:
     def verdict(key: str, shown: str) -> str:
         met = targets[key]["met"]
         if met is None:
-            return "pending (pyrene unavailable)"
+            return "pending (not measured, or pyrene unavailable)"
         return f"{shown} -> {'met' if met else 'NOT met'}"
 
     print("\nTargets:")
@@ -445,6 +541,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "else `python3 -m pyrene` with PYTHONPATH=src)")
     parser.add_argument("--runners", metavar="LIST",
                         help="comma-separated subset of: native,C-floor,C-floor-2-CPUs,pyrene,proot,runsc")
+    parser.add_argument("--bench", metavar="LIST",
+                        help="comma-separated subset of: " + ",".join(BENCHMARKS) + " (default: all)")
     parser.add_argument("--cpu", type=int, help="CPU to pin to (default: the highest allowed)")
     parser.add_argument("--no-install", action="store_true",
                         help="do not apt-get install missing peers")
@@ -456,8 +554,8 @@ def main(argv: list[str] | None = None) -> int:
     all_cpus = os.sched_getaffinity(0)
     cpu = args.cpu if args.cpu is not None else max(all_cpus)
     os.sched_setaffinity(0, {cpu})
-    plan = Plan(startup_reps=5, syscall_reps=3, n_scale=0.25) if args.quick \
-        else Plan(startup_reps=20, syscall_reps=7)
+    plan = Plan(startup_reps=5, syscall_reps=3, workload_reps=1, n_scale=0.25, warm_up=False) if args.quick \
+        else Plan(startup_reps=20, syscall_reps=7, workload_reps=5)
 
     build()
     runners = make_runners(args, ensure_peers(install=not args.no_install), cpu, all_cpus)
@@ -473,9 +571,16 @@ def main(argv: list[str] | None = None) -> int:
     for runner in runners:
         probe(runner)
 
-    startup_runners = [r for r in runners if not r.syscall_only]
+    # the "2 CPUs" variants of native and pyrene serve the process benchmarks only
+    proc_runners = [r for r in runners if r.name.split()[0] in PROC_RUNNERS and not r.syscall_only]
+    runners_1cpu = [r for r in runners if r.cpus is None]
+    startup_runners = [r for r in runners_1cpu if not r.syscall_only]
+    chosen = set(BENCHMARKS) if not args.bench else {b.strip() for b in args.bench.split(",")}
+    if chosen - set(BENCHMARKS):
+        raise SystemExit(f"unknown benchmark(s): {', '.join(sorted(chosen - set(BENCHMARKS)))}")
+    chosen_labels = {BENCHMARKS[b] for b in chosen}
     results: dict = {"syscall": {}, "startup": {}}
-    for runner in runners:
+    for runner in runners_1cpu if "syscall" in chosen else []:
         if runner.unavailable:
             results["syscall"][runner.name] = {"error": runner.unavailable}
             continue
@@ -484,27 +589,39 @@ def main(argv: list[str] | None = None) -> int:
             results["syscall"][runner.name] = measure_syscall(runner, plan)
         except RunFailed as exc:
             results["syscall"][runner.name] = {"error": str(exc)[:300]}
-    for label, program in STARTUP_PROGRAMS.items():
+    for label, program in STARTUP_PROGRAMS.items() if "startup" in chosen else []:
         print(f"measuring startup: {label} ...", flush=True)
         by_runner = measure_startup([r for r in startup_runners if not r.unavailable], program, plan)
         by_runner.update({r.name: {"error": r.unavailable} for r in startup_runners if r.unavailable})
         results["startup"][label] = by_runner
 
     results["proc"] = {}
-    for label, (mode, n_full) in PROC_LOOPS.items():
+    slopes = {label: (lambda r, mode=mode, n_full=n_full: measure_proc_loop(r, mode, n_full, plan))
+              for label, (mode, n_full) in PROC_LOOPS.items()}
+    slopes["pipe ping-pong"] = lambda r: measure_pingpong(r, plan)
+    for label, measure in slopes.items():
+        if label not in chosen_labels:
+            continue
         print(f"measuring {label} ...", flush=True)
         by_runner = {}
-        for runner in runners:
-            if runner.name not in PROC_RUNNERS:
-                continue
+        for runner in proc_runners:
             if runner.unavailable:
                 by_runner[runner.name] = {"error": runner.unavailable}
                 continue
             try:
-                by_runner[runner.name] = measure_proc_loop(runner, mode, n_full, plan)
+                by_runner[runner.name] = measure(runner)
             except RunFailed as exc:
                 by_runner[runner.name] = {"error": str(exc)[:300]}
         results["proc"][label] = by_runner
+    results["workloads"] = {}
+    for label, (program, cwd) in WORKLOADS.items():
+        if label not in chosen_labels:
+            continue
+        print(f"measuring workload: {label} ...", flush=True)
+        available = [r for r in proc_runners if not r.unavailable]
+        by_runner = measure_workload(available, program, cwd, plan)
+        by_runner.update({r.name: {"error": r.unavailable} for r in proc_runners if r.unavailable})
+        results["workloads"][label] = by_runner
 
     targets = report(runners, results, cpu)
     if args.json:

@@ -81,13 +81,16 @@ class WouldBlock(Exception):
     deciding which signals interrupt (ppoll, pselect6, epoll_pwait). `wake` also runs the
     handler again whenever another instance wakes this one (`Waits.wake_instance`): for
     waits on state shared across processes (locks, System V IPC) that no host fd shows.
+    `progress` is what the call has done before it parked (bytes of a blocking pipe
+    write): the re-run goes on from there (`Waits.progress`), and a signal ends the call
+    with it, not EINTR.
     """
 
-    __slots__ = ("fds", "deadline", "restartable", "on_eintr", "sigmask", "wake")
+    __slots__ = ("fds", "deadline", "restartable", "on_eintr", "sigmask", "wake", "progress")
 
     def __init__(self, fds: tuple[tuple[int, int], ...] = (), deadline: int | None = None, *,
                  restartable: bool = True, on_eintr=None, sigmask: int | None = None,  # type: ignore[no-untyped-def]
-                 wake: bool = False) -> None:
+                 wake: bool = False, progress: int = 0) -> None:
         super().__init__()
         self.fds = fds
         self.deadline = deadline
@@ -95,3 +98,4 @@ class WouldBlock(Exception):
         self.on_eintr = on_eintr
         self.sigmask = sigmask
         self.wake = wake
+        self.progress = progress

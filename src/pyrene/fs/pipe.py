@@ -13,9 +13,11 @@ Both host ends are non-blocking: the instance must never sleep in a read or writ
 decision 6). The app's O_NONBLOCK lives in the description's flags. A non-blocking end
 gets EAGAIN when the host says so; a *blocking* end that would wait parks the task
 (WouldBlock on the host fd's readiness, kernel/waits.py) and the call runs again when the
-pipe is readable or writable. A blocking write that only partly fits returns the bytes
-written (a short write, which Linux only does when a signal interrupts it; callers that
-loop on write see no difference).
+pipe is readable or writable. A blocking write that only partly fits parks with the bytes
+written so far as its progress, and the re-run writes the rest: as on Linux, it returns
+only when everything is written (a program that writes 1 MiB to a pipe in one unchecked
+write(2), Python's unbuffered stdout, relies on that), or with the bytes written so far
+when a signal interrupts it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ..pal import linux as pal
 from .file import OpenFile
 
 FIONREAD = 0x541B
+O_ACCMODE = 0o3
 POLLIN, POLLOUT = 0x1, 0x4
 PIPE_BUF = 4096
 
@@ -63,9 +66,12 @@ class PipeEnd(OpenFile):
             try:
                 done += pal.write(self.fd, data[done:] if done else data)
             except Errno as e:
-                if done:
+                if done and (e.errno != errno.EAGAIN or self.flags & OpenFlags.O_NONBLOCK):
                     return done
-                raise self._would_block(e, events=POLLOUT) from None
+                block = self._would_block(e, events=POLLOUT)
+                if isinstance(block, WouldBlock):
+                    block.progress = done
+                raise block from None
             if done == len(data) or self.flags & OpenFlags.O_NONBLOCK:
                 return done
 
@@ -105,6 +111,15 @@ class PipeEnd(OpenFile):
 
     def host_poll_fd(self) -> int | None:
         return self.fd
+
+    def reopen(self, flags: int) -> OpenFile:
+        """Opening /proc/self/fd/N (/dev/stdout, /dev/stderr) of a pipe: a new description
+        of the same pipe, read or write end as `flags` ask (Linux opens the pipe's inode
+        as a FIFO, whatever end N was): the host reopens its own end the same way."""
+        if flags & OpenFlags.O_PATH:
+            return super().reopen(flags)
+        keep = flags & (O_ACCMODE | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECT)
+        return PipeEnd(pal.reopen(self.fd, (flags & O_ACCMODE) | OpenFlags.O_NONBLOCK), keep)
 
 
 def make_pipe(flags: int) -> tuple[PipeEnd, PipeEnd]:

@@ -134,9 +134,10 @@ def _hand_over(instance: "Instance", parent: Task, child_pid: int) -> bool:
     middle = os.fork()
     if middle == 0:
         try:
+            middle = os.getpid()
             if os.fork() == 0:
                 _become_child(instance, LeaderClient(ours), child_pid, vpid, parent.proc.vpid, parent.proc.host_pid,
-                              saved)
+                              saved, middle)
                 return True  # back in the run loop, as the new instance
         except BaseException:  # noqa: BLE001 - the new instance failed to start: the child dies with it
             os.kill(child_pid, signal.SIGKILL)
@@ -145,6 +146,7 @@ def _hand_over(instance: "Instance", parent: Task, child_pid: int) -> bool:
     os.waitpid(middle, 0)
     ours.close()
     instance.children[vpid] = child_pid
+    instance.waits.watch_child(child_pid)
     return False
 
 
@@ -174,17 +176,17 @@ def _first_stop(instance: "Instance", pid: int) -> None:
 
 
 def _become_child(instance: "Instance", client: LeaderClient, child_pid: int, vpid: int, ppid: int,
-                  parent_host_pid: int, saved: libc.UserRegs) -> None:
+                  parent_host_pid: int, saved: libc.UserRegs, middle: int) -> None:
     """In the new instance: wait to be the leader's child, seize the spinning app process
     and make this instance its kernel."""
     leader_pid = instance.leader_pid
-    while os.getppid() != leader_pid:  # the middle process is exiting
-        if os.getppid() == 1:
-            os._exit(1)
+    while (host_ppid := os.getppid()) != leader_pid:  # the middle process is exiting
+        if host_ppid != middle:  # the leader died first: re-parented to init or another subreaper
+            _abandon(child_pid)
         time.sleep(0.0001)
     libc.prctl(libc.PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != leader_pid:
-        os._exit(1)
+        _abandon(child_pid)
     if instance.leader is not None:
         instance.leader.close()
     instance.leader = client
@@ -219,6 +221,16 @@ def _become_child(instance: "Instance", client: LeaderClient, child_pid: int, vp
     if instance.strace is not None:
         instance.strace.event(vpid, f"+++ forked from {ppid} +++")
     tracee.resume()
+
+
+def _abandon(child_pid: int) -> None:
+    """The leader is gone before this new instance took the child: end both now (the
+    child would wait out its park timeout, untraced)."""
+    try:
+        os.kill(child_pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    os._exit(1)
 
 
 # -- what the handlers of syscalls/process.py use ------------------------------------------
@@ -281,6 +293,7 @@ def reaped(t: Task, host_result: int, keep: bool = False) -> int:
     if not keep:
         del t.instance.children[vpid]
         t.instance.forget_child(vpid)
+        t.instance.waits.unwatch_child(host_result)
     return vpid
 
 

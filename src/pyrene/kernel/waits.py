@@ -63,6 +63,16 @@ with PTRACE_SINGLESTEP, which stops again at the handler's first instruction onc
 kernel has built the signal frame, and the thread's own mask is written into the frame's
 uc_sigmask, so that rt_sigreturn restores it after the handler. If no handler frame was
 built (a default action), the own mask is put back with PTRACE_SETSIGMASK instead.
+
+A child's exit is a signal Pyrene does not send: the host kernel queues SIGCHLD to the
+app's process, which sits in a ptrace stop, so nothing tells the instance (make parks in
+pselect until SIGCHLD ends it). So the instance holds a pidfd of each child (`watch_child`,
+from kernel/fork.py) and polls the pidfds while something is parked. A pidfd is readable
+once the child is a zombie, but a traced child's exit reaches its parent only when its
+tracer (the child's own instance) has waited for it; until `pal.exit_reported` says so, the
+pidfd is left out of the poll and looked at again every EXIT_RECHECK_NS. Then `signalled`
+is set and the pending SIGCHLD ends the wait as any other signal does. A child reaped
+by the app (fork.reaped) is no longer watched.
 """
 
 from __future__ import annotations
@@ -96,6 +106,8 @@ PTRACE_SINGLESTEP, PTRACE_GETSIGMASK, PTRACE_SETSIGMASK = 9, 0x420A, 0x420B
 UC_SIGMASK = 304  # offset of uc.uc_sigmask in x86-64's struct rt_sigframe (after pretcode)
 POLL_ANY = select.POLLHUP | select.POLLERR | select.POLLNVAL
 WAKE_SIGNAL = signal.SIGRTMAX  # instance -> instance: "look again" (see "Waking" above)
+EXIT_RECHECK_NS = 1_000_000  # how soon a child's exit not yet reported to us is looked at again
+MAX_UNSWEPT_CHILDREN = 256  # watched children before the dead ones are swept
 
 
 @dataclass(eq=False, slots=True)
@@ -133,6 +145,10 @@ class Waits:
         self._wakeup: tuple[int, int] | None = None
         # tid -> (the thread's own mask, delivering signal or 0): see "ppoll, pselect6" above
         self.mask_fixes: dict[int, tuple[int, int]] = {}
+        # the app's children: host pid -> pidfd, and those dead but not yet reported to
+        # the app (see "A child's exit" above)
+        self.child_pidfds: dict[int, int] = {}
+        self.exiting: set[int] = set()
 
     # -- set-up ----------------------------------------------------------------------
 
@@ -165,6 +181,11 @@ class Waits:
         if rerun is not None and rerun.task is t:
             return rerun.block.deadline
         return None if timeout_ns is None else time.monotonic_ns() + timeout_ns
+
+    def progress(self, t: "Task") -> int:
+        """What `t`'s call did before it parked (WouldBlock.progress); 0 at the first run."""
+        rerun = self.rerun
+        return rerun.block.progress if rerun is not None and rerun.task is t else 0
 
     def add_timer(self, deadline: int, fire: Callable[[], None], interval: int = 0) -> Timer:
         timer = Timer(deadline, fire, interval)
@@ -250,6 +271,13 @@ class Waits:
         poller.register(wakeup, select.POLLIN)
         wanted: dict[int, int] = {}
         deadlines = [tm.deadline for tm in self.timers]
+        if self.parked:
+            self._check_exits()
+            for pid, pidfd in self.child_pidfds.items():
+                if pid not in self.exiting:
+                    poller.register(pidfd, select.POLLIN)
+            if self.exiting:
+                deadlines.append(time.monotonic_ns() + EXIT_RECHECK_NS)
         for p in self.parked.values():
             for fd, events in p.block.fds:
                 wanted[fd] = wanted.get(fd, 0) | events
@@ -264,6 +292,9 @@ class Waits:
         if wakeup in ready:
             _drain(wakeup)
         woken, self.woken = self.woken, False
+        if self.parked:
+            self.exiting.update(pid for pid, pidfd in self.child_pidfds.items() if pidfd in ready)
+            self._check_exits()
         now = time.monotonic_ns()
         for p in list(self.parked.values()):
             block = p.block
@@ -296,7 +327,9 @@ class Waits:
                 if p.block.sigmask is not None and own_mask & (1 << (sig - 1)):
                     _set_mask(p.task.tid, p.block.sigmask)
                     self.mask_fixes[p.task.tid] = (own_mask, 0)
-                if action == EINTR:
+                if p.block.progress:  # a partly done call returns what it did (a short write)
+                    self.instance.finish(p.task, p.spec, p.args, p.block.progress)
+                elif action == EINTR:
                     if p.block.on_eintr is not None:
                         try:
                             p.block.on_eintr()
@@ -350,6 +383,33 @@ class Waits:
             _set_mask(t.tid, own_mask)
             t.tracee.resume(0 if sig == signal.SIGTRAP else sig)
 
+    # -- children's exits -------------------------------------------------------------
+
+    def watch_child(self, host_pid: int) -> None:
+        """Wake parked calls when this new child of the app exits (see the module doc).
+        Children nobody waits for (SIGCHLD ignored: the host reaps them) are dropped once
+        there are many, so an app that never parks does not pile up pidfds."""
+        if len(self.child_pidfds) >= MAX_UNSWEPT_CHILDREN:
+            for pid in [pid for pid in self.child_pidfds if pal.exit_reported(pid)]:
+                self.unwatch_child(pid)  # its SIGCHLD, if any, is already the app's
+        try:
+            self.child_pidfds[host_pid] = pal.pidfd_open(host_pid)
+        except Errno:
+            pass  # already reaped: nothing will come from it
+
+    def unwatch_child(self, host_pid: int) -> None:
+        """The app has reaped the child."""
+        self.exiting.discard(host_pid)
+        pidfd = self.child_pidfds.pop(host_pid, None)
+        if pidfd is not None:
+            pal.close(pidfd)
+
+    def _check_exits(self) -> None:
+        """Children whose exit has reached the app now: their SIGCHLD is pending."""
+        for pid in [pid for pid in self.exiting if pal.exit_reported(pid)]:
+            self.unwatch_child(pid)
+            self.signalled = True
+
     def reset_after_fork(self) -> None:
         """In a new instance made by fork: the parent's parked calls and timers are not
         ours (alarms are not inherited by fork(2)), and the wakeup pipe must be our own."""
@@ -359,6 +419,8 @@ class Waits:
         self.mask_fixes.clear()
         self.rerun = None
         self.signalled = self.woken = False
+        for pid in list(self.child_pidfds):  # the parent's children, not ours
+            self.unwatch_child(pid)
         if self._wakeup is not None:
             for fd in self._wakeup:
                 pal.close(fd)

@@ -808,3 +808,19 @@ def background(call: Callable[[], int]) -> Background:
     job = Background(ready, wake, os.getpid())
     threading.Thread(target=job._run, args=(call,), daemon=True, name="pyrene-blocking-open").start()
     return job
+def pidfd_open(host_pid: int) -> int:
+    """A pidfd of a host process (kernel/waits.py watches the app's children with it:
+    it becomes readable when the process exits)."""
+    with host_errors():
+        return os.pidfd_open(host_pid)
+
+
+def exit_reported(host_pid: int) -> bool:
+    """Whether a dead child's exit has been reported to its parent: no tracer left
+    (/proc/PID/status TracerPid 0; the tracer's wait notifies the real parent) or the
+    process already reaped. A traced child that exits is a zombie first, reported to its
+    tracer; its parent's SIGCHLD comes when the tracer has waited for it."""
+    for line in read_host_text(f"/proc/{host_pid}/status").splitlines():
+        if line.startswith(b"TracerPid:"):
+            return int(line.split()[1]) == 0
+    return True

@@ -46,14 +46,18 @@ def read_into(t: Task, file: OpenFile, buf: int, count: int, offset: int | None)
 
 
 def write_from(t: Task, file: OpenFile, buf: int, count: int, offset: int | None) -> int:
-    """The shared core of write, pwrite64, writev and pwritev."""
+    """The shared core of write, pwrite64, writev and pwritev. A write that parks part
+    done (a blocking pipe) goes on from its progress when it runs again (fs/pipe.py)."""
     count = min(count, MAX_RW)
-    done = 0
+    done = t.instance.waits.progress(t)
     while done < count:
         data = t.mem.read(buf + done, min(count - done, CHUNK))
         try:
             n = put(t, file, data, None if offset is None else offset + done)
-        except (Errno, WouldBlock):  # a re-run after parking would write `done` bytes twice
+        except WouldBlock as block:
+            block.progress += done
+            raise
+        except Errno:
             if done:
                 return done
             raise
@@ -116,7 +120,18 @@ def writev_at(t: Task, fd: int, iov: int, count: int, offset: int | None) -> int
     file = t.files.get(fd)
     # gather first so that one write(2) on the host keeps the record together
     data = b"".join(t.mem.read(base, length) for base, length in iovecs(t, iov, count) if length)
-    return put(t, file, data, offset) if data else 0
+    done = t.instance.waits.progress(t)  # a blocking pipe write that parked part done
+    if not data:
+        return 0
+    try:
+        return done + put(t, file, data[done:] if done else data, offset)
+    except WouldBlock as block:
+        block.progress += done
+        raise
+    except Errno:
+        if done:
+            return done
+        raise
 
 
 @syscall("readv", Fd, Ptr, Int)
@@ -415,7 +430,12 @@ def transfer(t: Task, src: OpenFile, dst: OpenFile, count: int, src_off: int | N
             data = src.read(want) if pos is None else src.pread(want, pos + done)
             if not data:
                 break
-            n = put(t, dst, data, None if dst_off is None else dst_off + done)
+            try:
+                n = put(t, dst, data, None if dst_off is None else dst_off + done)
+            except WouldBlock as block:  # a blocking pipe took part of it: a short transfer
+                if not block.progress:
+                    raise
+                n = block.progress
             done += n
             if n < len(data) or len(data) < want:
                 break
@@ -543,15 +563,14 @@ def install_pair(t: Task, files: tuple[OpenFile, OpenFile], cloexec: bool, fds_p
     return 0
 
 
-@syscall("pipe2", Ptr, OpenFlagsArg, support=PARTIAL,
-         note="a blocking write that only partly fits returns short instead of waiting for the rest")
+@syscall("pipe2", Ptr, OpenFlagsArg)
 def pipe2(t: Task, fds_ptr: int, flags: int) -> int:
     if int(flags) & ~PIPE2_FLAGS:
         raise Errno(errno.EINVAL)
     return install_pair(t, make_pipe(flags), bool(flags & OpenFlags.O_CLOEXEC), fds_ptr)
 
 
-@syscall("pipe", Ptr, support=PARTIAL, note="as pipe2")
+@syscall("pipe", Ptr)
 def pipe(t: Task, fds_ptr: int) -> int:
     return install_pair(t, make_pipe(0), False, fds_ptr)
 

@@ -42,9 +42,11 @@ def _state(pid: int) -> str:
 
 
 @contextmanager
-def watch(grace: float = 5.0) -> Iterator[None]:
+def watch(grace: float = 15.0) -> Iterator[None]:
     """Raise AssertionError if the body leaves host processes behind (after `grace`
-    seconds for them to end)."""
+    seconds for them to end: a forked child parked for a new instance that never came,
+    because `pyrene run` was SIGKILLed at that moment, dies at the end of its park, up to
+    kernel/fork.PARK_TIMEOUT_S later)."""
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")

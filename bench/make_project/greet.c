@@ -1,0 +1,2 @@
+#include "util.h"
+const char *greet(void) { return "built by make"; }
