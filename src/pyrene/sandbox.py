@@ -326,7 +326,8 @@ def _first_instance(instance: Instance, prog: execmod.Program, name: str, client
         instance.shutdown()
         if instance.strace is not None:
             instance.strace.out.flush()
-    client.send(Exited(instance.process.vpid, instance.exit_raw, code))
+    # after a fork this copy serves the child, with its own connection to the leader
+    (instance.leader or client).send(Exited(instance.process.vpid, instance.exit_raw, code))
     return code
 
 

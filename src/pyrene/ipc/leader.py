@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .client import LeaderClient, socket_pair
-from .messages import MAX_MESSAGE, Exited, NewProcess, PidGiven, Started, decode, encode
+from .messages import MAX_MESSAGE, Exited, NewProcess, NewThread, PidGiven, Started, decode, encode
 
 log = logging.getLogger("pyrene.ipc")
 
@@ -49,15 +49,26 @@ class Leader:
     processes: dict[int, ProcessEntry] = field(default_factory=dict)
     next_vpid: int = 1
     first_code: int | None = None
+    threads: dict[int, int] = field(default_factory=dict)  # vtid -> vpid of the other threads
 
     def allocate(self, ppid: int) -> ProcessEntry:
-        vpid = self.next_vpid
-        while vpid in self.processes:
-            vpid += 1
-        self.next_vpid = vpid + 1
+        vpid = self._free_number()
         entry = ProcessEntry(vpid, ppid)
         self.processes[vpid] = entry
         return entry
+
+    def allocate_tid(self, vpid: int) -> int:
+        """A virtual tid for a new thread of process `vpid`, from the pids' number space."""
+        vtid = self._free_number()
+        self.threads[vtid] = vpid
+        return vtid
+
+    def _free_number(self) -> int:
+        number = self.next_vpid
+        while number in self.processes or number in self.threads:
+            number += 1
+        self.next_vpid = number + 1
+        return number
 
     def run(self, first_instance: Callable[[LeaderClient], int]) -> int:
         """Fork the first instance (it runs `first_instance` and exits with its result),
@@ -77,6 +88,8 @@ class Leader:
                 if os.getppid() != leader_pid:
                     os._exit(1)
                 code = first_instance(LeaderClient(theirs))
+            except Exception:  # os._exit below would lose it
+                log.exception("pyrene: internal error in the instance")
             finally:
                 for stream in (sys.stdout, sys.stderr):
                     try:
@@ -156,6 +169,8 @@ class Leader:
                 conn = socket.socket(fileno=fd)
                 sel.register(conn, selectors.EVENT_READ)
             sock.send(encode(PidGiven(entry.vpid)))
+        elif isinstance(msg, NewThread):
+            sock.send(encode(PidGiven(self.allocate_tid(msg.vpid))))
         elif isinstance(msg, Started):
             entry = self.processes[msg.vpid]
             entry.host_pid, entry.instance_pid = msg.host_pid, msg.instance_pid

@@ -51,8 +51,16 @@ class Exited:
     code: int
 
 
-MESSAGES = {cls.__name__: cls for cls in (NewProcess, PidGiven, Started, Exited)}
-Message = NewProcess | PidGiven | Started | Exited
+@dataclass(frozen=True, slots=True)
+class NewThread:
+    """Instance -> leader: process `vpid` created a thread; answered by `PidGiven` with its
+    virtual tid (tids and pids share one number space, as in Linux)."""
+
+    vpid: int
+
+
+MESSAGES = {cls.__name__: cls for cls in (NewProcess, PidGiven, Started, Exited, NewThread)}
+Message = NewProcess | PidGiven | Started | Exited | NewThread
 
 
 class _Unpickler(pickle.Unpickler):

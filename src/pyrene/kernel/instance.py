@@ -33,6 +33,7 @@ from ..fs.mounts import MountTable
 from ..fs.vfs import Vfs
 from ..ipc.client import LeaderClient
 from ..net.unix import UnixNamespace
+from ..pal import linux as pal
 from ..platform import libc, spawn
 from ..platform.tracee import MASK64, Tracee
 from ..trace.strace import Strace
@@ -295,6 +296,18 @@ class Instance:
         host_signal(t.proc.host_pid, sig)
         self.waits.note_signal()
 
+    def thread(self, vtid: int) -> Task | None:
+        """The task whose virtual tid is `vtid` (a scan: threads are few, signals rare)."""
+        for task in self.tasks.values():
+            if task.vtid == vtid:
+                return task
+        return None
+
+    def thread_signal(self, target: Task, sig: int) -> None:
+        """Send `sig` to one thread of the app (tgkill)."""
+        pal.tgkill(target.proc.host_pid, target.tid, sig)
+        self.waits.note_signal()
+
     def _forward_signals(self) -> None:
         """SIGINT/SIGTERM/... sent to Pyrene go to the app, as if sent to it directly."""
         def forward(sig: int, _frame: object) -> None:
@@ -306,7 +319,8 @@ class Instance:
     def shutdown(self) -> None:
         for t in list(self.tasks.values()):
             t.tracee.kill()
-        for t in list(self.tasks.values()):
+        # the leader thread last: its death is reported only once the other threads are reaped
+        for t in sorted(self.tasks.values(), key=lambda task: task.tid == task.proc.host_pid):
             try:
                 os.waitpid(t.tid, libc.WALL)
             except ChildProcessError:

@@ -123,6 +123,9 @@ class Waits:
         self._wakeup: tuple[int, int] | None = None
         # tid -> (the thread's own mask, delivering signal or 0): see "ppoll, pselect6" above
         self.mask_fixes: dict[int, tuple[int, int]] = {}
+        # stops (pid, status) taken by waitpid(-1) while one thread waited for its own (an
+        # exec in a thread group, kernel/exec.py); the loop serves them first
+        self.deferred: list[tuple[int, int]] = []
 
     # -- set-up ----------------------------------------------------------------------
 
@@ -186,8 +189,13 @@ class Waits:
         if self.parked.pop(tid, None) is not None:
             self._update_busy()
 
+    def defer(self, pid: int, status: int) -> None:
+        """A stop for the run loop to serve later (see `deferred`)."""
+        self.deferred.append((pid, status))
+        self._update_busy()
+
     def _update_busy(self) -> None:
-        busy = bool(self.parked or self.timers)
+        busy = bool(self.parked or self.timers or self.deferred)
         if busy != self.busy:
             self.busy = busy
             signal.signal(signal.SIGCHLD, _sigchld if busy else signal.SIG_DFL)
@@ -198,6 +206,10 @@ class Waits:
         """The next ptrace stop (pid, status), serving timers and parked tasks until one
         comes. (0, 0) when nothing is parked or armed any more: the caller goes back to a
         blocking waitpid. (-1, 0) when there is no child left."""
+        if self.deferred:
+            stop = self.deferred.pop(0)
+            self._update_busy()
+            return stop
         while True:
             try:
                 pid, status = os.waitpid(-1, WNOHANG_WALL)
@@ -341,6 +353,7 @@ class Waits:
         self.timers.clear()
         self.alarm = None
         self.mask_fixes.clear()
+        self.deferred.clear()
         self.rerun = None
         self.signalled = False
         if self._wakeup is not None:

@@ -722,3 +722,14 @@ def host_parent(host_pid: int) -> int:
     except OSError:
         return 0
     return int(data[data.rindex(b")") + 2:].split()[1])
+
+
+def tgkill(host_pid: int, tid: int, sig: int) -> None:
+    """tgkill(2) of one app thread; a thread that has just exited is not an error (its
+    exit is being reported to the instance)."""
+    if host_pid <= 0 or tid <= 0:
+        return
+    try:
+        libc.file_syscall("tgkill", host_pid, tid, sig)
+    except ProcessLookupError:
+        pass
