@@ -32,6 +32,7 @@ import signal
 import struct
 import sys
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..errors import Errno
@@ -322,6 +323,21 @@ def reaped(t: Task, host_result: int, keep: bool = False) -> int:
     if not keep:
         del t.instance.children[vpid]
     return vpid
+
+
+RESTARTS = (-512, -513, -514, -516)  # ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK
+
+
+def after_host_wait(index: int, vpid: int, done: Callable[[Task, int], int]) -> Callable[[Task, int], int]:
+    """The post hook of a host wait whose argument `index` was rewritten from `vpid`: a
+    signal that interrupts it makes the kernel restart it, and the restarted call traps
+    again, so the argument must be the app's own again (else it is taken for a vpid)."""
+    def post(t: Task, host_result: int) -> int:
+        if host_result in RESTARTS:
+            set_arg(t, index, vpid)
+            return host_result
+        return done(t, host_result)
+    return post
 
 
 def waitid_done(t: Task, host_result: int) -> int:

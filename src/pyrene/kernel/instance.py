@@ -217,7 +217,7 @@ class Instance:
                 self.waits.park(t, block, spec, args)
                 return
         if self.strace is not None:
-            self.strace.line(t.proc.vpid, nr, spec, args,
+            self.strace.line(t.vtid, nr, spec, args,
                              (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9), result)
         tracee.return_from_syscall(result)
 
@@ -225,7 +225,7 @@ class Instance:
         """End a parked call with `result` (EINTR when a signal interrupted it)."""
         regs = t.tracee.get_regs()
         if self.strace is not None:
-            self.strace.line(t.proc.vpid, regs.orig_rax, spec, args,
+            self.strace.line(t.vtid, regs.orig_rax, spec, args,
                              (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9), result)
         t.tracee.return_from_syscall(result)
 
@@ -233,14 +233,14 @@ class Instance:
         """Make a parked call start again once the host has delivered the pending signal:
         back over the 2-byte `syscall` instruction with the number in rax (ERESTARTSYS)."""
         if self.strace is not None:
-            self.strace.event(t.proc.vpid, f"{spec.name}(...) = ? ERESTARTSYS (To be restarted)")
+            self.strace.event(t.vtid, f"{spec.name}(...) = ? ERESTARTSYS (To be restarted)")
         regs = t.tracee.get_regs()
         regs.rip -= 2
         t.tracee.return_from_syscall(regs.orig_rax)
 
     def _run_on_host(self, t: Task, spec: SyscallSpec, host: RunOnHost, args: list | None) -> None:
         if self.strace is not None:
-            self.strace.host_call(t.proc.vpid, spec, args)
+            self.strace.host_call(t.vtid, spec, args)
         if host.post is None:
             t.tracee.resume()
         else:

@@ -154,7 +154,7 @@ def clone3(t: Task, args: int, size: int) -> int:
 @syscall("wait4", Int, Ptr, Int, Ptr, support=PARTIAL, note=WAIT_NOTE)
 def wait4(t: Task, pid: int, status: int, options: int, rusage: int) -> int:
     forkmod.set_arg(t, 0, forkmod.host_wait_target(t, pid))
-    raise RunOnHost(post=forkmod.reaped)
+    raise RunOnHost(post=forkmod.after_host_wait(0, pid, forkmod.reaped))
 
 
 @syscall("waitid", Int, Int, Ptr, Int, Ptr, support=PARTIAL, note=WAIT_NOTE + "; no P_PIDFD")
@@ -167,7 +167,7 @@ def waitid(t: Task, idtype: int, ident: int, infop: int, options: int, rusage: i
         forkmod.set_arg(t, 1, 0)
     elif idtype != forkmod.P_ALL:
         raise Errno(errno.EINVAL)
-    raise RunOnHost(post=forkmod.waitid_done)
+    raise RunOnHost(post=forkmod.after_host_wait(1, ident, forkmod.waitid_done))
 
 
 # -- execve, execveat (kernel/exec.py) ----------------------------------------------------

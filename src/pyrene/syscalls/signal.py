@@ -61,3 +61,10 @@ def tkill(t: Task, tid: int, sig: int) -> int:
     if sig:
         t.instance.thread_signal(target, sig)
     return 0
+
+
+@syscall("restart_syscall")
+def restart_syscall(t: Task) -> int:
+    """The host resumes what a signal interrupted (a futex or host-run wait with a
+    timeout: ERESTART_RESTARTBLOCK); calls parked in Pyrene never leave a restart block."""
+    raise RunOnHost()
