@@ -57,3 +57,17 @@ print("sleeper done:", bool(sleeper_done), threading.active_count())
 def test_python_threading(need, tmp_path):
     python = need("/usr/bin/python3.11", "python3.11")
     assert_same([python, "-c", PYTHON_THREADS], cwd=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "seq 200000 | sort -r --parallel=2 -S 1M | md5sum",
+        "seq 200000 > in.txt; xz -T2 -c in.txt | md5sum; xz -T2 -c in.txt | xz -d -T2 | tail -1",
+    ],
+    ids=["sort-parallel", "xz-threads"],
+)
+def test_threaded_programs(need, tmp_path, script):
+    bash = need("/bin/bash", "bash")
+    need("/usr/bin/xz", "xz-utils")
+    assert_same([bash, "-c", script], cwd=tmp_path)

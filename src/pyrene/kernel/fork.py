@@ -77,11 +77,14 @@ def check_clone_flags(flags: int) -> None:
 def is_thread_clone(flags: int) -> bool:
     """A clone that makes a thread: EINVAL (with the reason) for the thread-like sharing
     combinations other than pthread_create's."""
-    if not flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_FS | CLONE_FILES) and not (flags & CLONE_VM and not flags & CLONE_VFORK):
+    shares = flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_FS | CLONE_FILES)
+    if not shares and not (flags & CLONE_VM and not flags & CLONE_VFORK):
         return False
-    if flags & THREAD_FLAGS != THREAD_FLAGS or flags & ~(THREAD_FLAGS | THREAD_OPTIONAL) & ~0xFF or flags & 0xFF:
-        raise Errno(errno.EINVAL, f"clone flags {flags:#x}: only threads (CLONE_VM|FS|FILES|SIGHAND|THREAD) and "
-                                  "processes sharing nothing are supported")
+    # the exit signal (low byte) is ignored for a thread, as Linux ignores it
+    if flags & THREAD_FLAGS != THREAD_FLAGS or flags & ~(THREAD_FLAGS | THREAD_OPTIONAL | 0xFF):
+        log.warning("clone flags %#x: only threads (CLONE_VM|FS|FILES|SIGHAND|THREAD) and processes sharing "
+                    "nothing are supported (EINVAL)", flags)
+        raise Errno(errno.EINVAL)
     return True
 
 

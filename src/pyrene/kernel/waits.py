@@ -283,10 +283,12 @@ class Waits:
     # -- signals ----------------------------------------------------------------------
 
     def _deliver_signals(self) -> None:
+        taken = self._taken_by_running()
         for p in list(self.parked.values()):
-            action, sig, own_mask = self._signal_action(p)
+            action, sig, own_mask = self._signal_action(p, taken)
             if action is None:
                 continue
+            taken |= 1 << (sig - 1)  # a process-wide signal ends one wait, not every thread's
             del self.parked[p.task.tid]
             try:
                 if p.block.sigmask is not None and own_mask & (1 << (sig - 1)):
@@ -305,10 +307,21 @@ class Waits:
                 pass
         self._update_busy()
 
-    def _signal_action(self, p: Parked) -> tuple[str | None, int, int]:
+    def _taken_by_running(self) -> int:
+        """The process-wide signals a thread that is not parked will take (any it does not
+        block): Linux gives such a signal to one thread, so it ends no parked wait."""
+        taken = 0
+        for task in self.instance.tasks.values():
+            if task.tid not in self.parked:
+                taken |= ~pal.signal_sets(task.tid)[2]
+        return taken & ((1 << 64) - 1)
+
+    def _signal_action(self, p: Parked, taken: int) -> tuple[str | None, int, int]:
         """What the signals pending for the parked task do to its call (module doc): the
-        action, the signal that decides it, and the thread's own mask."""
-        pending, own_mask = pal.signal_state(p.task.tid)
+        action, the signal that decides it, and the thread's own mask. Process-wide
+        signals in `taken` are another thread's to take."""
+        own, shared, own_mask = pal.signal_sets(p.task.tid)
+        pending = own | (shared & ~taken)
         blocked = own_mask
         if p.block.sigmask is not None:
             blocked = p.block.sigmask

@@ -733,3 +733,19 @@ def tgkill(host_pid: int, tid: int, sig: int) -> None:
         libc.file_syscall("tgkill", host_pid, tid, sig)
     except ProcessLookupError:
         pass
+
+
+def signal_sets(tid: int) -> tuple[int, int, int]:
+    """(pending for the thread, pending for its process, blocked) signal sets of a host
+    thread, from /proc/<tid>/status; a thread that is gone blocks everything."""
+    own = shared = 0
+    blocked = (1 << 64) - 1
+    for line in read_host_text(f"/proc/{tid}/status").splitlines():
+        key, _, value = line.partition(b":")
+        if key == b"SigPnd":
+            own = int(value, 16)
+        elif key == b"ShdPnd":
+            shared = int(value, 16)
+        elif key == b"SigBlk":
+            blocked = int(value, 16)
+    return own, shared, blocked

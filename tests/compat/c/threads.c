@@ -174,6 +174,37 @@ static void kill_thread(void) {
     printf("tgkill with another tgid = %s\n", r == -1 ? strerrorname_np(errno) : "0");
 }
 
+/* -- a process-wide signal interrupts one thread, not every sleeping one ----------- */
+
+static volatile pid_t usr2_tid;
+
+static void on_usr2(int sig) {
+    (void)sig;
+    usr2_tid = gettid();
+}
+
+static void *nap(void *arg) {
+    (void)arg;
+    struct timespec ts = {0, 300 * 1000000L};
+    return (void *)(long)nanosleep(&ts, NULL);
+}
+
+static void process_signal(void) {
+    struct sigaction sa = {0};
+    sa.sa_handler = on_usr2;
+    sigaction(SIGUSR2, &sa, NULL);
+    pthread_t a, b;
+    pthread_create(&a, NULL, nap, NULL);
+    pthread_create(&b, NULL, nap, NULL);
+    sleep_ms(50);
+    kill(getpid(), SIGUSR2);  /* main does not block it: main takes it */
+    void *ra, *rb;
+    pthread_join(a, &ra);
+    pthread_join(b, &rb);
+    printf("kill(getpid()): handled by main %d, sleepers' nanosleep %ld %ld\n", usr2_tid == gettid(), (long)ra,
+           (long)rb);
+}
+
 /* -- detach ---------------------------------------------------------------------- */
 
 static sem_t done;
@@ -361,6 +392,7 @@ int main(void) {
     ping_pong();
     blocked_reader();
     kill_thread();
+    process_signal();
     detach();
     proc_tasks();
     fork_from_thread();
