@@ -400,7 +400,10 @@ int main(void) {
     pthread_t sleeper, execer;
     pthread_create(&sleeper, NULL, block_in_sleep, NULL);
     pthread_create(&execer, NULL, exec_echo, NULL);
-    pthread_join(sleeper, NULL);
+    int never[2];
+    pipe(never);
+    char c;
+    read(never[0], &c, 1);  /* main blocks in read (parked under Pyrene) while a thread execs */
     printf("not reached\n");
     return 1;
 }
