@@ -283,6 +283,8 @@ class Waits:
     # -- signals ----------------------------------------------------------------------
 
     def _deliver_signals(self) -> None:
+        if not self.parked:
+            return
         taken = self._taken_by_running()
         for p in list(self.parked.values()):
             action, sig, own_mask = self._signal_action(p, taken)
