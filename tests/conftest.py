@@ -15,6 +15,9 @@ a temporary directory and returns the path of the binary. ``link`` selects how:
 - ``"static-pie"``: ``-static-pie``, a static binary loaded anywhere.
 
 ``cbuild("hello.c", static=True)`` is a short form of ``link="static"``.
+
+After every test, no host process it started may be left, not even a zombie
+(``no_leftovers``, pyrene/testing/leftovers.py).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -63,6 +66,13 @@ def pytest_configure(config: pytest.Config) -> None:
     temproot = Path(tempfile.gettempdir()).resolve()
     if temproot == Path("/tmp") or Path("/tmp") in temproot.parents:
         os.environ["PYTEST_DEBUG_TEMPROOT"] = SANDBOX_VISIBLE_TEMPROOT
+
+
+@pytest.fixture(autouse=True)
+def no_leftovers() -> Iterator[None]:
+    from pyrene.testing.leftovers import watch
+    with watch():
+        yield
 
 
 @pytest.fixture(scope="session")

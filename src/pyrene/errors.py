@@ -78,16 +78,20 @@ class WouldBlock(Exception):
     the handler if it has SA_RESTART, else EINTR), False is ERESTARTNOHAND (always EINTR:
     poll, select, epoll_wait, nanosleep). `on_eintr` runs before EINTR is returned (to
     write back the time left); `sigmask`, if given, replaces the thread's signal mask in
-    deciding which signals interrupt (ppoll, pselect6, epoll_pwait).
+    deciding which signals interrupt (ppoll, pselect6, epoll_pwait). `wake` also runs the
+    handler again whenever another instance wakes this one (`Waits.wake_instance`): for
+    waits on state shared across processes (locks, System V IPC) that no host fd shows.
     """
 
-    __slots__ = ("fds", "deadline", "restartable", "on_eintr", "sigmask")
+    __slots__ = ("fds", "deadline", "restartable", "on_eintr", "sigmask", "wake")
 
     def __init__(self, fds: tuple[tuple[int, int], ...] = (), deadline: int | None = None, *,
-                 restartable: bool = True, on_eintr=None, sigmask: int | None = None) -> None:  # type: ignore[no-untyped-def]
+                 restartable: bool = True, on_eintr=None, sigmask: int | None = None,  # type: ignore[no-untyped-def]
+                 wake: bool = False) -> None:
         super().__init__()
         self.fds = fds
         self.deadline = deadline
         self.restartable = restartable
         self.on_eintr = on_eintr
         self.sigmask = sigmask
+        self.wake = wake

@@ -193,7 +193,7 @@ def make_instance(opts: RunOptions) -> tuple[Instance, list[str]]:
         mounts=mounts, env=env, cwd=manifest.start_dir or os.getcwd(),
         creds=initial_creds(manifest),
         fd_limit=manifest.fd_limit, strace=strace, cpu=opts.cpu if opts.cpu is not None else manifest.cpu,
-        visible_cpus=visible,
+        visible_cpus=visible, disallow_subprocesses=manifest.disallow_subprocesses,
     )
     instance = Instance(config, SyscallTable.build(MODULES))
     ref.append(instance)
@@ -223,7 +223,7 @@ def run(opts: RunOptions) -> int:
     try:
         prog = _prepare(instance, opts.manifest, opts.argv, instance.process.env)
         name = opts.argv[0] if opts.argv else str(opts.manifest.entrypoint)
-        return Leader(libc.prctl).run(lambda client: _first_instance(instance, prog, name, client))
+        return Leader(libc.prctl, opts.manifest.max_processes).run(lambda client: _first_instance(instance, prog, name, client))
     finally:
         close_instance(instance, cleanup)
 
@@ -320,14 +320,17 @@ def _first_instance(instance: Instance, prog: execmod.Program, name: str, client
         print(f"pyrene: {name}: cannot load program: {os.strerror(exc.errno)}", file=sys.stderr)
         return 126
     client.send(Started(1, task.tid, os.getpid()))
+    instance.publish()
     try:
         code = instance.run(task)
     finally:
         instance.shutdown()
         if instance.strace is not None:
             instance.strace.out.flush()
-    # after a fork this copy serves the child, with its own connection to the leader
-    (instance.leader or client).send(Exited(instance.process.vpid, instance.exit_raw, code))
+    # the instance's own connection: after a fork this copy serves the child, whose
+    # instance has its own socket (kernel/fork.py) and has closed `client`
+    assert instance.leader is not None
+    instance.leader.send(Exited(instance.process.vpid, instance.exit_raw, code))
     return code
 
 

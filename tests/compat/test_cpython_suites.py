@@ -1,4 +1,5 @@
-"""CPython's own file-system test suites, natively and under Pyrene (issue 3).
+"""CPython's own test suites (file system, issue 3; processes and waiting, issue 4), natively
+and under Pyrene.
 
 Each module of Debian's libpython3.11-testsuite listed in MODULES runs twice with
 cpython/runner.py, which writes every test's outcome to a JSON file: once natively and
@@ -25,7 +26,8 @@ from pyrene.testing.compare import default_env
 HERE = Path(__file__).parent / "cpython"
 PYTHON = "/usr/bin/python3.11"
 MODULES = ["test_os", "test_shutil", "test_tempfile", "test_pathlib", "test_glob", "test_fileio",
-           "test_stat", "test_zipfile", "test_tarfile", "test_thread", "test_threading"]
+           "test_stat", "test_zipfile", "test_tarfile",
+           "test_select", "test_poll", "test_epoll", "test_thread", "test_threading"]
 TIMEOUT = 900
 
 

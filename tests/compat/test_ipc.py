@@ -1,6 +1,7 @@
 """System V IPC and POSIX shared memory, run natively and under Pyrene.
 
-The C programs use one process (fork does not exist in Pyrene yet): message queues,
+The C programs sysv_{msg,sem,shm,ids,perms}.c use one process, sysv_procs.c several
+(the namespace is the leader's, ipc/shared.py): message queues,
 semaphore sets and shared memory segments, ids printed only relative to each other since
 the host's differ, keys derived from the test's own tmp dir (ftok) so that parallel runs
 do not collide, and every object removed at the end (natively they live in the host's
@@ -48,6 +49,21 @@ def test_sysv_shm_is_shared(cbuild, tmp_path):
     out = assert_same([cbuild("sysv_shm.c"), str(tmp_path)], cwd=tmp_path).stdout
     assert b"b sees: written through a\na sees: written through b\n" in out
     assert b"removed, attached: key private size 10000 mode 1600 nattch 2" in out
+
+
+@pytest.mark.parametrize("link", LINKS)
+def test_sysv_between_processes(cbuild, tmp_path, link):
+    """Queues, semaphores and segments shared by a parent and its children: blocking
+    msgrcv/msgsnd/semop woken by the other process, GETNCNT/GETZCNT, SEM_UNDO at exit,
+    EIDRM, the child's writes seen by the parent, nattch, cpid/lpid/lspid/lrpid."""
+    out = assert_same([cbuild("sysv_procs.c", link=link)], cwd=tmp_path).stdout
+    for line in (b"msgrcv(type 2) = 6: type 2 \"second\"\nmsgrcv(type 1) = 5: type 1 \"first\"\n",
+                 b"qnum 0 lspid parent lrpid child\n", b"msgrcv(type 0) = -1 EIDRM\n",
+                 b"child: ping 2\nparent: pong 2\n", b"GETNCNT sem 2 = 1\n",
+                 b"after its exit: sem 2 = 5, sem 3 = 0, pid child\n", b"semop(0, -1) = -1 EIDRM\n",
+                 b"parent reads: \"through the inherited attach\", \"written by the child\"\n",
+                 b"child: nattch 2 (inherited)\n", b"after the child's exit: nattch 1 lpid child\n"):
+        assert line in out
 
 
 @pytest.mark.parametrize("link", LINKS)

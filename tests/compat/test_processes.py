@@ -1,75 +1,21 @@
 """Processes (issue 4): fork, vfork, wait statuses, natively and under Pyrene.
 
 Each program runs natively and under `pyrene run` and must agree (testing/compare.py).
-After each test no host process of the run may be left: the test process is made a
-child subreaper, so anything Pyrene left behind (an instance, a stub, an app process, a
-zombie) stays our descendant, and `no_leftovers` fails if one remains (dead processes
-re-parented to us, because a test killed Pyrene, are reaped).
+After each test no host process of the run may be left (tests/conftest.py `no_leftovers`).
 """
 
 from __future__ import annotations
 
-import ctypes
-import os
+import re
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
 import pytest
 
-from pyrene.testing.compare import assert_same, default_env
-
-PR_SET_CHILD_SUBREAPER = 36
-
-
-def descendants(pid: int) -> set[int]:
-    out: set[int] = set()
-    todo = [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            with open(f"/proc/{p}/task/{p}/children") as f:
-                kids = {int(k) for k in f.read().split()}
-        except OSError:
-            continue
-        out |= kids
-        todo.extend(kids)
-    return out
-
-
-@pytest.fixture(autouse=True)
-def no_leftovers() -> Iterator[None]:
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
-    before = descendants(os.getpid())
-    yield
-    deadline = time.monotonic() + 5
-    while True:
-        left = descendants(os.getpid()) - before
-        for pid in list(left):
-            # a process whose parent died (Pyrene killed on purpose) is re-parented to us
-            # and ours to reap, once dead; a zombie whose parent lives is not
-            try:
-                if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                    left.discard(pid)
-            except ChildProcessError:
-                pass
-        if not left or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    states = {}
-    for pid in left:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                states[pid] = f.read().split(")")[-1].split()[0]
-        except OSError:
-            pass
-    libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
-    assert not left, f"host processes left behind (pid: state): {states}"
-
+from pyrene.testing.compare import assert_same, default_env, run_pyrene
+from pyrene.testing.leftovers import descendants
 
 @pytest.mark.parametrize("link", ["dynamic", "static"])
 def test_fork_and_wait_statuses(cbuild, tmp_path, link):
@@ -94,8 +40,9 @@ def test_exec_errors_and_fork_exec(cbuild, tmp_path, link):
         "for i in $(seq 50); do echo $i | tr 1 x | cat; done | tail -3",
         "sh -c 'kill -TERM $$'; echo $?; /etc/passwd; echo $?; nonexistent-cmd; echo $?",
         "echo to-stderr >&2 | cat; true | false; echo $?",
+        "mkfifo ff; (echo a > ff &); cat ff; cat ff & sleep 0.2; echo b > ff; wait; rm ff",
     ],
-    ids=["pipe-subshell", "command-substitution", "loop-of-pipelines", "statuses", "stderr"],
+    ids=["pipe-subshell", "command-substitution", "loop-of-pipelines", "statuses", "stderr", "fifo"],
 )
 def test_bash(need, tmp_path, script):
     bash = need("/bin/bash", "bash")
@@ -130,3 +77,145 @@ def test_nothing_left_when_pyrene_is_killed(need, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     proc.stdout.close()
+
+
+def test_rlimit_nproc(cbuild, tmp_path):
+    """RLIMIT_NPROC counts the processes of a real uid (after setuid), ends a fork loop
+    with EAGAIN, frees up as children are reaped, and does not apply to root."""
+    assert_same([cbuild("fork_limits.c")], cwd=tmp_path)
+
+
+@pytest.mark.parametrize(("key", "expected"), [
+    ("pyrene.max_processes = 4", b"forked 3, then: Resource temporarily unavailable\n"
+                                 b"after reaping them: fork works, status 7\n"),
+    ("sys.disallow_subprocesses = true", b"forked 0, then: Resource temporarily unavailable\n"
+                                         b"after reaping them: Resource temporarily unavailable\n"),
+])
+def test_manifest_process_limits(cbuild, tmp_path, key, expected):
+    """A fork bomb ends with EAGAIN at the sandbox's limit; Pyrene stays intact."""
+    prog = cbuild("fork_limits.c")
+    manifest = tmp_path / "limits.manifest"
+    manifest.write_text(f'libos.entrypoint = "{prog}"\nloader.argv = ["fork_limits", "loop"]\n'
+                        f'fs.root.uri = "file:/"\n{key}\n')
+    result = subprocess.run([sys.executable, "-m", "pyrene", "run", "--manifest", str(manifest)],
+                            capture_output=True, cwd=tmp_path, env=default_env(), timeout=60)
+    reported = b"".join(line for line in result.stdout.splitlines(keepends=True) if b" = " not in line)  # not CHECKs
+    assert (result.returncode, reported) == (0, expected), result.stderr
+
+
+def test_memory_and_files_shared_across_fork(cbuild, tmp_path):
+    """MAP_SHARED (anonymous and /dev/shm) and semaphores in it are shared by parent and
+    child; an inherited fd shares its offset; O_APPEND writes of two processes all land."""
+    assert_same([cbuild("shared_mem_procs.c")], cwd=tmp_path)
+
+
+def test_first_process_exit_ends_the_sandbox(need, tmp_path):
+    """As when a pid namespace's init dies: once process 1 exits, every other process of
+    the sandbox is killed, `pyrene run` returns with process 1's status, and nothing is
+    left running (no_leftovers). (Natively the background sleep would outlive bash.)"""
+    bash = need("/bin/bash", "bash")
+    result = subprocess.run([sys.executable, "-m", "pyrene", "run", "--", bash, "-c",
+                             "sleep 100 & sleep 100 & echo started; exit 3"],
+                            stdin=subprocess.DEVNULL, capture_output=True, cwd=tmp_path, env=default_env(),
+                            timeout=60)
+    assert (result.returncode, result.stdout) == (3, b"started\n"), result.stderr
+
+
+# -- /proc of the other processes (fs/proc.py, the leader's process table) --------------------
+
+@pytest.mark.parametrize("link", ["dynamic", "static"])
+def test_proc_of_another_process(cbuild, tmp_path, link):
+    """/proc/CHILD/{stat,status,cmdline,environ,comm,exe,statm} of a child that names
+    itself and execs `sleep 1`: the pids agree with fork() and getpid(), names, command
+    line and environment are the new program's; a zombie's state is Z; a reaped child is
+    gone from /proc."""
+    native = assert_same([cbuild("proc_others.c", link=link)], cwd=tmp_path)
+    assert b"WRONG" not in native.stdout
+    assert b"zombie: state Z, comm sleep" in native.stdout
+
+
+PS_SCRIPT = ("sleep 1 & a=$!; sleep 1 & b=$!; echo children $a $b; "
+             "ps -e -o pid=,ppid=,comm=,args=; echo pgrep; pgrep -l sleep; echo end; wait")
+
+
+def test_ps_and_pgrep_list_the_sandbox(need, tmp_path):
+    """procps reads /proc: `ps -e` lists exactly the shell (pid 1), its two sleeps and
+    itself; pgrep finds the sleeps under the pids the shell got from fork. (pkill needs
+    kill(2) to other processes, which the leader does not route yet.)"""
+    bash = need("/bin/bash", "bash")
+    need("/usr/bin/ps", "procps")
+    out = run_pyrene([bash, "-c", PS_SCRIPT], cwd=tmp_path, env=default_env(), timeout=120)
+    assert out.status == 0, out
+    lines = out.stdout.decode().splitlines()
+    assert lines[0].startswith("children "), lines
+    a, b = (int(x) for x in lines[0].split()[1:])
+    ps = [line.split(None, 3) for line in lines[1:lines.index("pgrep")]]
+    rows = {int(pid): (int(ppid), comm, args) for pid, ppid, comm, args in ps}
+    assert rows.pop(1) == (0, "bash", f"{bash} -c {PS_SCRIPT}")
+    assert rows.pop(a) == (1, "sleep", "sleep 1")
+    assert rows.pop(b) == (1, "sleep", "sleep 1")
+    (ps_pid, (ps_ppid, ps_comm, ps_args)), = rows.items()  # and ps itself, nothing else
+    assert (ps_ppid, ps_comm, ps_args) == (1, "ps", "ps -e -o pid=,ppid=,comm=,args=")
+    assert ps_pid > b
+    pgrep = lines[lines.index("pgrep") + 1:-1]
+    assert sorted(pgrep) == sorted([f"{a} sleep", f"{b} sleep"])
+    assert lines[-1] == "end"
+
+
+def test_no_host_pid_in_proc(need, tmp_path):
+    """The pid fields of every /proc/PID/stat (pid, ppid, pgrp, session, tpgid) and the
+    pid lines of every status are the sandbox's small vpids: while the sandbox runs, none
+    is the host pid of one of its processes (the leader, instances, app processes)."""
+    bash = need("/bin/bash", "bash")
+    script = ("sleep 2 & sleep 2 & (sleep 2; true) & exec 3>ready; cat /proc/[0-9]*/stat; "
+              "grep -h -E '^(Tgid|Ngid|Pid|PPid|TracerPid|NStgid|NSpid|NSpgid|NSsid):' /proc/[0-9]*/status; wait")
+    proc = subprocess.Popen([sys.executable, "-m", "pyrene", "run", "--", bash, "-c", script], cwd=tmp_path,
+                            env=default_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "ready").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    host_pids = descendants(proc.pid) | {proc.pid}  # the leader, instances and app processes
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    text = out.decode()
+    stat_lines = [line for line in text.splitlines() if "(" in line]
+    assert len(stat_lines) >= 4, text  # bash, two sleeps, the subshell (and maybe its sleep)
+    pid_fields = []
+    for line in stat_lines:  # pid (comm) state ppid pgrp session tty_nr tpgid
+        pid, rest = line.split(" (", 1)
+        fields = rest.rsplit(") ", 1)[1].split()
+        pid_fields += [int(pid), int(fields[1]), int(fields[2]), int(fields[3]), int(fields[5])]
+    status_pids = [int(n) for n in re.findall(r"^\w+:\s+(-?\d+)$", text, re.M)]
+    assert len(status_pids) % 9 == 0 and len(status_pids) >= 9 * 4, text
+    assert set(pid_fields + status_pids) <= set(range(-1, 20)), (pid_fields, status_pids)
+    assert not set(pid_fields + status_pids) & host_pids
+    assert "TracerPid:\t0" in text and "PPid:\t1" in text
+
+
+ZOMBIE_SCRIPT = """
+(sleep 0.1 & exec sleep 3) &
+for i in $(seq 50); do ps -e -o stat= | grep -q Z && break; sleep 0.1; done
+echo parent $!; ps -e -o pid=,ppid=,stat=,comm=
+wait
+(sleep 0.1 &)
+for i in $(seq 50); do [ $(ps -e -o pid= | wc -l) = 2 ] && break; sleep 0.1; done
+echo after; ps -e -o ppid=,stat=,comm=; true
+"""
+
+
+def test_zombies_and_orphans_in_proc(need, tmp_path):
+    """A child its parent never waits for is a zombie (Z) in /proc until the parent dies
+    too; an orphan's exit removes it (the host reaps both in the leader, no wait
+    tells the leader)."""
+    bash = need("/bin/bash", "bash")
+    need("/usr/bin/ps", "procps")
+    out = run_pyrene([bash, "-c", ZOMBIE_SCRIPT], cwd=tmp_path, env=default_env(), timeout=120)
+    assert out.status == 0, out
+    lines = out.stdout.decode().splitlines()
+    parent = int(lines[0].split()[1])
+    during = [line.split() for line in lines[1:lines.index("after")]]
+    assert [1, 0, "bash"] in [[int(p), int(pp), c] for p, pp, _, c in during]
+    assert [parent, 1, "S", "sleep"] in [[int(p), int(pp), s, c] for p, pp, s, c in during]
+    assert [parent, "Z", "sleep"] in [[int(pp), s, c] for _, pp, s, c in during], during
+    after = [line.split() for line in lines[lines.index("after") + 1:]]
+    assert sorted((pp, c) for pp, _, c in after) == [("0", "bash"), ("1", "ps")], after

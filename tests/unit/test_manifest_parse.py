@@ -93,6 +93,7 @@ sgx.trusted_files = ["file:/srv/root/bin/app", { uri = "file:/etc/x", sha256 = "
 sgx.allowed_files = ["file:/srv/out/"]
 sgx.file_check_policy = "allow_all_but_log"
 pyrene.cpu = 1
+pyrene.max_processes = 9
 pyrene.dev = false
 pyrene.readonly = ["/"]
 ''' % ("AB" * 32)).manifest
@@ -108,7 +109,7 @@ pyrene.readonly = ["/"]
     assert m.sigterm_injection and m.disallow_subprocesses
     assert m.trusted_files == (TrustedFile("/srv/root/bin/app"), TrustedFile("/etc/x", "ab" * 32))
     assert m.allowed_files == ("/srv/out/",) and m.file_check_policy == "allow_all_but_log"
-    assert m.cpu == 1 and m.checks_files
+    assert m.cpu == 1 and m.checks_files and m.max_processes == 9
 
 
 def test_fs_mounts_as_array_of_tables():
@@ -127,6 +128,8 @@ def test_encrypted_mounts_parse_and_are_refused_later():
     ('loader.argv = ["a", 1]', "pyrene: app.manifest: loader.argv[1]: expected a string, got 1"),
     ('loader.argv = "a"', 'pyrene: app.manifest: loader.argv: expected an array of strings, got "a"'),
     ('loader.uid = -1', "pyrene: app.manifest: loader.uid: expected a non-negative integer, got -1"),
+    ('pyrene.max_processes = 0', "pyrene: app.manifest: pyrene.max_processes: expected at least 1 (the first "
+                                 "process), got 0"),
     ('loader.uid = "0"', 'pyrene: app.manifest: loader.uid: expected a non-negative integer, got "0"'),
     ('loader.insecure__use_host_env = 1', "pyrene: app.manifest: loader.insecure__use_host_env: expected true "
                                           "or false, got 1"),

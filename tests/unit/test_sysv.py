@@ -1,5 +1,5 @@
 """The System V IPC namespace (ipc/sysv.py) directly, for what one app process cannot
-show natively yet: SEM_UNDO applied at process exit, Linux's id sequence numbers, the
+show natively: SEM_UNDO applied at process exit (clamped), Linux's id sequence numbers, the
 permission checks against another user, and a removed segment's memfd closed by its last
 detach. The expected values are Linux's (ipc/util.c, ipc/sem.c, ipc/shm.c)."""
 
@@ -47,7 +47,7 @@ def test_sem_undo_applies_at_exit_clamped(ns):
     ns.semop(semid, [(0, -2, sysv.SEM_UNDO), (1, 3, sysv.SEM_UNDO)], OWNER)
     ns.semop(semid, [(1, -2, 0)], sysv.Caller(pid=11, uid=1000, gid=1000))  # another process, no undo
     assert ns.sem_getall(semid, OWNER) == [3, 1]
-    ns.exit_process(OWNER.pid)
+    assert ns.exit_process(OWNER.pid) == [semid]
     assert ns.sem_getall(semid, OWNER) == [5, 0]  # +2, and 1-3 clamped to 0
     assert ns.sem_get(semid, 1, OWNER).pid == OWNER.pid
     ns.exit_process(OWNER.pid)  # applied once
@@ -99,15 +99,27 @@ def test_removed_segment_lives_until_last_detach(ns):
         os.fstat(fd)
 
 
-def test_client_exit_detaches(ns):
-    client = sysv.SysVClient(ns)
+def test_exit_and_fork_count_attaches(ns):
+    """The leader counts each process's attaches: a forked child has its parent's, an
+    exit or exec detaches them all (the last detach of a removed segment frees it)."""
     shmid = ns.shmget(sysv.IPC_PRIVATE, 100, 0o600, OWNER)
     ns.shm_attached(shmid, OWNER)
-    client.attaches_of(OWNER.pid)[0x10000] = sysv.Attach(shmid, 4096, inode=1)
-    assert ns.shm_stat(shmid, OWNER).nattch == 1
-    client.exit_process(OWNER)
-    assert ns.shm_stat(shmid, OWNER).nattch == 0
+    ns.shm_attached(shmid, OWNER)
+    ns.fork_process(OWNER.pid, 20)
+    assert ns.shm_stat(shmid, OWNER).nattch == 4
+    ns.exit_process(OWNER.pid)
+    assert ns.shm_stat(shmid, OWNER).nattch == 2
     ns.shm_rmid(shmid, OWNER)
+    ns.detach_process(20)
+    raises(errno.EINVAL, ns.shm_stat, shmid, OWNER)
+
+
+def test_client_prunes_unmapped_attaches():
+    client = sysv.SysVClient(sysv.Limits())
+    client.attaches[0x10000] = sysv.Attach(7, 4096, inode=1)
+    client.attaches[0x20000] = sysv.Attach(8, 4096, inode=2)
+    assert client.prune(lambda: {(0x10000, 1), (0x20000, 99)}) == [8]
+    assert list(client.attaches) == [0x10000]
 
 
 def test_limits_from_sysctl():

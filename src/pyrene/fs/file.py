@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import abc
 import errno
-from os import SEEK_SET
+from os import SEEK_SET, getpid
+from time import monotonic_ns
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,11 @@ class OpenFile(abc.ABC):
         self.refs = 0
         self.dir_cache: list[DirEntry] | None = None  # directory listing for getdents
         self.dir_pos = 0
+        # which open file description this is, sandbox-wide: equal in every process that
+        # shares it after fork (the instance's copy of the object keeps it), so it can own
+        # OFD and flock locks in the leader (ipc/shared.py); (instance pid, time, object id)
+        # is unique among the descriptions of all instances
+        self.description_id = (getpid(), monotonic_ns(), id(self))
 
     def incref(self) -> None:
         self.refs += 1

@@ -9,12 +9,14 @@ from __future__ import annotations
 import dataclasses
 import errno
 import os
+from dataclasses import dataclass
 
 from ..abi.flags import O_ACCMODE, OpenFlags
 from ..abi.structs import ST_RDONLY, WINSIZE, Stat, StatFs
 from ..errors import Errno, WouldBlock
 from ..pal import linux as pal
 from .file import DirEntry, FileSystem, OpenFile
+from .pipe import FifoEnd
 
 # Terminal ioctls passed through to a host tty, with the size of their argument
 # (0 = plain int argument). Anything not listed is ENOTTY: in particular TIOCSTI
@@ -150,6 +152,14 @@ class HostFile(OpenFile):
         return self.fd
 
 
+@dataclass(eq=False)
+class FifoOpen:
+    """A blocking FIFO open waiting for its peer (HostFS._open_fifo_waiting)."""
+
+    job: pal.Background  # the host's blocking open, in a thread of the instance
+    probe: int = -1  # a reader's non-blocking fd, held while it waits
+
+
 class HostFS(FileSystem):
     """A host directory (or single file) mounted into the sandbox."""
 
@@ -157,6 +167,7 @@ class HostFS(FileSystem):
         self.host_path = host_path
         self.readonly = readonly
         self.root_fd = pal.open_root(host_path)
+        self.fifo_opens: dict[tuple[str, int], FifoOpen] = {}  # blocking FIFO opens waiting for a peer
 
     def release(self) -> None:
         pal.close(self.root_fd)
@@ -179,10 +190,62 @@ class HostFS(FileSystem):
             except Errno:
                 raise Errno(errno.EROFS) from None
             host_flags &= ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL)
-        fd = pal.open_beneath(self.root_fd, rel, host_flags, mode)
+        # Opened O_NONBLOCK on the host, whatever the app asked: a FIFO must not make the
+        # instance wait for its peer (a writer without a reader gets ENXIO at once)
+        if flags & OpenFlags.O_PATH:
+            return HostFile(pal.open_beneath(self.root_fd, rel, host_flags, mode), flags & ~OpenFlags.O_CLOEXEC, path)
+        try:
+            fd = pal.open_beneath(self.root_fd, rel, host_flags | _NONBLOCK, mode)
+        except Errno as e:
+            if e.errno == errno.ENXIO and flags & O_ACCMODE == os.O_WRONLY and not flags & _NONBLOCK:
+                return self._open_fifo_waiting(rel, host_flags, path, flags)
+            raise
+        kind = pal.fstat(fd).mode & 0o170000
+        if kind == 0o010000:  # a FIFO
+            if flags & O_ACCMODE == os.O_RDONLY and not flags & _NONBLOCK:
+                return self._open_fifo_waiting(rel, host_flags, path, flags, probe=fd)
+            return FifoEnd(fd, flags & ~OpenFlags.O_CLOEXEC, path)
+        if kind not in (0o100000, 0o040000) and not flags & _NONBLOCK:
+            pal.set_blocking(fd)  # a device: blocking as the app asked
         if tmpfile:  # /proc/self/fd shows an unnamed file as Linux names it
             path = f"{path.rstrip('/')}/#{pal.fstat(fd).ino}"  # /proc adds " (deleted)"
         return HostFile(fd, flags & ~OpenFlags.O_CLOEXEC, path)
+
+    def _open_fifo_waiting(self, rel: str, host_flags: int, path: str, flags: int, probe: int = -1) -> OpenFile:
+        """A blocking open of a FIFO that must wait for its peer: a writer for a reader
+        (which already holds a non-blocking `probe` fd, so that it counts as a reader, as a
+        blocked reader does on Linux) or a reader for a writer (whose non-blocking open got
+        ENXIO). The host's blocking open runs in a thread (pal.background) and the task
+        parks until it is done, or, for a reader, until its probe shows data or a writer
+        that came and went. The same call coming back (after the wait, or restarted after
+        a signal handler) finds its wait in `fifo_opens`; EINTR abandons it."""
+        key = (rel, flags & O_ACCMODE)
+        wait = self.fifo_opens.get(key)
+        if wait is None or wait.job.owner != os.getpid():
+            root_fd = self.root_fd
+            wait = FifoOpen(pal.background(lambda: pal.open_beneath(root_fd, rel, host_flags, 0)), probe)
+            self.fifo_opens[key] = wait
+        elif probe >= 0:
+            pal.close(probe)  # this run's own probe: the first one is kept
+        flags &= ~OpenFlags.O_CLOEXEC
+        if wait.probe >= 0:  # a reader: the probe is its fd; the thread only says "a writer came"
+            if wait.job.done or pal.poll({wait.probe: POLLIN}):
+                del self.fifo_opens[key]
+                wait.job.abandon()
+                return FifoEnd(wait.probe, flags, path)
+            fds: tuple[tuple[int, int], ...] = ((wait.job.ready_fd, POLLIN), (wait.probe, POLLIN))
+        else:
+            if wait.job.done:
+                del self.fifo_opens[key]
+                return FifoEnd(wait.job.result(), flags, path)
+            fds = ((wait.job.ready_fd, POLLIN),)
+
+        def give_up() -> None:
+            self.fifo_opens.pop(key, None)
+            wait.job.abandon()
+            if wait.probe >= 0:
+                pal.close(wait.probe)
+        raise WouldBlock(fds, on_eintr=give_up)
 
     def unlink(self, rel: str) -> None:
         self._writable()

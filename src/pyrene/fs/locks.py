@@ -15,12 +15,13 @@ them apart:
     descriptions; they live in their own namespace (Linux: flock and fcntl locks do not
     see each other).
 
-Files are identified by (st_dev, st_ino). One `LockTable` serves the whole instance; when
-processes arrive (issue 4) the table moves to the namespace leader and owners become
-sandbox-wide ids, which is why owners are opaque hashable values here.
+Files are identified by (st_dev, st_ino). One `LockTable` serves the whole sandbox, in the
+namespace leader (ipc/shared.py), where owners are sandbox-wide values: (POSIX, vpid) for
+POSIX locks (Linux's `current->files`: one fd table per process here), (DESC, description
+id) for OFD and flock locks; to this module they are opaque hashable values.
 
 Waiting (F_SETLKW, flock without LOCK_NB) is the caller's business: `set_range` and
-`flock` raise EAGAIN on a conflict and the caller decides what a wait means.
+`flock` raise EAGAIN on a conflict and ipc/shared.py decides what a wait means.
 """
 
 from __future__ import annotations

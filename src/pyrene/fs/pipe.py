@@ -53,7 +53,7 @@ class PipeEnd(OpenFile):
         try:
             return pal.read(self.fd, size)
         except Errno as e:
-            raise self._would_block(e) from None
+            raise self._would_block(e, events=POLLIN) from None
 
     def write(self, data: bytes) -> int:
         if not self.writable:
@@ -65,16 +65,18 @@ class PipeEnd(OpenFile):
             except Errno as e:
                 if done:
                     return done
-                raise self._would_block(e) from None
+                raise self._would_block(e, events=POLLOUT) from None
             if done == len(data) or self.flags & OpenFlags.O_NONBLOCK:
                 return done
 
-    def _would_block(self, e: Errno, nonblock: bool | None = None) -> Exception:
+    def _would_block(self, e: Errno, nonblock: bool | None = None, events: int | None = None) -> Exception:
         if nonblock is None:
             nonblock = bool(self.flags & OpenFlags.O_NONBLOCK)
         if e.errno != errno.EAGAIN or nonblock:
             return e
-        return WouldBlock(((self.fd, POLLIN if self.readable else POLLOUT),))
+        if events is None:
+            events = POLLIN if self.readable else POLLOUT
+        return WouldBlock(((self.fd, events),))
 
     def tee(self, dst: "PipeEnd", count: int, nonblock: bool) -> int:
         """tee(2): copy up to `count` bytes of this pipe into `dst` without consuming them."""
@@ -111,3 +113,17 @@ def make_pipe(flags: int) -> tuple[PipeEnd, PipeEnd]:
     nonblock = flags & OpenFlags.O_NONBLOCK  # O_DIRECT shows on the write end only, as on Linux
     return (PipeEnd(read_fd, int(nonblock)),
             PipeEnd(write_fd, nonblock | (flags & OpenFlags.O_DIRECT) | OpenFlags.O_WRONLY))
+
+
+class FifoEnd(PipeEnd):
+    """An opened FIFO (a named pipe in a host mount): a pipe end over the FIFO's own host
+    fd, so two processes of the sandbox (or one in the sandbox and one on the host, for a
+    FIFO in a shared mount) meet in the host kernel. Like every pipe end of Pyrene's the
+    host fd is non-blocking and the app's O_NONBLOCK is the description's; it may be
+    O_RDWR, as Linux allows for FIFOs. (fs/host.py opens it: a blocking open waits for its
+    peer in a thread, never in the instance.)"""
+
+    def __init__(self, fd: int, flags: int, path: str) -> None:
+        pal.set_nonblocking(fd)
+        OpenFile.__init__(self, flags, path)
+        self.fd = fd

@@ -1,4 +1,5 @@
-"""Synthesized /proc, computed from the instance's own state.
+"""Synthesized /proc, computed from the instance's own state, and for the other
+processes of the sandbox from what the namespace leader keeps of them.
 
 Only the sandbox's processes exist here, under their virtual pids (the first app process
 is 1); the host's /proc is never visible: it would show host pids, and /proc/<pid>/root
@@ -26,13 +27,14 @@ from __future__ import annotations
 import errno
 import os
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, NoReturn
 
 from ..abi.flags import S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, S_IFSOCK, Rlimit
 from ..abi.structs import Stat
 from ..errors import Errno
+from ..ipc.messages import Facts, ProcessDescription
 from ..pal import linux as pal
 from . import synth
 from .file import OpenFile
@@ -89,10 +91,27 @@ def make_procfs(instance: "Instance", start_ns: int) -> synth.SynthFS:
             hit = cache[p.vpid] = (p, synth.static_dir(view.process_entries(p), owner=view.owner(p)))
         return hit[1]
 
-    def root_children() -> dict[str, synth.Node]:
-        entries: dict[str, synth.Node] = {str(p.vpid): process_dir(p) for p in instance.processes()}
-        entries.update(fixed)
-        return entries
+    others: dict[int, synth.Dir] = {}
+
+    def other_dir(vpid: int) -> synth.Dir:
+        node = others.get(vpid)
+        if node is None:
+            node = others[vpid] = view.other_dir(vpid)
+        return node
+
+    def root_children() -> "ProcRoot":
+        """Every process of the sandbox: ours from our own state, the others from what
+        the leader and the host know of them (vpids are never reused: no stale dirs)."""
+        own = {p.vpid: p for p in instance.processes()}
+
+        def listing() -> dict[str, synth.Node]:
+            entries: dict[str, synth.Node] = {}
+            for vpid in sorted(set(instance.sandbox_pids()) | set(own)):
+                entries[str(vpid)] = process_dir(own[vpid]) if vpid in own else other_dir(vpid)
+            entries.update(fixed)
+            return entries
+
+        return ProcRoot(fixed, {str(vpid): process_dir(p) for vpid, p in own.items()}, listing)
 
     def me() -> "Process":
         return instance.process
@@ -119,6 +138,36 @@ def sys_tree() -> synth.Dir:
             node = sub.children()  # type: ignore[attr-defined]
         node[leaf] = host_file(f"/proc/sys/{name}")
     return synth.static_dir(root)
+
+
+class ProcRoot(Mapping[str, synth.Node]):
+    """/proc's entries. A lookup of a fixed name (self, ...) or of our own pid asks
+    nobody (programs walk /proc/self often); only another pid, or a listing, asks the
+    leader, once per walk."""
+
+    def __init__(self, fixed: dict[str, synth.Node], own: dict[str, synth.Node],
+                 listing: Callable[[], dict[str, synth.Node]]) -> None:
+        self.fixed, self.own, self.listing = fixed, own, listing
+        self.everything: dict[str, synth.Node] | None = None
+
+    def _all(self) -> dict[str, synth.Node]:
+        if self.everything is None:
+            self.everything = self.listing()
+        return self.everything
+
+    def __getitem__(self, name: str) -> synth.Node:
+        node = self.fixed.get(name) or self.own.get(name)
+        if node is not None:
+            return node
+        if not name.isdigit():
+            raise KeyError(name)
+        return self._all()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +201,6 @@ class ProcView:
                  store: Callable[[bytes], None] | None = None) -> synth.File:
             return synth.text(content, mode, own, store)
 
-        def plain(value: str) -> synth.File:
-            return text(lambda: value.encode())
-
         entries: dict[str, synth.Node] = {
             "exe": synth.link(lambda: p.exe, owner=own),
             "cwd": synth.link(lambda: p.cwd, owner=own),
@@ -168,32 +214,44 @@ class ProcView:
             "maps": text(lambda: self.maps(p, "maps")),
             "smaps": text(lambda: self.maps(p, "smaps")),
             "smaps_rollup": text(lambda: self.maps(p, "smaps_rollup")),
-            "mounts": text(lambda: self.mounts().encode()),
-            "mountinfo": text(lambda: self.mountinfo().encode()),
+            **self.process_entries_static(own),
             "limits": text(lambda: limits(p).encode()),
-            "cgroup": plain("0::/\n"),
-            "loginuid": text(lambda: str(NO_ID).encode(), 0o644),
-            "sessionid": plain(str(NO_ID)),
-            "oom_score": plain("0\n"),
             "oom_score_adj": text(lambda: b"%d\n" % self.oom_score_adj.get(p.vpid, 0), 0o644,
                                   lambda data: self.set_oom_score_adj(p, data)),
-            "personality": plain("00000000\n"),
-            "wchan": plain("0"),
-            "setgroups": plain("allow\n"),
-            "uid_map": plain("%10d %10d %10d\n" % (0, 0, NO_ID)),
-            "gid_map": plain("%10d %10d %10d\n" % (0, 0, NO_ID)),
             "fd": synth.Dir(S_IFDIR | 0o500, owner=own, children=lambda: self.fd_links(p),
                             size=lambda: len(p.files.entries)),  # Linux: the number of open fds
             "fdinfo": synth.directory(lambda: self.fd_infos(p), mode=0o500, owner=own),
         }
         thread = synth.static_dir(dict(entries), owner=own)  # task/TID/: the same files, no task/ again
-        entries["task"] = synth.directory(lambda: {str(vtid): thread for vtid in thread_ids(self.instance, p)}, owner=own)
+        entries["task"] = synth.directory(lambda: {str(vtid): thread for vtid in thread_ids(self.instance, p)},
+                                          owner=own)
         return entries
 
-    @staticmethod
-    def set_comm(p: "Process", data: bytes) -> None:
+    def process_entries_static(self, own: Callable[[], tuple[int, int]]) -> dict[str, synth.Node]:
+        """The files that are the same for every process of the sandbox (one mount
+        namespace, no cgroups, no audit login)."""
+
+        def plain(value: str, mode: int = 0o444) -> synth.File:
+            return synth.text(lambda: value.encode(), mode, own)
+
+        return {
+            "mounts": synth.text(lambda: self.mounts().encode(), owner=own),
+            "mountinfo": synth.text(lambda: self.mountinfo().encode(), owner=own),
+            "cgroup": plain("0::/\n"),
+            "loginuid": plain(str(NO_ID), 0o644),
+            "sessionid": plain(str(NO_ID)),
+            "oom_score": plain("0\n"),
+            "personality": plain("00000000\n"),
+            "wchan": plain("0"),
+            "setgroups": plain("allow\n"),
+            "uid_map": plain("%10d %10d %10d\n" % (0, 0, NO_ID)),
+            "gid_map": plain("%10d %10d %10d\n" % (0, 0, NO_ID)),
+        }
+
+    def set_comm(self, p: "Process", data: bytes) -> None:
         """Linux keeps what was written, newline included, up to 15 bytes."""
         p.comm = data[:15].decode("utf-8", "replace")
+        self.instance.publish()
 
     def set_oom_score_adj(self, p: "Process", data: bytes) -> None:
         try:
@@ -277,51 +335,68 @@ class ProcView:
     # -- status and stat --------------------------------------------------------------
 
     def status(self, p: "Process") -> bytes:
-        """The host's status of the app process with Pyrene's identities put in."""
-        c = p.creds
-        cpus = self.instance.visible_cpus
-        fields = {
-            "Name": escape_comm(p.comm), "Umask": f"{p.umask:04o}", "State": "R (running)",
-            "Tgid": str(p.vpid), "Pid": str(p.vpid), "PPid": str(p.ppid), "TracerPid": "0",
-            "Uid": "\t".join(map(str, (c.ruid, c.euid, c.suid, c.uid))),
-            "Gid": "\t".join(map(str, (c.rgid, c.egid, c.sgid, c.gid))),
-            "Groups": " ".join(map(str, c.groups)) + " ", "FDSize": str(fd_size(p)),
-            "NStgid": str(p.vpid), "NSpid": str(p.vpid), "NSpgid": str(p.vpid), "NSsid": str(p.vpid),
-            "CapInh": f"{c.caps.inheritable:016x}", "CapPrm": f"{c.caps.permitted:016x}",
-            "CapEff": f"{c.caps.effective:016x}", "CapBnd": f"{c.caps.bounding:016x}",
-            "CapAmb": f"{c.caps.ambient:016x}", "NoNewPrivs": str(int(c.no_new_privs)), "Seccomp": "0", "Seccomp_filters": "0",
-            "Cpus_allowed": cpu_mask(cpus), "Cpus_allowed_list": cpu_list(cpus),
-        }
-        host = pal.read_host_text(f"/proc/{p.host_pid}/status").decode(errors="replace").splitlines()
+        return self.format_status(described(p), p)
+
+    def stat(self, p: "Process") -> bytes:
+        return self.format_stat(described(p), running=True)
+
+    def format_status(self, d: ProcessDescription, own: "Process | None" = None) -> bytes:
+        """The host's status of the app process with the sandbox's pids and identities
+        put in; `own` is given for our own process (umask and fds are known only here)."""
+        f = facts(d)
+        host = pal.read_host_text(f"/proc/{d.host_pid}/status").decode(errors="replace").splitlines()
         if not host:
             host = [f"{key}:" for key in ("Name", "Umask", "State", "Tgid", "Ngid", "Pid", "PPid", "TracerPid",
                                           "Uid", "Gid", "FDSize", "Groups")] + ["Threads:\t1"]
+        host_state = next((line.split(":", 1)[1].strip() for line in host if line.startswith("State:")), "R")
+        caps = f.caps
+        cpus = self.instance.visible_cpus
+        fields = {
+            "Name": escape_comm(f.comm),
+            "State": "R (running)" if own is not None else sandbox_state(host_state, d.exited, long=True),
+            "Tgid": str(d.vpid), "Ngid": "0", "Pid": str(d.vpid), "PPid": str(d.ppid), "TracerPid": "0",
+            "Uid": "\t".join(map(str, f.uids)), "Gid": "\t".join(map(str, f.gids)),
+            "Groups": " ".join(map(str, f.groups)) + " ",
+            "NStgid": str(d.vpid), "NSpid": str(d.vpid), "NSpgid": str(d.pgid), "NSsid": str(d.sid),
+            "CapInh": f"{caps[2]:016x}", "CapPrm": f"{caps[1]:016x}", "CapEff": f"{caps[0]:016x}",
+            "CapBnd": f"{caps[3]:016x}", "CapAmb": f"{caps[4]:016x}", "NoNewPrivs": str(int(f.no_new_privs)),
+            "Seccomp": "0", "Seccomp_filters": "0",
+            "Cpus_allowed": cpu_mask(cpus), "Cpus_allowed_list": cpu_list(cpus),
+        }
+        if own is not None:
+            fields["Umask"], fields["FDSize"] = f"{own.umask:04o}", str(fd_size(own))
         out = []
         for line in host:
             key = line.split(":", 1)[0]
+            if key == "Umask" and own is None:
+                continue  # another process's umask is known only to its instance
             out.append(f"{key}:\t{fields[key]}" if key in fields else line)
         return ("\n".join(out) + "\n").encode()
 
-    def stat(self, p: "Process") -> bytes:
-        """proc(5)'s stat line: the host's counters, the sandbox's pids."""
-        host = pal.read_host_text(f"/proc/{p.host_pid}/stat").decode(errors="replace")
+    def format_stat(self, d: ProcessDescription, running: bool = False) -> bytes:
+        """proc(5)'s stat line: the host's counters, the sandbox's pids (`running`: the
+        reader's own process, which is running as it reads)."""
+        host = pal.read_host_text(f"/proc/{d.host_pid}/stat").decode(errors="replace")
         m = re.match(r"\d+ \(.*\) (.*)", host, re.S)
         rest = (m.group(1) if m else "R" + " 0" * 49).split()
         # rest[0] = state (3), [1] ppid, [2] pgrp, [3] session, [4] tty_nr, [5] tpgid
-        rest[0] = "R"
-        rest[1:4] = [str(p.ppid), str(p.vpid), str(p.vpid)]
-        rest[5] = str(p.vpid) if rest[4] != "0" else "-1"
-        return f"{p.vpid} ({p.comm}) {' '.join(rest)}\n".encode()
+        host_pgrp, host_tpgid = rest[2], rest[5]
+        rest[0] = "R" if running else sandbox_state(rest[0], d.exited)
+        rest[1:4] = [str(d.ppid), str(d.pgid), str(d.sid)]
+        # the terminal's foreground group: the sandbox's (one host group) when it is in front;
+        # another group is one the sandbox cannot see (0, as Linux shows it across pid namespaces)
+        rest[5] = "-1" if host_tpgid == "-1" else str(d.pgid) if host_tpgid == host_pgrp != "0" else "0"
+        return f"{d.vpid} ({facts(d).comm}) {' '.join(rest)}\n".encode()
 
     def loadavg(self) -> bytes:
         """The host's load, with the sandbox's process count and last pid."""
         fields = pal.read_host_text("/proc/loadavg").decode().split()[:3] or ["0.00"] * 3
-        pids = [p.vpid for p in self.instance.processes()]
+        pids = self.instance.sandbox_pids()
         return f"{' '.join(fields)} 1/{len(pids)} {max(pids, default=1)}\n".encode()
 
     # -- maps -------------------------------------------------------------------------
 
-    def maps(self, p: "Process", name: str) -> bytes:
+    def maps(self, p: "Process | ProcessDescription", name: str) -> bytes:
         """maps, smaps or smaps_rollup of the host, each mapping's file named as the sandbox
         names it; the other lines (smaps' counters) as they are."""
         out = []
@@ -396,6 +471,105 @@ class ProcView:
             lines.append(f"{mid} {parent} {os.major(dev)}:{os.minor(dev)} / {mangle(m.path)} {mount_opts(m)} - "
                          f"{fstype} {source} {'ro' if m.fs.readonly else 'rw'}\n")
         return "".join(lines)
+
+    # -- other processes of the sandbox ------------------------------------------------
+
+    def describe(self, vpid: int) -> ProcessDescription:
+        """What the sandbox knows of process `vpid`, asked at each use (ENOENT once gone)."""
+        d = self.instance.describe_process(vpid)
+        if d.facts is None:
+            raise Errno(errno.ENOENT)
+        host = host_state_of(d.host_pid)
+        if host == "X" or (d.exited and host != "Z"):
+            raise Errno(errno.ENOENT)  # reaped on the host: its host pid may be another's now
+        # dead before its instance could tell the leader: a zombie all the same
+        return replace(d, exited=True) if host == "Z" and not d.exited else d
+
+    def other_dir(self, vpid: int) -> synth.Dir:
+        """/proc/PID of another process: what its instance told the leader (cmdline,
+        environ, comm, exe, identity) and what the host counts (stat, status, statm, maps),
+        with the sandbox's pids. What lives only in its instance and changes often (fds,
+        cwd) is refused with EACCES, as Linux refuses it for a process one may not ptrace."""
+
+        def own() -> tuple[int, int]:
+            f = facts(self.describe(vpid))
+            return (f.uids[1], f.gids[1]) if f.dumpable == 1 else (0, 0)
+
+        def text(content: Callable[[ProcessDescription], bytes], mode: int = 0o444) -> synth.File:
+            return synth.text(lambda: content(self.describe(vpid)), mode, own)
+
+        def refused() -> NoReturn:
+            raise Errno(errno.EACCES)
+
+        def exe() -> str:
+            d = self.describe(vpid)
+            if d.exited:
+                raise Errno(errno.ENOENT)  # a zombie has no program any more
+            return facts(d).exe
+
+        def cmdline(d: ProcessDescription) -> bytes:
+            return b"" if d.exited else b"".join(os.fsencode(a) + b"\0" for a in facts(d).argv)
+
+        def environ(d: ProcessDescription) -> bytes:
+            return b"" if d.exited else b"".join(os.fsencode(e) + b"\0" for e in facts(d).env)
+
+        entries: dict[str, synth.Node] = {
+            "exe": synth.link(exe, owner=own),
+            "cwd": synth.link(refused, owner=own),
+            "root": synth.link(lambda: "/", owner=own),
+            "cmdline": text(cmdline),
+            "environ": text(environ, 0o400),
+            "comm": text(lambda d: facts(d).comm.encode() + b"\n", 0o644),
+            "status": text(self.format_status),
+            "stat": text(self.format_stat),
+            "statm": text(lambda d: pal.read_host_text(f"/proc/{d.host_pid}/statm")),
+            "maps": text(lambda d: self.maps(d, "maps")),
+            "smaps": text(lambda d: self.maps(d, "smaps")),
+            "smaps_rollup": text(lambda d: self.maps(d, "smaps_rollup")),
+            "fd": synth.Dir(S_IFDIR | 0o500, owner=own, children=refused),
+            "fdinfo": synth.Dir(S_IFDIR | 0o500, owner=own, children=refused),
+            **self.process_entries_static(own),
+        }
+        thread = synth.static_dir(dict(entries), owner=own)
+        entries["task"] = synth.directory(lambda: {str(vpid): thread}, owner=own)
+        return synth.Dir(S_IFDIR | 0o555, owner=own, children=lambda: entries)
+
+
+def facts(d: ProcessDescription) -> Facts:
+    assert d.facts is not None  # ProcView.describe and `described` give only known processes
+    return d.facts
+
+
+def described(p: "Process") -> ProcessDescription:
+    """Our own process as the leader describes the others: one formatter serves both."""
+    pgid, sid = group_and_session(p)
+    return ProcessDescription(p.vpid, p.ppid, p.host_pid, pgid, sid, False, p.facts())
+
+
+def group_and_session(p: "Process") -> tuple[int, int]:
+    """The process group and session: the Process's once it keeps them, else pid 1's,
+    the one group every process is in (syscalls/process.py)."""
+    return getattr(p, "pgid", 1), getattr(p, "sid", 1)
+
+
+def host_state_of(host_pid: int) -> str:
+    host = pal.read_host_text(f"/proc/{host_pid}/stat").decode(errors="replace")
+    m = re.match(r"\d+ \(.*\) (\S)", host, re.S)
+    return m.group(1) if m else "X"  # gone
+
+
+STATE_NAMES = {"R": "running", "S": "sleeping", "D": "disk sleep", "T": "stopped", "t": "tracing stop",
+               "Z": "zombie", "X": "dead", "I": "idle"}
+
+
+def sandbox_state(host: str, exited: bool, long: bool = False) -> str:
+    """A process's state as the sandbox sees it: a host tracing stop is a syscall its
+    instance serves or waits on (S); a process whose exit the leader knows is a zombie
+    until reaped. `long`: status's "S (sleeping)" form."""
+    state = "Z" if exited else host[:1] or "R"
+    if state == "t":
+        state = "S"
+    return f"{state} ({STATE_NAMES.get(state, 'unknown')})" if long else state
 
 
 MAPS_LINE = re.compile(r"^([0-9a-f]+-[0-9a-f]+ \S+ [0-9a-f]+) ([0-9a-f]+:[0-9a-f]+) (\d+)\s*(.*)$")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from ..abi.flags import S_IFCHR, S_IFDIR, S_IFLNK, S_IFREG, dtype_of_mode
@@ -50,7 +50,7 @@ class Node:
 class Dir(Node):
     """A directory; `children` is called at each lookup (so /proc/<pid>/fd stays current)."""
 
-    children: Callable[[], dict[str, Node]] = field(default=lambda: {})
+    children: Callable[[], Mapping[str, Node]] = field(default=lambda: {})
 
 
 @dataclass
@@ -90,7 +90,7 @@ class HostNode(Device):
         return self.host_stat()
 
 
-def directory(children: Callable[[], dict[str, Node]], mode: int = 0o555, owner: Owner | None = None) -> Dir:
+def directory(children: Callable[[], Mapping[str, Node]], mode: int = 0o555, owner: Owner | None = None) -> Dir:
     return Dir(S_IFDIR | mode, owner=owner, children=children)
 
 

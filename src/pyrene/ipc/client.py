@@ -1,6 +1,8 @@
 """An instance's end of its connection to the leader.
 
-Only process creation and exit talk to the leader; the syscall hot path never does.
+Process creation and exit talk to the leader, and so do /proc of other processes and
+the rare events that change what it shows (execve, a new name or identity, a reaped
+child), file locks and System V IPC; the syscall hot path never does.
 """
 
 from __future__ import annotations
@@ -8,7 +10,9 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
-from .messages import MAX_MESSAGE, Message, decode, encode
+from ..errors import Errno
+from .messages import MAX_MESSAGE, Message, SharedCall, SharedReply, decode, encode
+from .sysv import Blocked
 
 
 @dataclass(eq=False)
@@ -31,6 +35,22 @@ class LeaderClient:
 
     def close(self) -> None:
         self.sock.close()
+
+    def call(self, vpid: int, tid: int, op: str, args: tuple[object, ...], wait: bool = False) -> tuple[object, list[int]]:
+        """A shared-state operation in the leader (ipc/shared.py): (value, host fds);
+        raises Errno, or sysv.Blocked when it must wait. `vpid` is for the in-process
+        port's sake: the leader knows who we are from the socket."""
+        self.send(SharedCall(op, args, tid, wait))
+        data, fds, _flags, _addr = socket.recv_fds(self.sock, MAX_MESSAGE, 4)
+        if not data:
+            raise ConnectionError("the namespace leader is gone")
+        reply = decode(data)
+        assert isinstance(reply, SharedReply)
+        if reply.errno:
+            raise Errno(reply.errno)
+        if reply.blocked:
+            raise Blocked()
+        return reply.value, fds
 
 
 def socket_pair() -> tuple[socket.socket, socket.socket]:

@@ -2,7 +2,8 @@
 
 It forks the first instance, which starts app process 1, and then serves the instances
 over one SOCK_SEQPACKET socket each: it gives out virtual pids, keeps the process tree
-(vpid -> ppid, host pid), and learns of every exit. It outlives every app process, and
+(vpid -> ppid, host pid), learns of every exit, and holds what processes share, file
+locks and System V IPC (ipc/shared.py, `SharedCall` messages). It outlives every app process, and
 ends once every instance is gone, with the first process's status.
 
 Nothing is left behind: the leader is a child subreaper, so every instance and app
@@ -14,6 +15,7 @@ instance, which forwards them to its app process.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import selectors
@@ -23,8 +25,15 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..errors import Errno
+from ..kernel.waits import wake_instance
+from ..pal.linux import host_kill
 from .client import LeaderClient, socket_pair
-from .messages import MAX_MESSAGE, Exited, NewProcess, NewThread, PidGiven, Started, decode, encode
+from .messages import (MAX_MESSAGE, Describe, DescribeProcess, Exited, Facts, ListProcesses, NewProcess, NewThread,
+                       Noted, PidGiven, ProcessDescription, ProcessList, Reaped, Refused, SharedCall, SharedReply,
+                       Started, decode, encode)
+from .shared import Asker, SharedState
+from .sysv import Blocked
 
 log = logging.getLogger("pyrene.ipc")
 
@@ -41,15 +50,27 @@ class ProcessEntry:
     host_pid: int = 0
     instance_pid: int = 0
     status: int | None = None  # wait status once exited
+    facts: Facts | None = None  # what its instance last said of it (/proc of other processes)
+    reaped: bool = False  # its parent waited for it (it goes once its exit is known too)
+    orphan: bool = False  # its parent died first: the host reaps it here, no wait reports it
+
+    @property
+    def uid(self) -> int:
+        """The real uid (RLIMIT_NPROC counts by it)."""
+        return self.facts.uids[0] if self.facts is not None else 0
 
 
 @dataclass(eq=False)
 class Leader:
     prctl: Callable[[int, int], object]
+    max_processes: int = 256  # pyrene.max_processes: live app processes of the sandbox
     processes: dict[int, ProcessEntry] = field(default_factory=dict)
     next_vpid: int = 1
     first_code: int | None = None
     threads: dict[int, int] = field(default_factory=dict)  # vtid -> vpid of the other threads
+    # file locks and System V IPC of the sandbox (ipc/shared.py)
+    shared: SharedState = field(default_factory=lambda: SharedState(wake=wake_instance))
+    socket_vpids: dict[int, int] = field(default_factory=dict)  # instance socket fileno -> vpid
 
     def allocate(self, ppid: int) -> ProcessEntry:
         vpid = self._free_number()
@@ -120,6 +141,7 @@ class Leader:
         sel = selectors.DefaultSelector()
         sel.register(wake_r, selectors.EVENT_READ)
         sel.register(first_sock, selectors.EVENT_READ)
+        self.socket_vpids[first_sock.fileno()] = 1
         first_status: int | None = None
         try:
             while len(sel.get_map()) > 1:  # the wakeup pipe and at least one instance
@@ -130,11 +152,13 @@ class Leader:
                             if pid == first_pid:
                                 first_status = status
                                 forward_to[0] = 0
+                                self._end_namespace()
                         continue
                     sock = key.fileobj
                     assert isinstance(sock, socket.socket)
                     if not self._message(sock, sel):
                         sel.unregister(sock)
+                        self._instance_gone(sock)
                         sock.close()
             self._kill_leftovers()
         finally:
@@ -163,11 +187,21 @@ class Leader:
             return False
         msg = decode(data)
         if isinstance(msg, NewProcess):
+            refusal = self._refuse_fork(msg)
+            if refusal is not None:
+                for fd in fds:
+                    os.close(fd)
+                sock.send(encode(refusal))
+                return True
             entry = self.allocate(msg.parent)
             entry.host_pid = msg.host_pid
+            parent = self.processes.get(msg.parent)
+            entry.facts = parent.facts if parent is not None else None  # fork copies them
             for fd in fds:
                 conn = socket.socket(fileno=fd)
                 sel.register(conn, selectors.EVENT_READ)
+                self.socket_vpids[fd] = entry.vpid
+            self.shared.forked(msg.parent, entry.vpid)
             sock.send(encode(PidGiven(entry.vpid)))
         elif isinstance(msg, NewThread):
             sock.send(encode(PidGiven(self.allocate_tid(msg.vpid))))
@@ -175,29 +209,133 @@ class Leader:
             entry = self.processes[msg.vpid]
             entry.host_pid, entry.instance_pid = msg.host_pid, msg.instance_pid
         elif isinstance(msg, Exited):
-            entry = self.processes[msg.vpid]
-            entry.status = msg.status
             if msg.vpid == 1:
                 self.first_code = msg.code
-            for child in self.processes.values():  # orphans: re-parented to pid 1
-                if child.ppid == msg.vpid and child.status is None:
-                    child.ppid = 1
+                self._end_namespace()
+            self._exited(msg.vpid, msg.status)
+        elif isinstance(msg, SharedCall):
+            self._shared_call(sock, msg)
+        else:
+            self._process_message(sock, msg)
         return True
+
+    def _exited(self, vpid: int, status: int) -> None:
+        self.shared.exited(vpid)  # its locks, semaphore undos and attaches go
+        entry = self.processes.get(vpid)
+        if entry is None:
+            return
+        entry.status = status
+        if entry.reaped or entry.orphan:  # the parent's wait came first, or there is none
+            del self.processes[vpid]
+        for child in list(self.processes.values()):
+            if child.ppid != vpid or child.reaped:
+                continue
+            if child.status is not None:
+                del self.processes[child.vpid]  # a zombie orphan: the host reaps it here (subreaper)
+            else:
+                child.ppid, child.orphan = 1, True  # re-parented to pid 1
+
+    # -- /proc of other processes (fs/proc.py) ---------------------------------------------
+
+    def _process_message(self, sock: socket.socket, msg: object) -> None:
+        """The messages that keep and show what /proc lists: answered at once."""
+        if isinstance(msg, Describe):
+            entry = self.processes.get(msg.vpid)
+            if entry is not None:
+                entry.facts = msg.facts
+            sock.send(encode(Noted()))
+        elif isinstance(msg, Reaped):
+            entry = self.processes.get(msg.vpid)
+            if entry is not None:
+                entry.reaped = True
+                if entry.status is not None:
+                    del self.processes[msg.vpid]
+        elif isinstance(msg, ListProcesses):
+            sock.send(encode(ProcessList(tuple(v for v, e in sorted(self.processes.items()) if not e.reaped))))
+        elif isinstance(msg, DescribeProcess):
+            sock.send(encode(self.describe(msg.vpid)))
+
+    def describe(self, vpid: int) -> ProcessDescription:
+        entry = self.processes.get(vpid)
+        if entry is None or entry.reaped or entry.facts is None:
+            return ProcessDescription(vpid)
+        # process groups and sessions: the entry's once the leader keeps them, else pid 1's
+        pgid, sid = getattr(entry, "pgid", 1), getattr(entry, "sid", 1)
+        return ProcessDescription(vpid, entry.ppid, entry.host_pid, pgid, sid, entry.status is not None, entry.facts)
+
+    def _end_namespace(self) -> None:
+        """Process 1 has exited: as in a Linux pid namespace whose init dies, every other
+        process of the sandbox is killed (SIGKILL), so `pyrene run` ends with its first
+        process and leaves nothing running behind it. Their instances then end too."""
+        for entry in self.processes.values():
+            if entry.vpid != 1 and entry.status is None:
+                host_kill(entry.host_pid, signal.SIGKILL)
+
+    def _refuse_fork(self, msg: NewProcess) -> Refused | None:
+        """fork(2)'s EAGAIN: the sandbox's process limit, or the parent's RLIMIT_NPROC for
+        its real uid (Linux counts the uid's processes; privileged parents are exempt).
+        A process counts until its parent has reaped it; its instance's `Exited` may still
+        be on the way, so the host is asked about the processes counted."""
+        live = [e for e in self.processes.values() if e.status is None and _alive(e.host_pid)]
+        if len(live) >= self.max_processes:
+            return Refused(errno.EAGAIN, f"the sandbox has {len(live)} processes (pyrene.max_processes)")
+        parent = self.processes.get(msg.parent)
+        uid = parent.uid if parent is not None else 0
+        if msg.nproc >= 0 and sum(1 for e in live if e.uid == uid) >= msg.nproc:
+            return Refused(errno.EAGAIN, f"uid {uid} has {msg.nproc} processes (RLIMIT_NPROC)")
+        return None
+
+    def _instance_gone(self, sock: socket.socket) -> None:
+        """An instance's socket closed: if it said nothing of an exit (it was killed), its
+        process counts as exited (killed by SIGKILL) from now on, and what it held in
+        the shared state goes."""
+        vpid = self.socket_vpids.pop(sock.fileno(), 0)
+        entry = self.processes.get(vpid)
+        if entry is not None and entry.status is None:
+            self._exited(vpid, signal.SIGKILL)  # a wait status: killed by SIGKILL
+        elif vpid:
+            self.shared.exited(vpid)
+
+    def _shared_call(self, sock: socket.socket, call: SharedCall) -> None:
+        """A file lock or System V IPC operation (ipc/shared.py), answered at once."""
+        vpid = self.socket_vpids.get(sock.fileno(), 0)
+        entry = self.processes.get(vpid)
+        asker = Asker(vpid, call.tid, entry.instance_pid if entry is not None else 0, call.wait)
+        fds: list[int] = []
+        try:
+            value, fds = self.shared.serve(asker, call.op, call.args)
+            reply = SharedReply(value)
+        except Errno as e:
+            reply = SharedReply(errno=e.errno)
+        except Blocked:
+            reply = SharedReply(blocked=True)
+        if fds:
+            socket.send_fds(sock, [encode(reply)], fds)  # type: ignore[arg-type]
+        else:
+            sock.send(encode(reply))  # type: ignore[arg-type]
 
     def _kill_leftovers(self) -> None:
         """Every instance is gone; an app process that somehow outlived its instance
         (killed between two instances at a fork) is killed, then all are reaped."""
         for entry in self.processes.values():
-            if entry.status is None and entry.host_pid > 0:
-                try:
-                    os.kill(entry.host_pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            if entry.status is None:
+                host_kill(entry.host_pid, signal.SIGKILL)
         while True:
             try:
                 os.waitpid(-1, 0)
             except ChildProcessError:
                 return
+
+
+def _alive(host_pid: int) -> bool:
+    """The host process exists (a zombie not yet reaped included); 0 is one not started yet."""
+    if host_pid <= 0:
+        return True
+    try:
+        os.kill(host_pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _reap() -> list[tuple[int, int]]:

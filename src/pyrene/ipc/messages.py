@@ -13,16 +13,21 @@ import io
 import pickle
 from dataclasses import dataclass
 
+from . import sysv
+
 MAX_MESSAGE = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
 class NewProcess:
     """Instance -> leader: the app process `parent` forked `host_pid`; the new instance's
-    socket comes with it (SCM_RIGHTS). Answered by `PidGiven`."""
+    socket comes with it (SCM_RIGHTS). `nproc` is the parent's RLIMIT_NPROC (-1: not
+    limited, it is privileged). Answered by `PidGiven`, or by `Refused` when a process
+    limit is reached."""
 
     parent: int
     host_pid: int
+    nproc: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +35,14 @@ class PidGiven:
     """Leader -> instance: the virtual pid of the new process."""
 
     vpid: int
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """Leader -> instance: the request fails with `errno` (`why` is for the log)."""
+
+    errno: int
+    why: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +65,76 @@ class Exited:
 
 
 @dataclass(frozen=True, slots=True)
+class Facts:
+    """What only a process's own instance knows and /proc of other processes shows:
+    its command line, environment (as execve gave it), name, program and identity (ids
+    as Creds orders them)."""
+
+    argv: tuple[str, ...]
+    env: tuple[str, ...]
+    comm: str
+    exe: str
+    uids: tuple[int, int, int, int]  # real, effective, saved, fs
+    gids: tuple[int, int, int, int]
+    groups: tuple[int, ...]
+    caps: tuple[int, int, int, int, int]  # effective, permitted, inheritable, bounding, ambient
+    no_new_privs: bool
+    dumpable: int
+
+
+@dataclass(frozen=True, slots=True)
+class Describe:
+    """Instance -> leader: process `vpid` is now described by `facts` (sent at start,
+    execve, a change of name or identity; a forked child starts with its parent's).
+    Answered by `Noted`, so that what the process does next (a pipe closed at execve, a
+    name set) cannot be seen by another process before /proc shows it."""
+
+    vpid: int
+    facts: Facts
+
+
+@dataclass(frozen=True, slots=True)
+class Noted:
+    """Leader -> instance: the message was taken into account."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reaped:
+    """Instance -> leader: the parent waited for `vpid`; it is gone from /proc."""
+
+    vpid: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListProcesses:
+    """Instance -> leader: which processes exist (zombies included). Answered by `ProcessList`."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessList:
+    vpids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DescribeProcess:
+    """Instance -> leader: what the sandbox knows of process `vpid`. Answered by
+    `ProcessDescription` (`facts` None: no such process)."""
+
+    vpid: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessDescription:
+    vpid: int
+    ppid: int = 0
+    host_pid: int = 0
+    pgid: int = 1
+    sid: int = 1
+    exited: bool = False
+    facts: Facts | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class NewThread:
     """Instance -> leader: process `vpid` created a thread; answered by `PidGiven` with its
     virtual tid (tids and pids share one number space, as in Linux)."""
@@ -59,14 +142,17 @@ class NewThread:
     vpid: int
 
 
-MESSAGES = {cls.__name__: cls for cls in (NewProcess, PidGiven, Started, Exited, NewThread)}
-Message = NewProcess | PidGiven | Started | Exited | NewThread
+MESSAGES = {cls.__name__: cls for cls in (NewProcess, PidGiven, Refused, Started, Exited, Facts, Describe, Noted,
+                                          Reaped, ListProcesses, ProcessList, DescribeProcess, ProcessDescription,
+                                          NewThread)}
+Message = (NewProcess | PidGiven | Refused | Started | Exited | Describe | Noted | Reaped | ListProcesses
+           | ProcessList | DescribeProcess | ProcessDescription | NewThread)
 
 
 class _Unpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> type:
-        cls = MESSAGES.get(name)
-        if cls is None or module != __name__:
+        cls = MESSAGES.get(name) or VALUES.get(name)
+        if cls is None or module != cls.__module__:
             raise pickle.UnpicklingError(f"not a Pyrene message: {module}.{name}")
         return cls
 
@@ -77,3 +163,42 @@ def encode(msg: Message) -> bytes:
 
 def decode(data: bytes) -> Message:
     return _Unpickler(io.BytesIO(data)).load()  # type: ignore[no-any-return]
+
+
+# -- state shared across processes (ipc/shared.py) -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SharedCall:
+    """Instance -> leader: run the shared-state operation `op` (ipc/shared.py, `op_<op>`)
+    for task `tid` of the instance's process; `wait`: if it must wait, record the task as
+    waiting (it parks, and is woken when the object changes). Answered by SharedReply."""
+
+    op: str
+    args: tuple[object, ...]
+    tid: int = 0
+    wait: bool = False
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return SharedCall, (self.op, self.args, self.tid, self.wait)  # pickles 3x faster than a slots dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SharedReply:
+    """Leader -> instance: the value, or the errno, or "blocked" (the call must wait);
+    host fds (a shm segment's memfd) come with it by SCM_RIGHTS."""
+
+    value: object = None
+    errno: int = 0
+    blocked: bool = False
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return SharedReply, (self.value, self.errno, self.blocked)
+
+
+MESSAGES.update({cls.__name__: cls for cls in (SharedCall, SharedReply)})
+
+# the value types a SharedCall or SharedReply may carry besides builtins
+VALUES: dict[str, type] = {cls.__name__: cls for cls in (
+    sysv.Caller, sysv.Limits, sysv.IpcPerm, sysv.Message, sysv.MsgQueue, sysv.Semaphore, sysv.SemSet,
+    sysv.ShmSegment, sysv.Usage)}

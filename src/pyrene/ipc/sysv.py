@@ -1,7 +1,8 @@
 """The System V IPC namespace: message queues, semaphore sets, shared memory segments.
 
-One `SysVNamespace` holds the sandbox's objects, their key -> id table and limits. It is
-written to run in the namespace leader later (DESIGN.md decision 1): every operation takes
+One `SysVNamespace` holds the sandbox's objects, their key -> id table and limits. It
+runs in the namespace leader (DESIGN.md decision 1; ipc/shared.py serves it to the
+instances): every operation takes
 plain values (ids, flags, a `Caller` with the virtual pid and creds) and returns plain
 values or raises Errno; an operation that has to wait raises `Blocked` and changes
 nothing, so the caller can park and simply ask again. Per-process state that only the
@@ -52,7 +53,8 @@ PAGE = 4096
 class Blocked(Exception):
     """The operation must wait (for a message, room in a queue, a semaphore value).
 
-    Nothing was changed: the caller parks and retries the same call from the top.
+    Nothing was changed: the caller parks and retries the same call from the top. A
+    semop that blocks says on what: Blocked("semaphore", sem_num, sem_op).
     """
 
 
@@ -64,6 +66,9 @@ class Caller:
     uid: int
     gid: int
     groups: tuple[int, ...] = ()
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return Caller, (self.pid, self.uid, self.gid, self.groups)  # it travels with every call
 
     @property
     def privileged(self) -> bool:
@@ -130,6 +135,9 @@ class IpcObject:
 class Message:
     mtype: int
     text: bytes
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return Message, (self.mtype, self.text)
 
 
 @dataclass(slots=True)
@@ -270,6 +278,7 @@ class SysVNamespace:
         self.queues: IdTable[MsgQueue] = IdTable(limits.msgmni)
         self.sem_sets: IdTable[SemSet] = IdTable(limits.semmni)
         self.segments: IdTable[ShmSegment] = IdTable(limits.shmmni)
+        self.attached: dict[int, dict[int, int]] = {}  # pid -> shmid -> attaches of that process
 
     # -- shared by the three kinds ---------------------------------------------------
 
@@ -418,7 +427,7 @@ class SysVNamespace:
             if (op == 0 and value) or value + op < 0:
                 if flg & IPC_NOWAIT:
                     raise Errno(errno.EAGAIN)
-                raise Blocked("semaphore")
+                raise Blocked("semaphore", num, op)
             if value + op > SEMVMX:
                 raise Errno(errno.ERANGE)
             if flg & SEM_UNDO:
@@ -528,12 +537,19 @@ class SysVNamespace:
         segment = self.segments.get(shmid)
         segment.nattch += 1
         segment.lpid, segment.atime = caller.pid, now()
+        counts = self.attached.setdefault(caller.pid, {})
+        counts[shmid] = counts.get(shmid, 0) + 1
 
     def shm_detached(self, shmid: int, caller: Caller) -> None:
         """One attach is gone (shmdt, exit); the last one of a removed segment frees it."""
         segment = self.segments.get(shmid)
         segment.nattch -= 1
         segment.lpid, segment.dtime = caller.pid, now()
+        counts = self.attached.get(caller.pid, {})
+        if counts.get(shmid, 0) > 1:
+            counts[shmid] -= 1
+        else:
+            counts.pop(shmid, None)
         if segment.nattch <= 0 and segment.perm.mode & SHM_DEST:
             self._destroy(segment)
 
@@ -571,12 +587,28 @@ class SysVNamespace:
 
     # -- process exit --------------------------------------------------------------------
 
-    def exit_process(self, pid: int) -> None:
-        """exit_sem(): apply the process's SEM_UNDO adjustments, clamped to [0, SEMVMX].
+    def fork_process(self, parent: int, child: int) -> None:
+        """fork: the child's address space is a copy, with the parent's attaches (its
+        SEM_UNDO adjustments are not inherited: they start empty, as on Linux)."""
+        counts = self.attached.get(parent)
+        if counts:
+            self.attached[child] = dict(counts)
+            for shmid, n in counts.items():
+                self.segments.get(shmid).nattch += n
 
-        Shared memory attaches are the caller's to detach (it knows them): one
-        `shm_detached` per attach.
-        """
+    def detach_process(self, pid: int) -> None:
+        """The process's address space is gone (execve, exit): so are its attaches."""
+        caller = Caller(pid, 0, 0)
+        for shmid, n in list(self.attached.get(pid, {}).items()):
+            for _ in range(n):
+                self.shm_detached(shmid, caller)
+        self.attached.pop(pid, None)
+
+    def exit_process(self, pid: int) -> list[int]:
+        """The process is gone: its attaches end, and exit_sem() applies its SEM_UNDO
+        adjustments, clamped to [0, SEMVMX]. Returns the sets that changed."""
+        self.detach_process(pid)
+        changed = []
         for sem_set in self.sem_sets:
             adjust = sem_set.undo.pop(pid, None)
             if adjust is None:
@@ -585,6 +617,8 @@ class SysVNamespace:
                 if adj:
                     sem.value = min(max(sem.value + adj, 0), SEMVMX)
                     sem.pid = pid
+            changed.append(sem_set.id)
+        return changed
 
 
 @dataclass(slots=True)
@@ -599,45 +633,24 @@ class Attach:
 
 @dataclass(slots=True)
 class SysVClient:
-    """What an instance keeps for System V IPC.
+    """What an instance keeps for System V IPC: the namespace's limits (asked once) and
+    where its process attached segments (address -> Attach). The namespace itself is
+    the leader's (ipc/shared.py). A forked instance has a copy of the table, as the child
+    process has a copy of the mappings, and the leader counts the child's attaches."""
 
-    `namespace` is sandbox-global (it moves to the leader, reached over RPC, with fork);
-    `attaches` is per process and stays in the instance: vpid -> address -> Attach. On
-    fork the child's table is a copy of the parent's, with one `shm_attached` per entry.
-    """
+    limits: Limits
+    attaches: dict[int, Attach] = field(default_factory=dict)
 
-    namespace: SysVNamespace
-    attaches: dict[int, dict[int, Attach]] = field(default_factory=dict)
-
-    def attaches_of(self, pid: int) -> dict[int, Attach]:
-        return self.attaches.setdefault(pid, {})
-
-    def prune(self, caller: Caller, mapped: Callable[[], set[tuple[int, int]]]) -> None:
-        """Forget the attaches the app has unmapped itself (munmap runs natively).
+    def prune(self, mapped: Callable[[], set[tuple[int, int]]]) -> list[int]:
+        """Forget the attaches the app has unmapped itself (munmap runs natively), and
+        return their segments (one entry per attach) for the leader's count.
 
         `mapped()` gives the (start address, host inode) of the process's mappings; an
-        attach whose start no longer maps its segment's memfd is detached, as Linux's
-        munmap does.
+        attach whose start no longer maps its segment's memfd is gone, as Linux's
+        munmap detaches it.
         """
-        attaches = self.attaches.get(caller.pid)
-        if not attaches:
-            return
+        if not self.attaches:
+            return []
         present = mapped()
-        for addr, attach in list(attaches.items()):
-            if (addr, attach.inode) not in present:
-                del attaches[addr]
-                self.namespace.shm_detached(attach.shmid, caller)
-
-    def detach_all(self, caller: Caller) -> None:
-        """The process's address space is gone (execve, exit): so are its attaches."""
-        for attach in self.attaches.pop(caller.pid, {}).values():
-            self.namespace.shm_detached(attach.shmid, caller)
-
-    def exit_process(self, caller: Caller) -> None:
-        """The process is gone: its attaches end, its SEM_UNDO adjustments apply.
-
-        To be called once per process by the exit path (exit_group, death by signal);
-        execve calls `detach_all` only (SEM_UNDO adjustments survive exec, as on Linux).
-        """
-        self.detach_all(caller)
-        self.namespace.exit_process(caller.pid)
+        gone = [addr for addr, attach in self.attaches.items() if (addr, attach.inode) not in present]
+        return [self.attaches.pop(addr).shmid for addr in gone]

@@ -239,6 +239,7 @@ def execve(t: "Task", path: str, argv: list[str], envp: list[str]) -> int:
     proc = t.proc
     proc.argv, proc.env, proc.exe = list(prog.argv), list(envp), prog.path
     proc.comm = os.path.basename(prog.path)[:15]
+    t.instance.publish()
     for fd, entry in list(proc.files.entries.items()):
         if entry.cloexec:
             proc.files.close(fd)

@@ -4,19 +4,21 @@ An fd and an open file description are different things: dup() makes a second fd
 the same OpenFile (shared offset and status flags), while FD_CLOEXEC belongs to the fd.
 OpenFile objects count their fds and release their host resources at the last close.
 
-Closing also ends locks (fs/locks.py), as Linux does: the process's POSIX record locks on
-the file at *any* close of an fd of it, and the description's flock/OFD locks at its last.
-The table itself is the POSIX lock owner (Linux: `fl_owner = current->files`).
+Closing also ends locks (fs/locks.py, held by the leader: ipc/shared.py), as Linux does:
+the process's POSIX record locks on the file at *any* close of an fd of it, and the
+description's flock/OFD locks at its last close in the sandbox. `LockHints` remembers what
+the process may hold, so that a close asks the leader only then (the hot path pays one
+truth test of two empty sets).
 """
 
 from __future__ import annotations
 
 import errno
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from ..errors import Errno
 from ..fs.file import OpenFile
-from ..fs.locks import LockTable
 
 
 @dataclass(slots=True)
@@ -25,11 +27,24 @@ class FdEntry:
     cloexec: bool
 
 
+@dataclass(slots=True)
+class LockHints:
+    """What the process may hold in the leader's lock table: files (st_dev, st_ino) with
+    its POSIX locks, descriptions with OFD or flock locks. `release(op, args)` tells the
+    leader (ipc/shared.py op_lock_release, op_desc_closed). A stale hint (a forked child's
+    copy of its parent's POSIX files: POSIX locks are not inherited) costs one useless
+    call at the file's next close, nothing more."""
+
+    posix: set[tuple[int, int]] = field(default_factory=set)
+    descriptions: set[tuple[int, int, int]] = field(default_factory=set)
+    release: Callable[[str, tuple[object, ...]], object] | None = None
+
+
 class FdTable:
-    def __init__(self, limit: int = 1024, locks: LockTable | None = None) -> None:
+    def __init__(self, limit: int = 1024, locks: LockHints | None = None) -> None:
         self.entries: dict[int, FdEntry] = {}
         self.limit = limit
-        self.locks = locks if locks is not None else LockTable()
+        self.locks = locks if locks is not None else LockHints()
 
     def get(self, fd: int) -> OpenFile:
         entry = self.entries.get(fd)
@@ -76,16 +91,26 @@ class FdTable:
 
     def drop(self, file: OpenFile) -> None:
         """One fd of `file` is gone: end the locks Linux ends, then unreference it."""
-        locks = self.locks
-        if locks.held:
-            if locks.holds(self):
-                try:
-                    locks.release(self, file.identity())
-                except Errno:
-                    pass
-            if file.refs == 1 and locks.holds(file):
-                locks.release(file)
+        hints = self.locks
+        if hints.posix or hints.descriptions:
+            self._release_locks(hints, file)
         file.decref()
+
+    @staticmethod
+    def _release_locks(hints: LockHints, file: OpenFile) -> None:
+        if hints.release is None:
+            return
+        try:
+            if hints.posix:
+                key = file.identity()
+                if key in hints.posix:
+                    hints.posix.discard(key)
+                    hints.release("lock_release", (key,))
+            if file.refs == 1 and file.description_id in hints.descriptions:
+                hints.descriptions.discard(file.description_id)
+                hints.release("desc_closed", (file.description_id,))
+        except (Errno, ConnectionError):
+            pass  # a file that cannot say what it is holds no lock; a leader gone, nothing
 
     def close_all(self) -> None:
         for fd in list(self.entries):

@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING
 from ..errors import Errno
 from ..pal import linux as pal
 from ..ipc.client import LeaderClient, socket_pair
-from ..ipc.messages import NewProcess, NewThread, PidGiven, Started
+from ..abi.flags import CAP_SYS_ADMIN, CAP_SYS_RESOURCE, Rlimit
+from ..ipc.messages import NewProcess, NewThread, PidGiven, Refused, Started
 from ..platform import libc, spawn
 from ..platform.stub import SYSCALL_SITE
 from ..platform.tracee import Tracee
@@ -135,6 +136,27 @@ def new_thread(instance: "Instance", parent: Task, tid: int) -> None:
     parent.tracee.resume_to_syscall_exit()
 
 
+def check_may_fork(t: Task) -> None:
+    """sys.disallow_subprocesses: every new process fails with EAGAIN, as in Gramine
+    (programs such as Python fall back when they cannot spawn). Logged once."""
+    instance = t.instance
+    if instance.config.disallow_subprocesses:
+        if not instance.fork_refused:
+            instance.fork_refused = True
+            log.warning("the app tried to create a process; sys.disallow_subprocesses = true")
+        raise Errno(errno.EAGAIN)
+
+
+def nproc_limit(t: Task) -> int:
+    """The RLIMIT_NPROC the leader applies to this fork: -1 for a privileged parent
+    (real uid 0, CAP_SYS_ADMIN or CAP_SYS_RESOURCE), as Linux exempts them."""
+    creds = t.proc.creds
+    if creds.ruid == 0 or creds.capable(CAP_SYS_ADMIN) or creds.capable(CAP_SYS_RESOURCE):
+        return -1
+    soft = t.proc.rlimits[Rlimit.RLIMIT_NPROC][0]
+    return -1 if soft >= 1 << 63 else soft
+
+
 def fork_child(instance: "Instance", parent: Task) -> None:
     """At the parent's PTRACE_EVENT_FORK/VFORK/CLONE stop: a thread becomes a task here
     (`new_thread`); a process is handed to a new instance and the parent's call
@@ -147,7 +169,8 @@ def fork_child(instance: "Instance", parent: Task) -> None:
         if _hand_over(instance, parent, child_pid):
             return  # this is the new instance, serving the child
     except (Errno, OSError) as exc:  # the fork fails with EAGAIN (`forked`): no untraced child
-        log.warning("fork: cannot hand the child over to a new instance: %s", exc)
+        log.log(logging.INFO if isinstance(exc, Errno) and exc.errno == errno.EAGAIN else logging.WARNING,
+                "fork: cannot hand the child over to a new instance: %s", exc)
         try:
             os.kill(child_pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -165,12 +188,16 @@ def _hand_over(instance: "Instance", parent: Task, child_pid: int) -> bool:
     assert leader is not None
     ours, theirs = socket_pair()
     try:
-        answer = leader.request(NewProcess(parent.proc.vpid, child_pid), (theirs.fileno(),))
+        answer = leader.request(NewProcess(parent.proc.vpid, child_pid, nproc_limit(parent)),
+                                (theirs.fileno(),))
     except BaseException:
         ours.close()
         raise
     finally:
         theirs.close()
+    if isinstance(answer, Refused):
+        ours.close()
+        raise Errno(answer.errno, answer.why)
     assert isinstance(answer, PidGiven)
     vpid = answer.vpid
     libc.ptrace(libc.PTRACE_DETACH, child_pid, 0, 0)
@@ -325,6 +352,7 @@ def reaped(t: Task, host_result: int, keep: bool = False) -> int:
         return host_result
     if not keep:
         del t.instance.children[vpid]
+        t.instance.forget_child(vpid)
     return vpid
 
 

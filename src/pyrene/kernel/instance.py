@@ -28,10 +28,12 @@ from dataclasses import dataclass
 
 from ..abi import sysnum
 from ..errors import Errno, RunOnHost, TaskExit, WouldBlock
-from ..fs.locks import LockTable
 from ..fs.mounts import MountTable
 from ..fs.vfs import Vfs
 from ..ipc.client import LeaderClient
+from ..ipc.messages import Describe, DescribeProcess, ListProcesses, ProcessDescription, ProcessList, Reaped
+from ..ipc.shared import LocalPort
+from ..pal import linux as pal
 from ..net.unix import UnixNamespace
 from ..pal import linux as pal
 from ..platform import libc, spawn
@@ -39,7 +41,7 @@ from ..platform.tracee import MASK64, Tracee
 from ..trace.strace import Strace
 from . import exec as execmod
 from . import fork as forkmod
-from .fdtable import FdTable
+from .fdtable import FdTable, LockHints
 from .table import SyscallSpec, SyscallTable
 from .task import Creds, Process, Task
 from .waits import Waits
@@ -63,17 +65,7 @@ class InstanceConfig:
     strace: Strace | None = None
     cpu: int | None = None
     visible_cpus: tuple[int, ...] = (0,)  # what sched_getaffinity reports to the app
-
-
-def host_signal(host_pid: int, sig: int) -> None:
-    """kill(2) of one app process. A pid <= 0 would signal a whole process group (Pyrene's
-    own included) or everything: never pass one through."""
-    if host_pid <= 0:
-        return
-    try:
-        os.kill(host_pid, sig)
-    except ProcessLookupError:
-        pass
+    disallow_subprocesses: bool = False  # sys.disallow_subprocesses: fork/clone fail (kernel/fork.py)
 
 
 class Instance:
@@ -92,8 +84,11 @@ class Instance:
         self.debug = log.isEnabledFor(logging.DEBUG)
         self.post_hooks: dict[int, object] = {}
         self.start_ns = time.time_ns()
-        self.locks = LockTable()  # file locks of the sandbox (moves to the leader with issue 4)
-        self.process = Process(vpid=1, ppid=0, host_pid=0, files=FdTable(config.fd_limit, self.locks), cwd=config.cwd,
+        # file locks and System V IPC are the leader's (ipc/shared.py): see shared_call
+        self.shared_used = False
+        self.local_shared: LocalPort | None = None
+        self.process = Process(vpid=1, ppid=0, host_pid=0, files=FdTable(config.fd_limit, LockHints(
+                               release=self._release_locks)), cwd=config.cwd,
                                creds=config.creds, env=list(config.env), instance=self)
         self.exit_status: int | None = None
         self.unix = UnixNamespace()  # abstract AF_UNIX names (net/unix.py)
@@ -106,6 +101,7 @@ class Instance:
         self.exit_raw = 0  # the app's wait status
         self.stub_fd = -1
         self.parent_host_pid = 0  # host pid of our app's parent (kernel/fork.py)
+        self.fork_refused = False  # sys.disallow_subprocesses was logged
 
     def processes(self) -> Iterable[Process]:
         return [self.process]
@@ -293,7 +289,7 @@ class Instance:
 
     def app_signal(self, t: Task, sig: int) -> None:
         """Send `sig` to the app process (delivered by the host when it next runs)."""
-        host_signal(t.proc.host_pid, sig)
+        pal.host_kill(t.proc.host_pid, sig)
         self.waits.note_signal()
 
     def thread(self, vtid: int) -> Task | None:
@@ -311,7 +307,7 @@ class Instance:
     def _forward_signals(self) -> None:
         """SIGINT/SIGTERM/... sent to Pyrene go to the app, as if sent to it directly."""
         def forward(sig: int, _frame: object) -> None:
-            host_signal(self.process.host_pid, sig)  # after a fork: the new instance's app
+            pal.host_kill(self.process.host_pid, sig)  # after a fork: the new instance's app
             self.waits.note_signal()
         for sig in FORWARDED_SIGNALS:
             signal.signal(sig, forward)
@@ -356,3 +352,66 @@ class Instance:
         proc.exit_status = None
         self.exit_status = None
         self.exit_raw = 0
+
+    # -- the other processes of the sandbox (fs/proc.py) ----------------------------------
+
+    def publish(self) -> None:
+        """Tell the leader what /proc of other processes shows of ours: at start, execve,
+        a new name or identity (a forked child starts with its parent's)."""
+        if self.leader is not None:
+            try:
+                self.leader.request(Describe(self.process.vpid, self.process.facts()))
+            except OSError:
+                pass  # the leader is gone: so is the sandbox
+
+    def forget_child(self, vpid: int) -> None:
+        """A child was reaped: it leaves /proc."""
+        if self.leader is not None:
+            try:
+                self.leader.send(Reaped(vpid))
+            except OSError:
+                pass
+
+    def sandbox_pids(self) -> tuple[int, ...]:
+        """The virtual pids of every process of the sandbox, zombies included."""
+        if self.leader is not None:
+            try:
+                answer = self.leader.request(ListProcesses())
+                if isinstance(answer, ProcessList):
+                    return answer.vpids
+            except OSError:
+                pass
+        return (self.process.vpid,)
+
+    def describe_process(self, vpid: int) -> ProcessDescription:
+        """What the leader knows of process `vpid` (`facts` None: there is none)."""
+        if self.leader is not None:
+            try:
+                answer = self.leader.request(DescribeProcess(vpid))
+                if isinstance(answer, ProcessDescription):
+                    return answer
+            except OSError:
+                pass
+        return ProcessDescription(vpid)
+    # -- state shared across processes (ipc/shared.py) ------------------------------------
+
+    def shared_call(self, tid: int, op: str, args: tuple[object, ...], wait: bool = False) -> tuple[object, list[int]]:
+        """A file lock or System V IPC operation, served by the leader (an RPC round trip);
+        without a leader (unit tests, `pyrene check`) by a state of our own. Raises Errno,
+        or sysv.Blocked when the call must wait (recorded as waiting if `wait`)."""
+        self.shared_used = True
+        if self.leader is not None:
+            return self.leader.call(self.process.vpid, tid, op, args, wait)
+        if self.local_shared is None:
+            self.local_shared = LocalPort()
+        return self.local_shared.call(self.process.vpid, tid, op, args, wait)
+
+    def _release_locks(self, op: str, args: tuple[object, ...]) -> None:
+        self.shared_call(0, op, args)
+
+    def process_exiting(self) -> None:
+        """exit_group: the leader drops what the process held (locks, SEM_UNDO, shm
+        attaches) before the host ends it, so that whoever sees it gone sees that too.
+        Only for a process that ever used shared state (or inherited it from one that did)."""
+        if self.shared_used:
+            self.shared_call(0, "exiting", ())

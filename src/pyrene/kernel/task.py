@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..abi.flags import Rlimit
+from ..ipc.messages import Facts
 from ..platform.tracee import Tracee
 from .creds import Creds
 from .fdtable import FdTable
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from .instance import Instance
 
 RLIM_INF = (1 << 64) - 1
+FACTS_STRINGS_MAX = 24 * 1024  # of argv, and of env: both fit in one message (ipc/messages.py)
 
 
 def default_rlimits(nofile: int) -> dict[int, tuple[int, int]]:
@@ -53,6 +55,26 @@ class Process:
     pdeathsig: int = 0  # stored; delivered once processes have parents in the sandbox
     child_subreaper: bool = False
     dumpable: int = 1
+
+    def facts(self) -> Facts:
+        """What the leader keeps of this process for /proc of the others; argv and env
+        cut to FACTS_STRINGS_MAX bytes each, so that the message fits (Linux shows all)."""
+        c = self.creds
+        caps = (c.caps.effective, c.caps.permitted, c.caps.inheritable, c.caps.bounding, c.caps.ambient)
+        return Facts(first_strings(self.argv), first_strings(self.env), self.comm, self.exe,
+                     (c.ruid, c.euid, c.suid, c.uid), (c.rgid, c.egid, c.sgid, c.gid), c.groups, caps,
+                     c.no_new_privs, self.dumpable)
+
+
+def first_strings(strings: list[str], limit: int = FACTS_STRINGS_MAX) -> tuple[str, ...]:
+    """The leading strings that fit in `limit` bytes as a message carries them."""
+    out, room = [], limit
+    for s in strings:
+        room -= len(s.encode("utf-8", "surrogatepass")) + 1
+        if room < 0:
+            break
+        out.append(s)
+    return tuple(out)
 
 
 class Task:

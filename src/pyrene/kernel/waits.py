@@ -43,6 +43,14 @@ thread are read from /proc/<tid>/status and, for the first deliverable signal:
     the app executes the same syscall again, which traps anew;
   * ignored -> the wait goes on.
 
+Waking another instance. An instance that changes something other instances may wait
+for (it sent their app process a signal, released a lock, posted to a semaphore) wakes
+them with `wake_instance(instance_pid)`: the host signal WAKE_SIGNAL, which every
+instance catches with a handler that sets `woken` and `signalled`; the wakeup fd ends a
+poll in progress. Woken, the loop checks the parked tasks' signals and runs again every
+handler parked with `WouldBlock(wake=True)`. A wake is only a hint ("look again"): it
+carries no data, so a lost or extra one costs nothing but a re-check.
+
 Dispositions come from rt_sigaction, which records the handler and SA_RESTART bit here
 (`sigactions`) before the host applies them (syscalls/signal.py).
 
@@ -87,6 +95,7 @@ EINTR, RESTART = "eintr", "restart"
 PTRACE_SINGLESTEP, PTRACE_GETSIGMASK, PTRACE_SETSIGMASK = 9, 0x420A, 0x420B
 UC_SIGMASK = 304  # offset of uc.uc_sigmask in x86-64's struct rt_sigframe (after pretcode)
 POLL_ANY = select.POLLHUP | select.POLLERR | select.POLLNVAL
+WAKE_SIGNAL = signal.SIGRTMAX  # instance -> instance: "look again" (see "Waking" above)
 
 
 @dataclass(eq=False, slots=True)
@@ -117,6 +126,7 @@ class Waits:
         self.timers: list[Timer] = []  # sorted by deadline
         self.busy = False  # anything parked or armed: the run loop calls next_stop()
         self.signalled = False  # a signal may have arrived for a parked task
+        self.woken = False  # another instance woke us: re-run the wake=True waits
         self.rerun: Parked | None = None  # the parked call whose handler runs again now
         self.sigactions: dict[int, tuple[int, int]] = {}  # signal -> (handler, sa_flags)
         self.alarm: Timer | None = None  # the process's ITIMER_REAL: alarm(2) and setitimer(2)
@@ -133,9 +143,14 @@ class Waits:
         """Create the wakeup pipe; signals caught by Python write a byte into it."""
         self._wakeup = pal.pipe(0)
         signal.set_wakeup_fd(self._wakeup[1], warn_on_full_buffer=False)
+        signal.signal(WAKE_SIGNAL, self._woken)
+
+    def _woken(self, _sig: int, _frame: object) -> None:
+        self.woken = self.signalled = True
 
     def close(self) -> None:
         if self._wakeup is not None:
+            signal.signal(WAKE_SIGNAL, signal.SIG_IGN)  # a late wake must not kill an instance ending
             signal.set_wakeup_fd(-1)
             for fd in self._wakeup:
                 pal.close(fd)
@@ -260,11 +275,12 @@ class Waits:
         ready = dict(poller.poll(timeout))
         if wakeup in ready:
             _drain(wakeup)
+        woken, self.woken = self.woken, False
         now = time.monotonic_ns()
         for p in list(self.parked.values()):
             block = p.block
             due = block.deadline is not None and now >= block.deadline
-            if due or any(ready.get(fd, 0) & (events | POLL_ANY) for fd, events in block.fds):
+            if due or (woken and block.wake) or any(ready.get(fd, 0) & (events | POLL_ANY) for fd, events in block.fds):
                 self._run_again(p)
 
     def _run_again(self, p: Parked) -> None:
@@ -370,13 +386,18 @@ class Waits:
         self.mask_fixes.clear()
         self.deferred.clear()
         self.rerun = None
-        self.signalled = False
+        self.signalled = self.woken = False
         if self._wakeup is not None:
             for fd in self._wakeup:
                 pal.close(fd)
             self._wakeup = None
             self.start()
         self._update_busy()
+
+
+def wake_instance(instance_pid: int) -> None:
+    """Tell the instance `instance_pid` to look again at its parked calls (module doc)."""
+    pal.host_kill(instance_pid, WAKE_SIGNAL)
 
 
 def _set_mask(tid: int, mask: int) -> None:

@@ -71,5 +71,6 @@ def to_dict(m: Manifest, cwd: str | None = None) -> dict[str, Any]:
         pyrene["dev"] = {"pts": True}
     if m.cpu is not None:
         pyrene["cpu"] = m.cpu
+    pyrene["max_processes"] = m.max_processes
     return {"libos": {"entrypoint": m.entrypoint}, "loader": loader, "fs": fs, "sys": sys_, "sgx": sgx,
             "pyrene": pyrene}

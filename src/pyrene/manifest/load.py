@@ -261,6 +261,10 @@ def from_dict(data: dict[str, Any], source: str, cwd: str) -> LoadResult:
     cpu = r.pop("pyrene.cpu")
     if cpu is not None:
         cpu = r.natural("pyrene.cpu", cpu)
+    max_processes = r.pop("pyrene.max_processes")
+    max_processes = 256 if max_processes is None else r.natural("pyrene.max_processes", max_processes)
+    if max_processes < 1:
+        raise r.fail("pyrene.max_processes", "expected at least 1 (the first process), got 0")
     if r.boolean("pyrene.proc", True):
         mounts.append(MountSpec("/proc", "proc", key="pyrene.proc"))
     dev, dev_pts = read_dev(r)
@@ -283,6 +287,7 @@ def from_dict(data: dict[str, Any], source: str, cwd: str) -> LoadResult:
         fd_limit=fd_limit, stack_size=stack_size, brk_max_size=brk_max_size, sigterm_injection=sigterm,
         disallow_subprocesses=no_subprocesses, trusted_files=trusted, allowed_files=allowed,
         file_check_policy=policy, log_level=log_level, log_file=log_file, cpu=cpu, dev_pts=dev_pts,
+        max_processes=max_processes,
         source=source,
     )
     return LoadResult(manifest, r.warnings + leftovers(data, source))

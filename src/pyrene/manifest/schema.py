@@ -61,6 +61,7 @@ class Manifest:
     log_file: str | None = None
     cpu: int | None = None  # pyrene.cpu
     dev_pts: bool = False  # pyrene.dev.pts: /dev/ptmx opens new host ptys
+    max_processes: int = 256  # pyrene.max_processes: live app processes at once
     source: str = "<default>"  # the manifest's file name, for messages
     extra: dict[str, object] = field(default_factory=dict)
 

@@ -13,7 +13,7 @@ import errno
 import fcntl
 import os
 import stat as stat_mod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -722,6 +722,92 @@ def host_parent(host_pid: int) -> int:
     except OSError:
         return 0
     return int(data[data.rindex(b")") + 2:].split()[1])
+
+
+def host_kill(host_pid: int, sig: int) -> None:
+    """kill(2) of one host process (an app process, or an instance). A pid <= 0 would
+    signal a whole process group (Pyrene's own included) or everything: never pass one
+    through. A process already gone is not an error."""
+    if host_pid <= 0:
+        return
+    try:
+        os.kill(host_pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def set_nonblocking(fd: int) -> None:
+    """O_NONBLOCK on a host fd the instance holds (it must never sleep on it)."""
+    with host_errors():
+        os.set_blocking(fd, False)
+
+
+def set_blocking(fd: int) -> None:
+    with host_errors():
+        os.set_blocking(fd, True)
+
+
+@dataclass(eq=False)
+class Background:
+    """A blocking host call made in a thread of the instance, for the rare host calls that
+    have no non-blocking form (a blocking FIFO open waits in the kernel for its peer). The
+    instance's thread never sleeps on it: the task parks on `ready_fd`, readable once the
+    call is done, and `result()` then gives the fd or raises. A call whose waiter gave up
+    (`abandon`: EINTR) closes its fd when it ends. `owner` is the instance process: a copy
+    of this object in a forked instance has no thread behind it."""
+
+    ready_fd: int
+    wake_fd: int
+    owner: int
+    fd: int = -1
+    error: Errno | None = None
+    done: bool = False
+    abandoned: bool = False
+
+    def _run(self, call: Callable[[], int]) -> None:
+        import signal  # noqa: PLC0415 - only threads need it
+        signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())  # signals are the main thread's
+        try:
+            self.fd = call()
+        except Errno as e:
+            self.error = e
+        self.done = True
+        if self.abandoned:
+            self._close()
+        else:
+            os.write(self.wake_fd, b"!")
+
+    def result(self) -> int:
+        self._close_pipe()
+        if self.error is not None:
+            raise self.error
+        return self.fd
+
+    def abandon(self) -> None:
+        self.abandoned = True
+        if self.done:
+            self._close()
+
+    def _close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        self._close_pipe()
+
+    def _close_pipe(self) -> None:
+        for fd in (self.ready_fd, self.wake_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.ready_fd = self.wake_fd = -1
+
+
+def background(call: Callable[[], int]) -> Background:
+    """Start `call` (a blocking host call returning an fd, raising Errno) in a thread."""
+    import threading  # noqa: PLC0415 - imported when first needed: most runs never need it
+    ready, wake = pipe(0)
+    job = Background(ready, wake, os.getpid())
+    threading.Thread(target=job._run, args=(call,), daemon=True, name="pyrene-blocking-open").start()
+    return job
 
 
 def tgkill(host_pid: int, tid: int, sig: int) -> None:

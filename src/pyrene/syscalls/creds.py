@@ -32,6 +32,7 @@ def commit(t: Task, change: Callable[[Creds], T]) -> T:
     result = change(c)
     if (c.euid, c.egid, c.uid, c.gid) != before or c.caps.permitted & ~permitted:
         t.proc.dumpable = pal.suid_dumpable()
+    t.instance.publish()  # /proc/PID/status of the others shows the ids; RLIMIT_NPROC counts real uids
     return result
 
 
@@ -141,6 +142,7 @@ def setgroups(t: Task, size: int, ptr: int) -> int:
         raise Errno(errno.EINVAL)
     groups = struct.unpack(f"<{size}I", t.mem.read(ptr, 4 * size)) if size else ()
     creds.setgroups(groups)
+    t.instance.publish()
     return 0
 
 

@@ -15,6 +15,7 @@ from ..errors import Errno, WouldBlock
 from ..fs import locks, memfd
 from ..fs.file import OpenFile
 from ..fs.pipe import PipeEnd, make_pipe
+from ..ipc.sysv import Blocked
 from ..pal import linux as pal
 from ..kernel.table import PARTIAL, syscall
 from ..kernel.task import Task
@@ -167,8 +168,12 @@ def dup3(t: Task, old: int, new: int, flags: int) -> int:
     return new
 
 
+DESCRIPTION_NOTE = ("a description opened before a fork and first locked after it (flock, OFD) loses its locks "
+                    "when the locking process closes it, though the other may still have it open")
+
+
 @syscall("fcntl", Fd, FcntlCmd, ULong, support=PARTIAL,
-         note="locks are the instance's (one process); a lock wait that could never end is EDEADLK")
+         note="F_SETOWN/F_GETOWN, leases, F_NOTIFY are EINVAL; OFD locks: " + DESCRIPTION_NOTE)
 def fcntl(t: Task, fd: int, cmd: int, arg: int) -> int:
     entry = t.files.entry(fd)
     file = entry.file
@@ -234,8 +239,9 @@ def lock_range(file: OpenFile, whence: int, start: int, length: int) -> tuple[in
 
 
 def record_lock(t: Task, file: OpenFile, cmd: int, arg: int) -> int:
-    """F_GETLK/F_SETLK/F_SETLKW and their OFD forms. POSIX locks are owned by the fd table
-    (so they never conflict within one process), OFD locks by the open file description."""
+    """F_GETLK/F_SETLK/F_SETLKW and their OFD forms, in the leader's lock table
+    (ipc/shared.py). POSIX locks are owned by the process (so they never conflict within
+    it), OFD locks by the open file description."""
     kind, whence, start, length, pid = FLOCK.unpack(t.mem.read(arg, FLOCK.size))
     ofd = cmd in OFD_CMDS
     if (ofd and pid != 0) or kind not in (locks.F_RDLCK, locks.F_WRLCK, locks.F_UNLCK):
@@ -243,30 +249,41 @@ def record_lock(t: Task, file: OpenFile, cmd: int, arg: int) -> int:
     if file.flags & OpenFlags.O_PATH:
         raise Errno(errno.EBADF)
     start, end = lock_range(file, whence, start, length)
-    owner: object = file if ofd else t.files
-    table = t.files.locks
+    desc = file.description_id if ofd else None
+    key = file.identity()
     if cmd in (Fcntl.F_GETLK, Fcntl.F_OFD_GETLK):
         if kind == locks.F_UNLCK:
             raise Errno(errno.EINVAL)
-        held = table.test_range(file.identity(), owner, kind, start, end)
+        held, _ = t.instance.shared_call(t.tid, "lock_test", (key, desc, kind, start, end))
         if held is None:
             t.mem.write(arg, struct.pack("<h", locks.F_UNLCK))
         else:
-            size = 0 if held.end == locks.OFFSET_MAX else held.end - held.start + 1
-            t.mem.write(arg, FLOCK.pack(held.kind, Seek.SEEK_SET, held.start, size, held.pid))
+            held_kind, held_start, held_end, held_pid = held  # type: ignore[misc]
+            size = 0 if held_end == locks.OFFSET_MAX else held_end - held_start + 1
+            t.mem.write(arg, FLOCK.pack(held_kind, Seek.SEEK_SET, held_start, size, held_pid))
         return 0
     if (kind == locks.F_RDLCK and not file.readable) or (kind == locks.F_WRLCK and not file.writable):
         raise Errno(errno.EBADF)
-    try:
-        table.set_range(file.identity(), owner, -1 if ofd else t.proc.vpid, kind, start, end)
-    except Errno as e:
-        if cmd in (Fcntl.F_SETLKW, Fcntl.F_OFD_SETLKW):
-            raise Errno(errno.EDEADLK, "the lock is held by another description of this process") from e
-        raise
+    shared_lock(t, "lock_set", (key, desc, kind, start, end), cmd in (Fcntl.F_SETLKW, Fcntl.F_OFD_SETLKW))
+    if kind != locks.F_UNLCK:
+        hints = t.files.locks
+        if ofd:
+            hints.descriptions.add(file.description_id)
+        else:
+            hints.posix.add(key)
     return 0
 
 
-@syscall("flock", Fd, Int, support=PARTIAL, note="a wait that could never end is EDEADLK (one process)")
+def shared_lock(t: Task, op: str, args: tuple[object, ...], wait: bool) -> None:
+    """Take a lock in the leader; a conflict waits (if `wait`) until the leader wakes us
+    (the lock changed: the handler runs again) or a signal ends the wait."""
+    try:
+        t.instance.shared_call(t.tid, op, args, wait)
+    except Blocked:
+        raise WouldBlock(wake=True, on_eintr=lambda: t.instance.shared_call(t.tid, "cancel_wait", ())) from None
+
+
+@syscall("flock", Fd, Int, support=PARTIAL, note=DESCRIPTION_NOTE)
 def flock(t: Task, fd: int, operation: int) -> int:
     file = t.files.get(fd)
     kind = FLOCK_KINDS.get(operation & ~LOCK_NB)
@@ -274,12 +291,9 @@ def flock(t: Task, fd: int, operation: int) -> int:
         raise Errno(errno.EINVAL)
     if file.flags & OpenFlags.O_PATH:
         raise Errno(errno.EBADF)
-    try:
-        t.files.locks.flock(file.identity(), file, kind)
-    except Errno as e:
-        if not operation & LOCK_NB:
-            raise Errno(errno.EDEADLK, "the lock is held by another description of this process") from e
-        raise
+    shared_lock(t, "flock", (file.identity(), file.description_id, kind), not operation & LOCK_NB)
+    if kind != locks.F_UNLCK:
+        t.files.locks.descriptions.add(file.description_id)
     return 0
 
 

@@ -33,7 +33,7 @@ def uname(t: Task, buf: int) -> int:
 @syscall("sysinfo", Ptr)
 def sysinfo(t: Task, buf: int) -> int:
     uptime, mem = pal.host_uptime_and_memory()
-    procs = sum(1 for _ in t.instance.processes())
+    procs = len(t.instance.sandbox_pids())
     t.mem.write(buf, SYSINFO.pack(int(uptime), 0, 0, 0, mem["MemTotal"], mem["MemFree"], mem["Shmem"],
                                   mem["Buffers"], mem["SwapTotal"], mem["SwapFree"], procs, 0, 0, 1))
     return 0
@@ -54,6 +54,7 @@ def prctl(t: Task, option: int, a2: int, a3: int, a4: int, a5: int) -> int:
     p = t.proc
     if option == PR_SET_NAME:
         p.comm = t.mem.read_cstr(a2, 4096)[:15].decode("utf-8", "replace")
+        t.instance.publish()
         return 0
     if option == PR_GET_NAME:
         t.mem.write(a2, p.comm.encode()[:15].ljust(16, b"\0"))
@@ -72,6 +73,7 @@ def prctl(t: Task, option: int, a2: int, a3: int, a4: int, a5: int) -> int:
         if a2 not in (0, 1):
             raise Errno(errno.EINVAL)
         p.dumpable = a2
+        t.instance.publish()
         return 0
     if option in CREDS_PRCTL:
         return CREDS_PRCTL[option](p.creds, a2, a3, a4, a5)

@@ -14,6 +14,8 @@ from ..kernel import exec as execmod
 from ..kernel import fork as forkmod
 from ..kernel.table import PARTIAL, syscall
 from ..kernel.task import Task
+from ..pal import linux as pal
+from . import ipc
 from .fs import base_dir
 
 RlimitArg = enum_type(Rlimit)
@@ -94,6 +96,7 @@ def setrlimit(t: Task, resource: int, new: int) -> int:
 @syscall("exit_group", Int)
 def exit_group(t: Task, status: int) -> int:
     t.proc.exit_status = status & 0xFF
+    t.instance.process_exiting()
     raise RunOnHost()
 
 
@@ -126,6 +129,7 @@ WAIT_NOTE = "one process group: a pgid other than the caller's waits for the cal
 @syscall("fork")
 @syscall("vfork")
 def fork(t: Task) -> int:
+    forkmod.check_may_fork(t)
     raise RunOnHost(post=forkmod.forked)
 
 
@@ -134,6 +138,7 @@ def clone(t: Task, flags: int, stack: int, parent_tid: int, child_tid: int, tls:
     if forkmod.is_thread_clone(flags):
         raise RunOnHost(post=forkmod.thread_started)
     forkmod.check_clone_flags(flags)
+    forkmod.check_may_fork(t)
     raise RunOnHost(post=forkmod.forked)
 
 
@@ -154,7 +159,17 @@ def clone3(t: Task, args: int, size: int) -> int:
 @syscall("wait4", Int, Ptr, Int, Ptr, support=PARTIAL, note=WAIT_NOTE)
 def wait4(t: Task, pid: int, status: int, options: int, rusage: int) -> int:
     forkmod.set_arg(t, 0, forkmod.host_wait_target(t, pid))
-    raise RunOnHost(post=forkmod.after_host_wait(0, pid, forkmod.reaped))
+    raise RunOnHost(post=forkmod.after_host_wait(0, pid, reaped))
+
+
+def reaped(t: Task, host_result: int) -> int:
+    """wait4's post hook: the child's virtual pid; a child reaped (not only stopped) has
+    dropped its locks and System V state in the leader before its parent learns it is gone
+    (if it was killed, its own instance may not have told the leader yet)."""
+    vpid = forkmod.reaped(t, host_result)
+    if vpid > 0 and t.instance.shared_used and not pal.host_parent(host_result):
+        t.instance.shared_call(t.tid, "reaped", (vpid,))
+    return vpid
 
 
 @syscall("waitid", Int, Int, Ptr, Int, Ptr, support=PARTIAL, note=WAIT_NOTE + "; no P_PIDFD")
@@ -178,7 +193,9 @@ EXEC_NOTE = "no setuid/setgid bits"
 
 @syscall("execve", Path, Ptr, Ptr, support=PARTIAL, note=EXEC_NOTE)
 def execve(t: Task, path: str, argv: int, envp: int) -> int:
-    return execmod.execve(t, path, execmod.read_strings(t, argv), execmod.read_strings(t, envp))
+    result = execmod.execve(t, path, execmod.read_strings(t, argv), execmod.read_strings(t, envp))
+    ipc.exec_detach(t)
+    return result
 
 
 @syscall("execveat", DirFd, Path, Ptr, Ptr, Int, support=PARTIAL, note=EXEC_NOTE)
@@ -189,4 +206,6 @@ def execveat(t: Task, dirfd: int, path: str, argv: int, envp: int, flags: int) -
         full = t.files.get(dirfd).path
     else:
         full = os.path.join(base_dir(t, dirfd, path), path)
-    return execmod.execve(t, full, execmod.read_strings(t, argv), execmod.read_strings(t, envp))
+    result = execmod.execve(t, full, execmod.read_strings(t, argv), execmod.read_strings(t, envp))
+    ipc.exec_detach(t)
+    return result
