@@ -223,7 +223,8 @@ class ProcView:
             "fdinfo": synth.directory(lambda: self.fd_infos(p), mode=0o500, owner=own),
         }
         thread = synth.static_dir(dict(entries), owner=own)  # task/TID/: the same files, no task/ again
-        entries["task"] = synth.directory(lambda: {str(p.vpid): thread}, owner=own)
+        entries["task"] = synth.directory(lambda: {str(vtid): thread for vtid in thread_ids(self.instance, p)},
+                                          owner=own)
         return entries
 
     def process_entries_static(self, own: Callable[[], tuple[int, int]]) -> dict[str, synth.Node]:
@@ -637,3 +638,8 @@ def limits(p: "Process") -> str:
         line = "%-25s %-20s %-20s " % (name, value(soft), value(hard))
         lines.append(line + ("%-10s" % unit if unit else "") + "\n")
     return "".join(lines)
+
+
+def thread_ids(instance: "Instance", p: "Process") -> list[int]:
+    """The virtual tids of `p`'s threads (task/): the leader's is the vpid."""
+    return sorted(t.vtid for t in instance.tasks.values() if t.proc is p) or [p.vpid]

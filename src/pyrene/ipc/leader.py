@@ -29,9 +29,9 @@ from ..errors import Errno
 from ..kernel.waits import wake_instance
 from ..pal.linux import host_kill
 from .client import LeaderClient, socket_pair
-from .messages import (MAX_MESSAGE, Describe, DescribeProcess, Exited, Facts, ListProcesses, NewProcess, Noted,
-                       PidGiven, ProcessDescription, ProcessList, Reaped, Refused, SharedCall, SharedReply, Started,
-                       decode, encode)
+from .messages import (MAX_MESSAGE, Describe, DescribeProcess, Exited, Facts, ListProcesses, NewProcess, NewThread,
+                       Noted, PidGiven, ProcessDescription, ProcessList, Reaped, Refused, SharedCall, SharedReply,
+                       Started, decode, encode)
 from .shared import Asker, SharedState
 from .sysv import Blocked
 
@@ -67,18 +67,29 @@ class Leader:
     processes: dict[int, ProcessEntry] = field(default_factory=dict)
     next_vpid: int = 1
     first_code: int | None = None
+    threads: dict[int, int] = field(default_factory=dict)  # vtid -> vpid of the other threads
     # file locks and System V IPC of the sandbox (ipc/shared.py)
     shared: SharedState = field(default_factory=lambda: SharedState(wake=wake_instance))
     socket_vpids: dict[int, int] = field(default_factory=dict)  # instance socket fileno -> vpid
 
     def allocate(self, ppid: int) -> ProcessEntry:
-        vpid = self.next_vpid
-        while vpid in self.processes:
-            vpid += 1
-        self.next_vpid = vpid + 1
+        vpid = self._free_number()
         entry = ProcessEntry(vpid, ppid)
         self.processes[vpid] = entry
         return entry
+
+    def allocate_tid(self, vpid: int) -> int:
+        """A virtual tid for a new thread of process `vpid`, from the pids' number space."""
+        vtid = self._free_number()
+        self.threads[vtid] = vpid
+        return vtid
+
+    def _free_number(self) -> int:
+        number = self.next_vpid
+        while number in self.processes or number in self.threads:
+            number += 1
+        self.next_vpid = number + 1
+        return number
 
     def run(self, first_instance: Callable[[LeaderClient], int]) -> int:
         """Fork the first instance (it runs `first_instance` and exits with its result),
@@ -98,6 +109,8 @@ class Leader:
                 if os.getppid() != leader_pid:
                     os._exit(1)
                 code = first_instance(LeaderClient(theirs))
+            except Exception:  # os._exit below would lose it
+                log.exception("pyrene: internal error in the instance")
             finally:
                 for stream in (sys.stdout, sys.stderr):
                     try:
@@ -190,6 +203,8 @@ class Leader:
                 self.socket_vpids[fd] = entry.vpid
             self.shared.forked(msg.parent, entry.vpid)
             sock.send(encode(PidGiven(entry.vpid)))
+        elif isinstance(msg, NewThread):
+            sock.send(encode(PidGiven(self.allocate_tid(msg.vpid))))
         elif isinstance(msg, Started):
             entry = self.processes[msg.vpid]
             entry.host_pid, entry.instance_pid = msg.host_pid, msg.instance_pid

@@ -134,10 +134,19 @@ class ProcessDescription:
     facts: Facts | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class NewThread:
+    """Instance -> leader: process `vpid` created a thread; answered by `PidGiven` with its
+    virtual tid (tids and pids share one number space, as in Linux)."""
+
+    vpid: int
+
+
 MESSAGES = {cls.__name__: cls for cls in (NewProcess, PidGiven, Refused, Started, Exited, Facts, Describe, Noted,
-                                          Reaped, ListProcesses, ProcessList, DescribeProcess, ProcessDescription)}
+                                          Reaped, ListProcesses, ProcessList, DescribeProcess, ProcessDescription,
+                                          NewThread)}
 Message = (NewProcess | PidGiven | Refused | Started | Exited | Describe | Noted | Reaped | ListProcesses
-           | ProcessList | DescribeProcess | ProcessDescription)
+           | ProcessList | DescribeProcess | ProcessDescription | NewThread)
 
 
 class _Unpickler(pickle.Unpickler):

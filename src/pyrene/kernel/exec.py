@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from ..errors import Errno
 from ..fs.file import OpenFile
 from ..loader import elf, script
 from ..loader.stack import build_stack, random_bytes
+from ..platform import libc
 from . import memory
 
 if TYPE_CHECKING:
@@ -263,8 +265,43 @@ def _exec_stub(t: "Task") -> int:
     # the stub's argv and envp, below the red zone of the app's stack: {"pyrene-stub", NULL}, {NULL}
     base = (regs.rsp - 256) & ~0xF
     tr.write(base, struct.pack("<QQ", base + 16, 0) + b"pyrene-stub\0")
-    rc = tr.inject_exec(NR_EXECVEAT, fd, base + 8, base, base + 8, AT_EMPTY_PATH)
+    others = [task for task in t.instance.tasks.values() if task is not t]
+    wait = _own_stops(t) if others else None
+    rc = tr.inject_exec(NR_EXECVEAT, fd, base + 8, base, base + 8, AT_EMPTY_PATH, wait=wait)
     if rc < 0:
         tr.inject(memory.NR_CLOSE, fd)
         raise Errno(-rc, "exec of the stub")
+    if others:
+        _de_thread(t, others)
     return tr.get_regs().rsp
+
+
+def _own_stops(t: "Task") -> Callable[[], tuple[int, int]]:
+    """The stops of the exec'ing thread `t`, and the exec event, which comes under the
+    thread-group leader's pid whichever thread execs; the other threads' stops (and their
+    deaths: the host kills them at the exec) are kept for the run loop."""
+    waits, leader = t.instance.waits, t.proc.host_pid
+
+    def wait() -> tuple[int, int]:
+        while True:
+            pid, status = os.waitpid(-1, libc.WALL)
+            if pid == t.tracee.pid or (pid == leader and status >> 16 == libc.PTRACE_EVENT_EXEC):
+                return pid, status
+            waits.defer(pid, status)
+    return wait
+
+
+def _de_thread(t: "Task", others: list["Task"]) -> None:
+    """After a successful exec in a thread group: the other threads are gone (the host
+    killed them; their exit reports, if still to come, find no task) and `t` is the
+    thread-group leader, with the process's pid as its tid (Linux's de_thread)."""
+    instance = t.instance
+    for task in others:
+        instance.tasks.pop(task.tid, None)
+        instance.waits.forget(task.tid)
+        instance.post_hooks.pop(task.tid, None)
+    gone = {task.tid for task in others} | {t.tid}
+    instance.waits.deferred[:] = [stop for stop in instance.waits.deferred if stop[0] not in gone]
+    instance.tasks.pop(t.tid, None)
+    t.tid, t.vtid = t.tracee.pid, t.proc.vpid
+    instance.tasks[t.tid] = t

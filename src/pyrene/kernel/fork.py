@@ -32,13 +32,14 @@ import signal
 import struct
 import sys
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..errors import Errno
 from ..pal import linux as pal
 from ..ipc.client import LeaderClient, socket_pair
 from ..abi.flags import CAP_SYS_ADMIN, CAP_SYS_RESOURCE, Rlimit
-from ..ipc.messages import NewProcess, PidGiven, Refused, Started
+from ..ipc.messages import NewProcess, NewThread, PidGiven, Refused, Started
 from ..platform import libc, spawn
 from ..platform.stub import SYSCALL_SITE
 from ..platform.tracee import Tracee
@@ -59,13 +60,80 @@ CLONE_SETTLS = 0x80000
 # what a process-creating clone may ask for here: its exit signal, the tid writes, and
 # CLONE_VM only together with CLONE_VFORK (posix_spawn's vfork)
 PROCESS_CLONE_FLAGS = 0xFF | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_VFORK | CLONE_VM
-CLONE_NR = 56
+CLONE_NR, CLONE3_NR = 56, 435
+CLONE_SYSVSEM, CLONE_DETACHED = 0x40000, 0x400000
+# a thread as glibc's pthread_create makes it (CLONE_DETACHED is ignored by Linux)
+THREAD_FLAGS = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD
+THREAD_OPTIONAL = CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID \
+    | CLONE_DETACHED
+CLONE_ARGS_SIZE_VER0 = 64  # struct clone_args up to tls
 
 
 def check_clone_flags(flags: int) -> None:
     """EINVAL (logged by the caller) for the clones that are not a fork or vfork yet."""
     if flags & ~PROCESS_CLONE_FLAGS or (flags & CLONE_VM and not flags & CLONE_VFORK):
         raise Errno(errno.EINVAL, f"clone flags {flags:#x}: threads and shared-state clones are not supported yet")
+
+
+def is_thread_clone(flags: int) -> bool:
+    """A clone that makes a thread: EINVAL (with the reason) for the thread-like sharing
+    combinations other than pthread_create's."""
+    shares = flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_FS | CLONE_FILES)
+    if not shares and not (flags & CLONE_VM and not flags & CLONE_VFORK):
+        return False
+    # the exit signal (low byte) is ignored for a thread, as Linux ignores it
+    if flags & THREAD_FLAGS != THREAD_FLAGS or flags & ~(THREAD_FLAGS | THREAD_OPTIONAL | 0xFF):
+        log.warning("clone flags %#x: only threads (CLONE_VM|FS|FILES|SIGHAND|THREAD) and processes sharing "
+                    "nothing are supported (EINVAL)", flags)
+        raise Errno(errno.EINVAL)
+    return True
+
+
+def clone_args(t: Task) -> tuple[int, int, int]:
+    """(flags, parent_tid, child_tid) of the clone or clone3 `t` is stopped in."""
+    regs = t.tracee.get_regs()
+    if regs.orig_rax == CLONE3_NR:
+        flags, _pidfd, child_tid, parent_tid = struct.unpack("<QQQQ", t.tracee.read(regs.rdi, 32))
+        return flags, parent_tid, child_tid
+    return regs.rdi, regs.rdx, regs.r10
+
+
+def thread_started(_t: Task, host_result: int) -> int:
+    """Post hook of a thread's clone: a host tid reaching here has no task (the clone
+    event replaces this hook with the virtual tid), so the thread was killed."""
+    return host_result if host_result <= 0 else -errno.EAGAIN
+
+
+def new_thread(instance: "Instance", parent: Task, tid: int) -> None:
+    """At the PTRACE_EVENT_CLONE stop of a thread's clone: the new thread (auto-attached,
+    stopped before its first instruction) becomes a task of the parent's process with a
+    virtual tid from the leader, written where CLONE_PARENT_SETTID/CHILD_SETTID asked
+    before either thread runs on (glibc keeps it for pthread_kill and raise)."""
+    try:
+        _first_stop(instance, tid)
+    except Errno as exc:
+        log.warning("clone: the new thread died before its first stop: %s", exc)
+        parent.tracee.resume_to_syscall_exit()
+        return
+    leader = instance.leader
+    assert leader is not None
+    answer = leader.request(NewThread(parent.proc.vpid))
+    assert isinstance(answer, PidGiven)
+    vtid = answer.vpid
+    task = Task(Tracee(tid), vtid, parent.proc, instance)
+    instance.tasks[tid] = task
+    flags, parent_tid, child_tid = clone_args(parent)
+    for flag, addr in ((CLONE_PARENT_SETTID, parent_tid), (CLONE_CHILD_SETTID, child_tid)):
+        if flags & flag:
+            try:
+                parent.tracee.write(addr, vtid.to_bytes(4, "little"))
+            except Errno:
+                pass
+    instance.post_hooks[parent.tid] = lambda _t, result: vtid if result > 0 else result
+    if instance.strace is not None:
+        instance.strace.event(parent.proc.vpid, f"+++ thread {vtid} created +++")
+    task.tracee.resume()
+    parent.tracee.resume_to_syscall_exit()
 
 
 def check_may_fork(t: Task) -> None:
@@ -90,9 +158,13 @@ def nproc_limit(t: Task) -> int:
 
 
 def fork_child(instance: "Instance", parent: Task) -> None:
-    """At the parent's PTRACE_EVENT_FORK/VFORK stop: hand the child to a new instance
-    and let the parent's call finish (its post hook turns the host pid into the vpid)."""
+    """At the parent's PTRACE_EVENT_FORK/VFORK/CLONE stop: a thread becomes a task here
+    (`new_thread`); a process is handed to a new instance and the parent's call
+    finishes (its post hook turns the host pid into the vpid)."""
     child_pid = parent.tracee.event_message()
+    if instance.post_hooks.get(parent.tid) is thread_started:
+        new_thread(instance, parent, child_pid)
+        return
     try:
         if _hand_over(instance, parent, child_pid):
             return  # this is the new instance, serving the child
@@ -295,6 +367,21 @@ def reaped(t: Task, host_result: int, keep: bool = False) -> int:
         t.instance.forget_child(vpid)
         t.instance.waits.unwatch_child(host_result)
     return vpid
+
+
+RESTARTS = (-512, -513, -514, -516)  # ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK
+
+
+def after_host_wait(index: int, vpid: int, done: Callable[[Task, int], int]) -> Callable[[Task, int], int]:
+    """The post hook of a host wait whose argument `index` was rewritten from `vpid`: a
+    signal that interrupts it makes the kernel restart it, and the restarted call traps
+    again, so the argument must be the app's own again (else it is taken for a vpid)."""
+    def post(t: Task, host_result: int) -> int:
+        if host_result in RESTARTS:
+            set_arg(t, index, vpid)
+            return host_result
+        return done(t, host_result)
+    return post
 
 
 def waitid_done(t: Task, host_result: int) -> int:

@@ -33,8 +33,8 @@ from ..fs.vfs import Vfs
 from ..ipc.client import LeaderClient
 from ..ipc.messages import Describe, DescribeProcess, ListProcesses, ProcessDescription, ProcessList, Reaped
 from ..ipc.shared import LocalPort
-from ..pal import linux as pal
 from ..net.unix import UnixNamespace
+from ..pal import linux as pal
 from ..platform import libc, spawn
 from ..platform.tracee import MASK64, Tracee
 from ..trace.strace import Strace
@@ -212,7 +212,7 @@ class Instance:
                 self.waits.park(t, block, spec, args)
                 return
         if self.strace is not None:
-            self.strace.line(t.proc.vpid, nr, spec, args,
+            self.strace.line(t.vtid, nr, spec, args,
                              (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9), result)
         tracee.return_from_syscall(result)
 
@@ -220,7 +220,7 @@ class Instance:
         """End a parked call with `result` (EINTR when a signal interrupted it)."""
         regs = t.tracee.get_regs()
         if self.strace is not None:
-            self.strace.line(t.proc.vpid, regs.orig_rax, spec, args,
+            self.strace.line(t.vtid, regs.orig_rax, spec, args,
                              (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9), result)
         t.tracee.return_from_syscall(result)
 
@@ -228,14 +228,14 @@ class Instance:
         """Make a parked call start again once the host has delivered the pending signal:
         back over the 2-byte `syscall` instruction with the number in rax (ERESTARTSYS)."""
         if self.strace is not None:
-            self.strace.event(t.proc.vpid, f"{spec.name}(...) = ? ERESTARTSYS (To be restarted)")
+            self.strace.event(t.vtid, f"{spec.name}(...) = ? ERESTARTSYS (To be restarted)")
         regs = t.tracee.get_regs()
         regs.rip -= 2
         t.tracee.return_from_syscall(regs.orig_rax)
 
     def _run_on_host(self, t: Task, spec: SyscallSpec, host: RunOnHost, args: list | None) -> None:
         if self.strace is not None:
-            self.strace.host_call(t.proc.vpid, spec, args)
+            self.strace.host_call(t.vtid, spec, args)
         if host.post is None:
             t.tracee.resume()
         else:
@@ -291,6 +291,18 @@ class Instance:
         pal.host_kill(t.proc.host_pid, sig)
         self.waits.note_signal()
 
+    def thread(self, vtid: int) -> Task | None:
+        """The task whose virtual tid is `vtid` (a scan: threads are few, signals rare)."""
+        for task in self.tasks.values():
+            if task.vtid == vtid:
+                return task
+        return None
+
+    def thread_signal(self, target: Task, sig: int) -> None:
+        """Send `sig` to one thread of the app (tgkill)."""
+        pal.tgkill(target.proc.host_pid, target.tid, sig)
+        self.waits.note_signal()
+
     def _forward_signals(self) -> None:
         """SIGINT/SIGTERM/... sent to Pyrene go to the app, as if sent to it directly."""
         def forward(sig: int, _frame: object) -> None:
@@ -302,7 +314,8 @@ class Instance:
     def shutdown(self) -> None:
         for t in list(self.tasks.values()):
             t.tracee.kill()
-        for t in list(self.tasks.values()):
+        # the leader thread last: its death is reported only once the other threads are reaped
+        for t in sorted(self.tasks.values(), key=lambda task: task.tid == task.proc.host_pid):
             try:
                 os.waitpid(t.tid, libc.WALL)
             except ChildProcessError:

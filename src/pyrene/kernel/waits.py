@@ -149,6 +149,9 @@ class Waits:
         # the app (see "A child's exit" above)
         self.child_pidfds: dict[int, int] = {}
         self.exiting: set[int] = set()
+        # stops (pid, status) taken by waitpid(-1) while one thread waited for its own (an
+        # exec in a thread group, kernel/exec.py); the loop serves them first
+        self.deferred: list[tuple[int, int]] = []
 
     # -- set-up ----------------------------------------------------------------------
 
@@ -222,8 +225,13 @@ class Waits:
         if self.parked.pop(tid, None) is not None:
             self._update_busy()
 
+    def defer(self, pid: int, status: int) -> None:
+        """A stop for the run loop to serve later (see `deferred`)."""
+        self.deferred.append((pid, status))
+        self._update_busy()
+
     def _update_busy(self) -> None:
-        busy = bool(self.parked or self.timers)
+        busy = bool(self.parked or self.timers or self.deferred)
         if busy != self.busy:
             self.busy = busy
             signal.signal(signal.SIGCHLD, _sigchld if busy else signal.SIG_DFL)
@@ -234,6 +242,10 @@ class Waits:
         """The next ptrace stop (pid, status), serving timers and parked tasks until one
         comes. (0, 0) when nothing is parked or armed any more: the caller goes back to a
         blocking waitpid. (-1, 0) when there is no child left."""
+        if self.deferred:
+            stop = self.deferred.pop(0)
+            self._update_busy()
+            return stop
         while True:
             try:
                 pid, status = os.waitpid(-1, WNOHANG_WALL)
@@ -318,10 +330,14 @@ class Waits:
     # -- signals ----------------------------------------------------------------------
 
     def _deliver_signals(self) -> None:
+        if not self.parked:
+            return
+        taken = self._taken_by_running()
         for p in list(self.parked.values()):
-            action, sig, own_mask = self._signal_action(p)
+            action, sig, own_mask = self._signal_action(p, taken)
             if action is None:
                 continue
+            taken |= 1 << (sig - 1)  # a process-wide signal ends one wait, not every thread's
             del self.parked[p.task.tid]
             try:
                 if p.block.sigmask is not None and own_mask & (1 << (sig - 1)):
@@ -342,10 +358,21 @@ class Waits:
                 pass
         self._update_busy()
 
-    def _signal_action(self, p: Parked) -> tuple[str | None, int, int]:
+    def _taken_by_running(self) -> int:
+        """The process-wide signals a thread that is not parked will take (any it does not
+        block): Linux gives such a signal to one thread, so it ends no parked wait."""
+        taken = 0
+        for task in self.instance.tasks.values():
+            if task.tid not in self.parked:
+                taken |= ~pal.signal_sets(task.tid)[2]
+        return taken & ((1 << 64) - 1)
+
+    def _signal_action(self, p: Parked, taken: int) -> tuple[str | None, int, int]:
         """What the signals pending for the parked task do to its call (module doc): the
-        action, the signal that decides it, and the thread's own mask."""
-        pending, own_mask = pal.signal_state(p.task.tid)
+        action, the signal that decides it, and the thread's own mask. Process-wide
+        signals in `taken` are another thread's to take."""
+        own, shared, own_mask = pal.signal_sets(p.task.tid)
+        pending = own | (shared & ~taken)
         blocked = own_mask
         if p.block.sigmask is not None:
             blocked = p.block.sigmask
@@ -417,6 +444,7 @@ class Waits:
         self.timers.clear()
         self.alarm = None
         self.mask_fixes.clear()
+        self.deferred.clear()
         self.rerun = None
         self.signalled = self.woken = False
         for pid in list(self.child_pidfds):  # the parent's children, not ours

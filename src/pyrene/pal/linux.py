@@ -518,19 +518,6 @@ def xattr_beneath(root_fd: int, rel: str, op: str, *args: object) -> object:
 
 # -- waiting: readiness, eventfds, timerfds, epoll (kernel/waits.py, fs/eventfd.py) ------
 
-def signal_state(tid: int) -> tuple[int, int]:
-    """(pending, blocked) signal sets of a host thread, from /proc/<tid>/status: which
-    signals would end a wait (the thread is stopped, so the sets cannot change under us
-    except by new signals)."""
-    pending = blocked = 0
-    for line in read_host_text(f"/proc/{tid}/status").splitlines():
-        key, _, value = line.partition(b":")
-        if key in (b"SigPnd", b"ShdPnd"):
-            pending |= int(value, 16)
-        elif key == b"SigBlk":
-            blocked = int(value, 16)
-    return pending, blocked
-
 
 def poll(fds: dict[int, int]) -> dict[int, int]:
     """poll(2) with timeout 0 over host fds {fd: events}: {fd: revents} of the ready ones."""
@@ -824,3 +811,30 @@ def exit_reported(host_pid: int) -> bool:
         if line.startswith(b"TracerPid:"):
             return int(line.split()[1]) == 0
     return True
+
+
+def tgkill(host_pid: int, tid: int, sig: int) -> None:
+    """tgkill(2) of one app thread; a thread that has just exited is not an error (its
+    exit is being reported to the instance)."""
+    if host_pid <= 0 or tid <= 0:
+        return
+    try:
+        libc.file_syscall("tgkill", host_pid, tid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def signal_sets(tid: int) -> tuple[int, int, int]:
+    """(pending for the thread, pending for its process, blocked) signal sets of a host
+    thread, from /proc/<tid>/status; a thread that is gone blocks everything."""
+    own = shared = 0
+    blocked = (1 << 64) - 1
+    for line in read_host_text(f"/proc/{tid}/status").splitlines():
+        key, _, value = line.partition(b":")
+        if key == b"SigPnd":
+            own = int(value, 16)
+        elif key == b"ShdPnd":
+            shared = int(value, 16)
+        elif key == b"SigBlk":
+            blocked = int(value, 16)
+    return own, shared, blocked

@@ -19,6 +19,7 @@ import ctypes
 import errno
 import os
 import signal
+from collections.abc import Callable
 
 from ..errors import Errno, TaskExit
 from . import libc
@@ -214,14 +215,18 @@ class Tracee:
             self.pending_signals.append(sig)
             self.resume()
 
-    def inject_exec(self, nr: int, *args: int) -> int:
+    def inject_exec(self, nr: int, *args: int, wait: Callable[[], tuple[int, int]] | None = None) -> int:
         """Inject an exec call (execveat of the stub): 0 once the new image is stopped at
         the seccomp stop of its first `syscall` (as `spawn.spawn_stub` leaves a fresh
-        picoprocess), or -errno if the exec failed and the old image goes on."""
+        picoprocess), or -errno if the exec failed and the old image goes on.
+
+        In a thread group, `wait` gives this thread's stops (others are kept for later by
+        the caller); the exec event of a thread other than the leader comes under the
+        leader's pid, which this tracee then takes (`rebind`), as the host thread does."""
         regs = self._start_injection(nr, args)
         exec_seen = False
         while True:
-            sig, event = self._next_stop()
+            sig, event = self._next_stop(wait)
             if event == libc.PTRACE_EVENT_SECCOMP:
                 if exec_seen:
                     return 0  # the stub's first syscall: a clean stop in the new image
@@ -258,12 +263,20 @@ class Tracee:
         self.resume()
         return regs
 
-    def _next_stop(self) -> tuple[int, int]:
+    def _next_stop(self, wait: Callable[[], tuple[int, int]] | None = None) -> tuple[int, int]:
         """(signal, ptrace event) of the thread's next stop; TaskExit if it is gone."""
-        _, status = os.waitpid(self.pid, libc.WALL)
+        pid, status = os.waitpid(self.pid, libc.WALL) if wait is None else wait()
         if os.WIFEXITED(status) or os.WIFSIGNALED(status):
             raise TaskExit(self.pid)
+        if pid != self.pid:
+            self.rebind(pid)
         return decode_status(status)
+
+    def rebind(self, pid: int) -> None:
+        """The thread now has host pid `pid` (an exec by a non-leader thread takes the
+        thread-group leader's)."""
+        self.pid = pid
+        self._vm = libc.VmCopier(pid)
 
     def _verify_injected(self, nr: int, regs: tuple[int, ...]) -> None:
         """At the filter's seccomp stop for the injected call: let it run only if it is

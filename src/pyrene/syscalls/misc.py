@@ -89,7 +89,7 @@ def prctl(t: Task, option: int, a2: int, a3: int, a4: int, a5: int) -> int:
 @syscall("sched_getaffinity", Int, SizeT, Ptr)
 def sched_getaffinity(t: Task, pid: int, size: int, mask: int) -> int:
     """The CPUs Pyrene may use, not the one CPU the instance pinned the app to."""
-    if pid not in (0, t.proc.vpid):
+    if pid not in (0, t.proc.vpid) and t.instance.thread(pid) is None:  # a thread's tid: its process's values
         raise Errno(errno.ESRCH)
     cpus = t.instance.visible_cpus
     nbytes = max(8, ((max(cpus) // 64) + 1) * 8)
@@ -104,7 +104,7 @@ def sched_getaffinity(t: Task, pid: int, size: int, mask: int) -> int:
 
 @syscall("sched_setaffinity", Int, SizeT, Ptr, support=PARTIAL, note="accepted, not applied")
 def sched_setaffinity(t: Task, pid: int, size: int, mask: int) -> int:
-    if pid not in (0, t.proc.vpid):
+    if pid not in (0, t.proc.vpid) and t.instance.thread(pid) is None:  # a thread's tid: its process's values
         raise Errno(errno.ESRCH)
     t.mem.read(mask, min(size, 128))
     return 0

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import errno
 import os
+import struct
 
 from ..abi.flags import CAP_SYS_RESOURCE, RLIM_INFINITY, Rlimit
 from ..abi.structs import RLIMIT
-from ..abi.types import DirFd, Int, Path, Ptr, ULong, enum_type
+from ..abi.types import DirFd, Int, Path, Ptr, SizeT, ULong, enum_type
 from ..errors import Errno, RunOnHost
 from ..kernel import exec as execmod
 from ..kernel import fork as forkmod
@@ -99,7 +100,7 @@ def exit_group(t: Task, status: int) -> int:
     raise RunOnHost()
 
 
-@syscall("exit", Int, support=PARTIAL, note="single-threaded processes")
+@syscall("exit", Int)
 def exit_(t: Task, status: int) -> int:
     raise RunOnHost()
 
@@ -119,7 +120,9 @@ def set_tid_address(t: Task, ptr: int) -> int:
 # to the parent are Linux's own. The call blocks the app's thread in the host kernel,
 # never the instance.
 
-FORK_NOTE = "processes only: threads and CLONE_FS/FILES/SIGHAND sharing are EINVAL"
+FORK_NOTE = ("processes sharing nothing, and threads as pthread_create makes them; other sharing "
+             "(CLONE_FS/FILES/SIGHAND without CLONE_THREAD, CLONE_VM without CLONE_VFORK or CLONE_THREAD) is EINVAL")
+CLONE3_NOTE = "threads only: a process-creating clone3 is ENOSYS, so that libc falls back to clone"
 WAIT_NOTE = "one process group: a pgid other than the caller's waits for the caller's group"
 
 
@@ -132,15 +135,31 @@ def fork(t: Task) -> int:
 
 @syscall("clone", ULong, Ptr, Ptr, Ptr, ULong, support=PARTIAL, note=FORK_NOTE)
 def clone(t: Task, flags: int, stack: int, parent_tid: int, child_tid: int, tls: int) -> int:
+    if forkmod.is_thread_clone(flags):
+        raise RunOnHost(post=forkmod.thread_started)
     forkmod.check_clone_flags(flags)
     forkmod.check_may_fork(t)
     raise RunOnHost(post=forkmod.forked)
 
 
+@syscall("clone3", Ptr, SizeT, support=PARTIAL, note=CLONE3_NOTE)
+def clone3(t: Task, args: int, size: int) -> int:
+    if size < forkmod.CLONE_ARGS_SIZE_VER0:
+        raise Errno(errno.EINVAL)
+    (flags,) = struct.unpack("<Q", t.mem.read(args, 8))
+    if not forkmod.is_thread_clone(flags):
+        raise Errno(errno.ENOSYS, "clone3 of a process: libc falls back to clone")
+    if size > forkmod.CLONE_ARGS_SIZE_VER0:  # set_tid, cgroup: namespaces' business
+        extra = t.mem.read(args + forkmod.CLONE_ARGS_SIZE_VER0, size - forkmod.CLONE_ARGS_SIZE_VER0)
+        if extra.strip(b"\0"):
+            raise Errno(errno.EINVAL, "clone3: set_tid and cgroup are not supported")
+    raise RunOnHost(post=forkmod.thread_started)
+
+
 @syscall("wait4", Int, Ptr, Int, Ptr, support=PARTIAL, note=WAIT_NOTE)
 def wait4(t: Task, pid: int, status: int, options: int, rusage: int) -> int:
     forkmod.set_arg(t, 0, forkmod.host_wait_target(t, pid))
-    raise RunOnHost(post=reaped)
+    raise RunOnHost(post=forkmod.after_host_wait(0, pid, reaped))
 
 
 def reaped(t: Task, host_result: int) -> int:
@@ -163,13 +182,13 @@ def waitid(t: Task, idtype: int, ident: int, infop: int, options: int, rusage: i
         forkmod.set_arg(t, 1, 0)
     elif idtype != forkmod.P_ALL:
         raise Errno(errno.EINVAL)
-    raise RunOnHost(post=forkmod.waitid_done)
+    raise RunOnHost(post=forkmod.after_host_wait(1, ident, forkmod.waitid_done))
 
 
 # -- execve, execveat (kernel/exec.py) ----------------------------------------------------
 
 AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW = 0x1000, 0x100
-EXEC_NOTE = "threads of the caller are not killed (there are none yet); no setuid/setgid bits"
+EXEC_NOTE = "no setuid/setgid bits"
 
 
 @syscall("execve", Path, Ptr, Ptr, support=PARTIAL, note=EXEC_NOTE)

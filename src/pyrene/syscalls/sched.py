@@ -74,7 +74,7 @@ def may_lower_nice(p: Process, nice: int) -> bool:
 def sched_target(t: Task, pid: int) -> Process:
     if pid < 0:
         raise Errno(errno.EINVAL)
-    if pid not in (0, t.proc.vpid):
+    if pid not in (0, t.proc.vpid) and t.instance.thread(pid) is None:  # a thread's tid: its process's values
         raise Errno(errno.ESRCH)
     return t.proc
 

@@ -41,15 +41,30 @@ def kill(t: Task, pid: int, sig: int) -> int:
     return 0
 
 
-@syscall("tgkill", Int, Int, Int, support=PARTIAL, note="to the app's own threads only")
+@syscall("tgkill", Int, Int, Int, support=PARTIAL, note="to the threads of the caller's process only")
 def tgkill(t: Task, tgid: int, tid: int, sig: int) -> int:
-    if tgid != t.proc.vpid or tid != t.vtid:
+    if tgid <= 0 or tid <= 0 or not 0 <= sig <= 64:
+        raise Errno(errno.EINVAL)
+    if tgid != t.proc.vpid:
         raise Errno(errno.ESRCH)
-    return kill(t, tgid, sig)
+    return tkill(t, tid, sig)
 
 
-@syscall("tkill", Int, Int, support=PARTIAL, note="to the app's own threads only")
+@syscall("tkill", Int, Int, support=PARTIAL, note="to the threads of the caller's process only")
 def tkill(t: Task, tid: int, sig: int) -> int:
-    if tid != t.vtid:
+    """A signal to one thread: the virtual tid names a task of this instance."""
+    if tid <= 0 or not 0 <= sig <= 64:
+        raise Errno(errno.EINVAL)
+    target = t.instance.thread(tid)
+    if target is None:
         raise Errno(errno.ESRCH)
-    return kill(t, t.proc.vpid, sig)
+    if sig:
+        t.instance.thread_signal(target, sig)
+    return 0
+
+
+@syscall("restart_syscall")
+def restart_syscall(t: Task) -> int:
+    """The host resumes what a signal interrupted (a futex or host-run wait with a
+    timeout: ERESTART_RESTARTBLOCK); calls parked in Pyrene never leave a restart block."""
+    raise RunOnHost()
