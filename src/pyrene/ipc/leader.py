@@ -8,12 +8,14 @@ ends once every instance is gone, with the first process's status.
 Nothing is left behind: the leader is a child subreaper, so every instance and app
 process whose parent dies becomes its child and is reaped here; instances die with the
 leader (PR_SET_PDEATHSIG) and app processes with their instance (PTRACE_O_EXITKILL).
-Signals that stop `pyrene run` from outside (SIGINT, SIGTERM, ...) go to the first
-instance, which forwards them to its app process.
+Signals sent to `pyrene run` from outside (SIGINT, SIGTERM, ...) go to app process 1
+(`forward`). The leader also keeps the process groups and sessions and answers which
+processes a kill(2) reaches (kernel/signals.py).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import selectors
@@ -23,12 +25,16 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..kernel.waits import wake_instance
+from ..pal import linux as pal
 from .client import LeaderClient, socket_pair
-from .messages import MAX_MESSAGE, Exited, NewProcess, PidGiven, Started, decode, encode
+from .messages import (MAX_MESSAGE, DeathSignal, Exited, GroupQuery, Ids, NewProcess, PidGiven, SetGroup, SignalQuery,
+                       Started, Targets, decode, encode)
 
 log = logging.getLogger("pyrene.ipc")
 
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
+SI_KERNEL = 0x80
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
 
@@ -41,6 +47,14 @@ class ProcessEntry:
     host_pid: int = 0
     instance_pid: int = 0
     status: int | None = None  # wait status once exited
+    pgid: int = 1  # virtual process group and session (kept here, mirrored on the host)
+    sid: int = 1
+    host_pgid: int = 0  # the host process group the app process is in
+    pdeathsig: int = 0  # PR_SET_PDEATHSIG: sent when the parent exits
+
+    @property
+    def alive(self) -> bool:
+        return self.status is None
 
 
 @dataclass(eq=False)
@@ -56,6 +70,9 @@ class Leader:
             vpid += 1
         self.next_vpid = vpid + 1
         entry = ProcessEntry(vpid, ppid)
+        parent = self.processes.get(ppid)
+        if parent is not None:  # fork(2): the child is in its parent's group and session
+            entry.pgid, entry.sid, entry.host_pgid = parent.pgid, parent.sid, parent.host_pgid
         self.processes[vpid] = entry
         return entry
 
@@ -65,6 +82,7 @@ class Leader:
         self.prctl(PR_SET_CHILD_SUBREAPER, 1)
         leader_pid = os.getpid()
         first = self.allocate(0)
+        first.host_pgid = os.getpgrp()  # virtual group and session 1: Pyrene's own on the host
         ours, theirs = socket_pair()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the first instance
@@ -93,30 +111,28 @@ class Leader:
     def _serve(self, first_sock: socket.socket, first_pid: int) -> int:
         wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         old_wakeup = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
-        forward_to = [first_pid]
-
-        def forward(sig: int, _frame: object) -> None:
-            if forward_to[0] > 0:
-                try:
-                    os.kill(forward_to[0], sig)
-                except ProcessLookupError:
-                    pass
-
-        old_handlers = {sig: signal.signal(sig, forward) for sig in FORWARDED_SIGNALS}
+        # Signals to forward are read from a signalfd: its siginfo tells the terminal's
+        # (SI_KERNEL) from a kill(2) (`forward`)
+        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED_SIGNALS)
+        sigfd = pal.signalfd(FORWARDED_SIGNALS)
         old_chld = signal.signal(signal.SIGCHLD, lambda _s, _f: None)
         sel = selectors.DefaultSelector()
         sel.register(wake_r, selectors.EVENT_READ)
+        sel.register(sigfd, selectors.EVENT_READ)
         sel.register(first_sock, selectors.EVENT_READ)
         first_status: int | None = None
         try:
-            while len(sel.get_map()) > 1:  # the wakeup pipe and at least one instance
+            while len(sel.get_map()) > 2:  # the wakeup pipe, the signalfd and at least one instance
                 for key, _ in sel.select():
                     if key.fileobj == wake_r:
                         _drain(wake_r)
                         for pid, status in _reap():
                             if pid == first_pid:
                                 first_status = status
-                                forward_to[0] = 0
+                        continue
+                    if key.fileobj == sigfd:
+                        for sig, code, _pid in pal.read_signalfd(sigfd):
+                            self.forward(sig, code)
                         continue
                     sock = key.fileobj
                     assert isinstance(sock, socket.socket)
@@ -127,8 +143,8 @@ class Leader:
         finally:
             sel.close()
             signal.set_wakeup_fd(old_wakeup)
-            for sig, handler in old_handlers.items():
-                signal.signal(sig, handler)
+            os.close(sigfd)
+            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
             signal.signal(signal.SIGCHLD, old_chld)
             os.close(wake_r)
             os.close(wake_w)
@@ -137,6 +153,15 @@ class Leader:
         if first_status is None:
             return 1
         return os.WEXITSTATUS(first_status) if os.WIFEXITED(first_status) else 128 + os.WTERMSIG(first_status)
+
+    def forward(self, sig: int, code: int) -> None:
+        """A signal sent to `pyrene run` goes to app process 1, as if sent to it: to the
+        process, not its group, as kill(2) of a pid does. One the terminal sent
+        (SI_KERNEL: Ctrl-C, Ctrl-\\, a hangup) is not: it went to the terminal's foreground
+        process group, and the app processes in that group have their own copy."""
+        first = self.processes.get(1)
+        if code != SI_KERNEL and first is not None and first.alive and first.host_pid > 0:
+            send_signal(first, sig)
 
     def _message(self, sock: socket.socket, sel: selectors.BaseSelector) -> bool:
         """Serve one message; False at EOF (the instance is gone)."""
@@ -166,8 +191,97 @@ class Leader:
                 self.first_code = msg.code
             for child in self.processes.values():  # orphans: re-parented to pid 1
                 if child.ppid == msg.vpid and child.status is None:
+                    if child.pdeathsig:
+                        send_signal(child, child.pdeathsig)
                     child.ppid = 1
+        elif isinstance(msg, SignalQuery):
+            sock.send(encode(self.signal_targets(msg.sender, msg.target)))
+        elif isinstance(msg, GroupQuery):
+            sock.send(encode(self.ids(msg)))
+        elif isinstance(msg, SetGroup):
+            answer = self.set_group(msg)
+            if not msg.commit:
+                sock.send(encode(answer))
+        elif isinstance(msg, DeathSignal):
+            self.processes[msg.vpid].pdeathsig = msg.sig
         return True
+
+    # -- signals, process groups and sessions -------------------------------------------
+
+    def signal_targets(self, sender: int, target: int) -> Targets:
+        """kill(2)'s choice of processes. -1 reaches every process but pid 1 (the
+        namespace's init) and the sender itself, as Linux does inside a pid namespace.
+        Permissions are not checked: every process of the sandbox runs as the same host
+        user, and the virtual uids only differ after a setuid (docs: PARTIAL)."""
+        me = self.processes.get(sender)
+        if target > 0:
+            chosen = [e for e in (self.processes.get(target),) if e is not None and e.alive]
+        elif target == -1:
+            chosen = [e for e in self.processes.values() if e.alive and e.vpid not in (1, sender)]
+        else:
+            pgid = -target if target else (me.pgid if me is not None else 0)
+            chosen = [e for e in self.processes.values() if e.alive and e.pgid == pgid]
+        if not chosen:
+            return Targets(errno.ESRCH)
+        return Targets(0, tuple((e.vpid, e.host_pid, e.instance_pid) for e in chosen))
+
+    def _group_host_pgid(self, pgid: int, sid: int) -> int:
+        """The host pgid of the live virtual group `pgid` in session `sid`; 0 if none."""
+        for e in self.processes.values():
+            if e.alive and e.pgid == pgid and e.sid == sid:
+                return e.host_pgid
+        return 0
+
+    def ids(self, q: GroupQuery) -> Ids:
+        if q.host_pgid:
+            for e in self.processes.values():
+                if e.alive and e.host_pgid == q.host_pgid:
+                    return Ids(0, e.pgid, e.sid, e.host_pid, e.host_pgid)
+            return Ids(errno.ESRCH)
+        if q.pid < 0:  # the group -pid: a live member, else one not yet reaped (for wait4)
+            members = sorted((not e.alive, e.vpid) for e in self.processes.values() if e.pgid == -q.pid)
+            if not members:
+                return Ids(errno.ESRCH)
+            e = self.processes[members[0][1]]
+            return Ids(0, e.pgid, e.sid, e.host_pid, e.host_pgid)
+        e = self.processes.get(q.pid or q.caller)
+        if e is None or not e.alive:
+            return Ids(errno.ESRCH)
+        return Ids(0, e.pgid, e.sid, e.host_pid, e.host_pgid)
+
+    def set_group(self, msg: SetGroup) -> Ids:
+        """setpgid(2) and setsid(2) with Linux's rules (kernel/sys.c) on the virtual tree;
+        EACCES (the child has exec'd) is the host's to find."""
+        me = self.processes.get(msg.caller)
+        if me is None:
+            return Ids(errno.ESRCH)
+        if msg.session:
+            if any(e.alive and e.pgid == me.vpid for e in self.processes.values()):
+                return Ids(errno.EPERM)  # a group leader (or its id in use) cannot start a session
+            if msg.commit:
+                me.pgid = me.sid = me.vpid
+                me.host_pgid = me.host_pid
+            return Ids(0, me.vpid, me.vpid, me.host_pid, me.host_pid)
+        pid = msg.pid or msg.caller
+        pgid = msg.pgid or pid
+        if pgid < 0:
+            return Ids(errno.EINVAL)
+        p = self.processes.get(pid)
+        if p is None or not p.alive:
+            return Ids(errno.ESRCH)
+        if p.ppid == me.vpid and p is not me:
+            if p.sid != me.sid:
+                return Ids(errno.EPERM)
+        elif p is not me:
+            return Ids(errno.ESRCH)
+        if p.sid == p.vpid:
+            return Ids(errno.EPERM)  # a session leader keeps its group
+        host_pgid = p.host_pid if pgid == pid else self._group_host_pgid(pgid, me.sid)
+        if not host_pgid:
+            return Ids(errno.EPERM)
+        if msg.commit:
+            p.pgid, p.host_pgid = pgid, host_pgid
+        return Ids(0, pgid, p.sid, p.host_pid, host_pgid)
 
     def _kill_leftovers(self) -> None:
         """Every instance is gone; an app process that somehow outlived its instance
@@ -183,6 +297,14 @@ class Leader:
                 os.waitpid(-1, 0)
             except ChildProcessError:
                 return
+
+
+def send_signal(entry: ProcessEntry, sig: int) -> None:
+    """Send `sig` to an app process from here and make its instance look at it (a task
+    parked there may have to end with EINTR: kernel/waits.py)."""
+    pal.host_kill(entry.host_pid, sig)
+    if entry.instance_pid > 0:
+        wake_instance(entry.instance_pid)
 
 
 def _reap() -> list[tuple[int, int]]:

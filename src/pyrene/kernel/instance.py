@@ -39,6 +39,7 @@ from ..platform.tracee import MASK64, Tracee
 from ..trace.strace import Strace
 from . import exec as execmod
 from . import fork as forkmod
+from . import signals
 from .fdtable import FdTable
 from .table import SyscallSpec, SyscallTable
 from .task import Creds, Process, Task
@@ -50,6 +51,7 @@ SECCOMP_STATUS = (libc.PTRACE_EVENT_SECCOMP << 8) | signal.SIGTRAP
 SYSCALL_EXIT_STATUS = signal.SIGTRAP | 0x80
 GROUP_STOP_SIGNALS = {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
 FORK_EVENTS = (libc.PTRACE_EVENT_FORK, libc.PTRACE_EVENT_VFORK, libc.PTRACE_EVENT_CLONE)
+JOB_STOP_SIGNALS = (signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU)
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
 
@@ -258,8 +260,8 @@ class Instance:
         elif t.tid in self.waits.mask_fixes:  # ppoll/pselect6 ended with a temporary mask
             self.waits.fix_frame_mask(t, sig)
         else:
-            # signal-delivery stop: signals are delivered by the host kernel for now
-            t.tracee.resume(sig)
+            # signal-delivery stop: the host delivers it, with a virtual siginfo
+            self.deliver_signal(t, sig)
 
     def _exited(self, t: Task, status: int) -> None:
         del self.tasks[t.tid]
@@ -286,12 +288,17 @@ class Instance:
         self.waits.note_signal()
 
     def _forward_signals(self) -> None:
-        """SIGINT/SIGTERM/... sent to Pyrene go to the app, as if sent to it directly."""
-        def forward(sig: int, _frame: object) -> None:
-            pal.host_kill(self.process.host_pid, sig)  # after a fork: the new instance's app
+        """SIGINT/SIGTERM/... reach an instance from the terminal (Ctrl-C: the instance is
+        in its app's process group) or from outside: the instance must not die of them.
+        The app got its own copy from the terminal, and the leader forwards the ones sent
+        to `pyrene run` to the app itself (ipc/leader.py); here they only make the parked
+        tasks look at their signals."""
+        def noted(_sig: int, _frame: object) -> None:
             self.waits.note_signal()
         for sig in FORWARDED_SIGNALS:
-            signal.signal(sig, forward)
+            signal.signal(sig, noted)
+        for sig in JOB_STOP_SIGNALS:  # an instance never stops for the terminal (spawn resets them)
+            signal.signal(sig, signal.SIG_IGN)
 
     def shutdown(self) -> None:
         for t in list(self.tasks.values()):
@@ -332,3 +339,9 @@ class Instance:
         proc.exit_status = None
         self.exit_status = None
         self.exit_raw = 0
+
+    def deliver_signal(self, t: Task, sig: int) -> None:
+        """A signal-delivery stop: the host delivers `sig`, its siginfo made virtual first
+        (kernel/signals.py)."""
+        signals.fix_delivery(t)
+        t.tracee.resume(sig)
