@@ -326,7 +326,9 @@ def _first_instance(instance: Instance, prog: execmod.Program, name: str, client
         instance.shutdown()
         if instance.strace is not None:
             instance.strace.out.flush()
-    client.send(Exited(instance.process.vpid, instance.exit_raw, code))
+    leader = instance.leader  # after a fork, this process serves the child, over its own socket
+    assert leader is not None
+    leader.send(Exited(instance.process.vpid, instance.exit_raw, code))
     return code
 
 

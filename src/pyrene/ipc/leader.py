@@ -204,6 +204,7 @@ class Leader:
                 sock.send(encode(answer))
         elif isinstance(msg, DeathSignal):
             self.processes[msg.vpid].pdeathsig = msg.sig
+            sock.send(encode(Ids(0)))
         return True
 
     # -- signals, process groups and sessions -------------------------------------------

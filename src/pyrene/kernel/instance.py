@@ -337,6 +337,7 @@ class Instance:
         proc = self.process
         proc.vpid, proc.ppid, proc.host_pid = vpid, ppid, host_pid
         proc.exit_status = None
+        proc.pdeathsig = 0  # fork(2) clears it in the child
         self.exit_status = None
         self.exit_raw = 0
 

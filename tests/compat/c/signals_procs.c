@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -336,6 +337,41 @@ static void posix_timers(void) {
     CHECK(timer_delete(timer));
 }
 
+static void on_death(int sig) {
+    (void)sig;
+    say("parent death signal: USR1\n");
+    _exit(0);
+}
+
+/* PR_SET_PDEATHSIG: a grandchild hears of its parent's exit. */
+static void parent_death(void) {
+    int rep[2], ready[2];
+    char c;
+    pipe(rep);
+    pipe(ready);
+    pid_t middle = fork();
+    if (middle == 0) {
+        if (fork() == 0) {
+            report_w = rep[1];
+            handle(SIGUSR1, on_death, 0);
+            prctl(PR_SET_PDEATHSIG, SIGUSR1);
+            int sig = 0;
+            prctl(PR_GET_PDEATHSIG, &sig);
+            write(ready[1], sig == SIGUSR1 ? "y" : "n", 1);
+            for (;;) pause();
+        }
+        read(ready[0], &c, 1);
+        printf("pdeathsig set: %c\n", c);
+        _exit(0);
+    }
+    reap("middle process", middle);
+    close(rep[1]);
+    relay(rep[0]);
+    close(rep[0]);
+    close(ready[0]);
+    close(ready[1]);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     pid_t top = fork();
@@ -349,6 +385,7 @@ int main(void) {
         sessions();
         waiting_for_signals();
         posix_timers();
+        parent_death();
         _exit(0);
     }
     reap("test process", top);
