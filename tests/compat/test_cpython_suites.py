@@ -25,7 +25,7 @@ from pyrene.testing.compare import default_env
 HERE = Path(__file__).parent / "cpython"
 PYTHON = "/usr/bin/python3.11"
 MODULES = ["test_os", "test_shutil", "test_tempfile", "test_pathlib", "test_glob", "test_fileio",
-           "test_stat", "test_zipfile", "test_tarfile"]
+           "test_stat", "test_zipfile", "test_tarfile", "test_signal"]
 TIMEOUT = 900
 
 

@@ -172,3 +172,9 @@ def signalfd4(t: Task, fd: int, mask_ptr: int, size: int, flags: int) -> int:
 @syscall("signalfd", Int, Ptr, SizeT, ret=Fd)
 def signalfd(t: Task, fd: int, mask_ptr: int, size: int) -> int:
     return signalfd4(t, fd, mask_ptr, size, 0)
+
+
+@syscall("rt_sigpending", Ptr, SizeT)
+def rt_sigpending(t: Task, set_ptr: int, size: int) -> int:
+    """The host's pending sets are the app's own."""
+    raise RunOnHost()
