@@ -327,10 +327,9 @@ def _first_instance(instance: Instance, prog: execmod.Program, name: str, client
         instance.shutdown()
         if instance.strace is not None:
             instance.strace.out.flush()
-    # the instance's own connection: after a fork this copy serves the child, whose
-    # instance has its own socket (kernel/fork.py) and has closed `client`
-    assert instance.leader is not None
-    instance.leader.send(Exited(instance.process.vpid, instance.exit_raw, code))
+    leader = instance.leader  # after a fork, this process serves the child, over its own socket
+    assert leader is not None
+    leader.send(Exited(instance.process.vpid, instance.exit_raw, code))
     return code
 
 

@@ -6,6 +6,7 @@ After each test no host process of the run may be left (tests/conftest.py `no_le
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -219,3 +220,139 @@ def test_zombies_and_orphans_in_proc(need, tmp_path):
     assert [parent, "Z", "sleep"] in [[int(pp), s, c] for _, pp, s, c in during], during
     after = [line.split() for line in lines[lines.index("after") + 1:]]
     assert sorted((pp, c) for pp, _, c in after) == [("0", "bash"), ("1", "ps")], after
+
+
+# -- signals between processes, groups and sessions, job control ---------------------------
+
+@pytest.mark.parametrize("link", ["dynamic", "static"])
+def test_signals_between_processes(cbuild, tmp_path, link):
+    """kill to a child, to our group (0) and to another group (-pgid); sigqueue's
+    siginfo (si_value, si_code, si_pid == the sender); setpgid/setsid/getsid rules;
+    SIGSTOP/SIGCONT with WUNTRACED/WCONTINUED; SIGPIPE; a read() in a child interrupted
+    by its parent's kill (EINTR, or restarted with SA_RESTART); sigwaitinfo/sigtimedwait,
+    signalfd; timer_create."""
+    out = assert_same([cbuild("signals_procs.c", link=link)], cwd=tmp_path)
+    assert b"test process: exited 0" in out.stdout and b"read = -1 EINTR" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "sleep 5 & sleep 5 & kill %1 %2; wait; echo $?; sleep 5 & kill $!; wait $!; echo $?",
+        "trap 'echo got USR1' USR1; kill -USR1 $$; echo after",
+        "timeout 1 sleep 5; echo $?; timeout -s INT 1 sleep 5; echo $?",
+        "(trap 'echo sub got TERM; exit 9' TERM; echo ready; while :; do sleep 0.1; done) & "
+        "sleep 0.5; kill -TERM $!; wait $!; echo $?",
+        "bash -c 'trap \"echo exit trap\" EXIT; kill -TERM $$; echo not here'; echo $?",
+        "set -m; sleep 5 & kill -STOP %1; sleep 1; wait %1; echo stopped $?; jobs; kill -CONT %1; kill %1; wait; echo done",
+    ],
+    ids=["background-jobs", "trap-self", "timeout", "kill-subshell", "exit-trap", "stop-cont"],
+)
+def test_bash_signals(need, tmp_path, script):
+    bash = need("/bin/bash", "bash")
+    assert_same([bash, "-c", script], cwd=tmp_path)
+
+
+def test_python_signals(need, tmp_path):
+    """Python handlers, os.kill between processes, Popen.send_signal/terminate/kill."""
+    python = need("/usr/bin/python3.11", "python3.11")
+    code = ("import os, signal, subprocess, sys, time\n"
+            "r, w = os.pipe()\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    signal.signal(signal.SIGUSR1, lambda s, f: (os.write(w, b'child got USR1\\n'), os._exit(4)))\n"
+            "    os.write(w, b'ready\\n')\n"
+            "    while True:\n"
+            "        signal.pause()\n"
+            "print(os.read(r, 6))\n"
+            "os.kill(pid, signal.SIGUSR1)\n"
+            "print(os.read(r, 100))\n"
+            "print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))\n"
+            "for how in ('send_signal', 'terminate', 'kill'):\n"
+            "    p = subprocess.Popen(['sleep', '5'])\n"
+            "    getattr(p, how)(*(() if how != 'send_signal' else (signal.SIGINT,)))\n"
+            "    print(how, p.wait())\n"
+            "got = []\n"
+            "signal.signal(signal.SIGUSR2, lambda s, f: got.append(s))\n"
+            "os.kill(os.getpid(), signal.SIGUSR2)\n"
+            "print(got, os.getpgrp() == os.getpgid(0), os.getsid(0) == os.getsid(os.getpid()))\n")
+    assert_same([python, "-c", code], cwd=tmp_path)
+
+
+def test_signals_to_pyrene_reach_the_app(need, tmp_path):
+    """SIGTERM sent to `pyrene run` goes to the app (process 1), whose trap runs."""
+    bash = need("/bin/bash", "bash")
+    proc = subprocess.Popen([sys.executable, "-m", "pyrene", "run", "--", bash, "-c",
+                             "trap 'echo got TERM; exit 3' TERM; echo ready; while :; do sleep 0.1; done"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, cwd=tmp_path, env=default_env())
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == b"ready\n"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 3
+    assert proc.stdout.read() == b"got TERM\n"
+    proc.stdout.close()
+
+
+def in_a_terminal(argv: list[str], cwd: object, keys: list[bytes]) -> bytes:
+    """Run `argv` as the session leader of a new pty (its controlling terminal) and type
+    `keys`, each once the prompt shows (PS1 "PROMPT$ "); what the terminal showed."""
+    import fcntl
+    import select
+    import termios
+
+    master, slave = os.openpty()
+
+    def controlling_tty() -> None:
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    env = dict(default_env(), PS1="PROMPT$ ", TERM="dumb")
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                            preexec_fn=controlling_tty, env=env, cwd=cwd)
+    os.close(slave)
+    shown = b""
+    mark = 0
+    deadline = time.monotonic() + 60
+
+    def until(pattern: bytes, timeout: float = 60) -> bool:
+        """Wait for `pattern` to show after what an earlier call saw."""
+        nonlocal shown, mark
+        deadline = time.monotonic() + timeout
+        while pattern not in shown[mark:]:
+            ready, _, _ = select.select([master], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                return False
+            try:
+                shown += os.read(master, 4096)
+            except OSError:
+                return False
+        mark = shown.index(pattern, mark) + len(pattern)
+        return True
+
+    try:
+        assert until(b"PROMPT$ "), f"no prompt in {shown!r}"
+        for i, key in enumerate(keys):
+            os.write(master, key)
+            if key == b"\x03":  # again until the prompt shows: the first may come before the command runs
+                while not until(b"PROMPT$ ", 2):
+                    assert time.monotonic() < deadline, f"no prompt after Ctrl-C in {shown!r}"
+                    os.write(master, key)
+            elif keys[i + 1:i + 2] != [b"\x03"]:
+                assert until(b"PROMPT$ "), f"no prompt in {shown!r}"
+        os.write(master, b"exit\n")
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    return shown
+
+
+def test_job_control_in_a_terminal(need, tmp_path):
+    """`bash -i` at a terminal: a foreground `sleep` gets Ctrl-C (its own process group
+    is the terminal's foreground), bash's prompt comes back and the next command runs."""
+    bash = need("/bin/bash", "bash")
+    keys = [b"sleep 300\n", b"\x03", b"echo o''k $?\n"]  # the prompt would not come back for 300 s
+    for argv in ([bash, "--norc", "-i"], [sys.executable, "-m", "pyrene", "run", "--", bash, "--norc", "-i"]):
+        shown = in_a_terminal(argv, tmp_path, keys)
+        assert b"\r\nok 130\r\n" in shown, (argv, shown)  # 128 + SIGINT

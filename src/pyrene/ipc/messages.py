@@ -142,11 +142,79 @@ class NewThread:
     vpid: int
 
 
-MESSAGES = {cls.__name__: cls for cls in (NewProcess, PidGiven, Refused, Started, Exited, Facts, Describe, Noted,
-                                          Reaped, ListProcesses, ProcessList, DescribeProcess, ProcessDescription,
-                                          NewThread)}
+# -- signals, process groups and sessions (syscalls/signal.py, syscalls/process.py) --------
+
+
+@dataclass(frozen=True, slots=True)
+class SignalQuery:
+    """Instance -> leader: which processes does kill(`target`) from `sender` reach? `target`
+    as kill(2) takes it: > 0 a pid, 0 the sender's group, -1 everyone it may signal,
+    < -1 the group -target. Answered by `Targets`."""
+
+    sender: int
+    target: int
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """Leader -> instance: (vpid, host pid, instance pid) of each process reached, or an
+    errno (ESRCH) in `error`."""
+
+    error: int
+    targets: tuple[tuple[int, int, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GroupQuery:
+    """Instance -> leader: the ids of `pid` (0: the caller) for getpgid/getsid; with `host_pgid`
+    set instead, the virtual group whose host pgid that is (TIOCGPGRP). Answered by `Ids`."""
+
+    caller: int
+    pid: int = 0
+    host_pgid: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SetGroup:
+    """Instance -> leader: setpgid(pid, pgid) (`session` False) or setsid() (`session` True)
+    by `caller`. With `commit` False the leader only checks Linux's rules and answers the
+    host ids to use; the instance runs the call on the host, then sends it again with
+    `commit` True (no answer) so that the virtual tree follows what the host did."""
+
+    caller: int
+    pid: int
+    pgid: int
+    session: bool = False
+    commit: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Ids:
+    """Leader -> instance: a process's virtual pgid and sid, its host pid and the host pgid
+    of that group; or an errno in `error`."""
+
+    error: int
+    pgid: int = 0
+    sid: int = 0
+    host_pid: int = 0
+    host_pgid: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DeathSignal:
+    """Instance -> leader: process `vpid` set PR_SET_PDEATHSIG to `sig` (0 clears it); the
+    leader sends it when the process's parent exits. Answered by `Ids` (no error)."""
+
+    vpid: int
+    sig: int
+
+
+MESSAGES = {cls.__name__: cls for cls in (
+    NewProcess, PidGiven, Refused, Started, Exited, Facts, Describe, Noted, Reaped, ListProcesses, ProcessList,
+    DescribeProcess, ProcessDescription, NewThread, SignalQuery, Targets, GroupQuery, SetGroup, Ids, DeathSignal)}
 Message = (NewProcess | PidGiven | Refused | Started | Exited | Describe | Noted | Reaped | ListProcesses
-           | ProcessList | DescribeProcess | ProcessDescription | NewThread)
+           | ProcessList | DescribeProcess | ProcessDescription | NewThread | SignalQuery | Targets | GroupQuery
+           | SetGroup | Ids | DeathSignal)
 
 
 class _Unpickler(pickle.Unpickler):

@@ -311,6 +311,8 @@ ARG_REGS = ("rdi", "rsi", "rdx", "r10", "r8", "r9")
 P_ALL, P_PID, P_PGID = 0, 1, 2
 WNOWAIT = 0x01000000
 SI_PID = 16  # offset of si_pid in siginfo_t
+SI_CODE = 8
+CLD_NOT_GONE = (4, 5, 6)  # CLD_TRAPPED, CLD_STOPPED, CLD_CONTINUED: the child stays waitable
 
 
 def set_arg(t: Task, index: int, value: int) -> None:
@@ -393,8 +395,9 @@ def waitid_done(t: Task, host_result: int) -> int:
     if infop:
         try:
             host_pid = int.from_bytes(t.tracee.read(infop + SI_PID, 4), "little")
+            code = int.from_bytes(t.tracee.read(infop + SI_CODE, 4), "little")
             if host_pid:
-                vpid = reaped(t, host_pid, keep=bool(options & WNOWAIT))
+                vpid = reaped(t, host_pid, keep=bool(options & WNOWAIT) or code in CLD_NOT_GONE)
                 t.tracee.write(infop + SI_PID, vpid.to_bytes(4, "little"))
         except Errno:
             pass

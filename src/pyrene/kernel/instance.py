@@ -40,6 +40,7 @@ from ..platform.tracee import MASK64, Tracee
 from ..trace.strace import Strace
 from . import exec as execmod
 from . import fork as forkmod
+from . import signals
 from .fdtable import FdTable, LockHints
 from .table import SyscallSpec, SyscallTable
 from .task import Creds, Process, Task
@@ -51,6 +52,7 @@ SECCOMP_STATUS = (libc.PTRACE_EVENT_SECCOMP << 8) | signal.SIGTRAP
 SYSCALL_EXIT_STATUS = signal.SIGTRAP | 0x80
 GROUP_STOP_SIGNALS = {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
 FORK_EVENTS = (libc.PTRACE_EVENT_FORK, libc.PTRACE_EVENT_VFORK, libc.PTRACE_EVENT_CLONE)
+JOB_STOP_SIGNALS = (signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU)
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
 
@@ -264,8 +266,8 @@ class Instance:
         elif t.tid in self.waits.mask_fixes:  # ppoll/pselect6 ended with a temporary mask
             self.waits.fix_frame_mask(t, sig)
         else:
-            # signal-delivery stop: signals are delivered by the host kernel for now
-            t.tracee.resume(sig)
+            # signal-delivery stop: the host delivers it, with a virtual siginfo
+            self.deliver_signal(t, sig)
 
     def _exited(self, t: Task, status: int) -> None:
         del self.tasks[t.tid]
@@ -298,18 +300,18 @@ class Instance:
                 return task
         return None
 
-    def thread_signal(self, target: Task, sig: int) -> None:
-        """Send `sig` to one thread of the app (tgkill)."""
-        pal.tgkill(target.proc.host_pid, target.tid, sig)
-        self.waits.note_signal()
-
     def _forward_signals(self) -> None:
-        """SIGINT/SIGTERM/... sent to Pyrene go to the app, as if sent to it directly."""
-        def forward(sig: int, _frame: object) -> None:
-            pal.host_kill(self.process.host_pid, sig)  # after a fork: the new instance's app
+        """SIGINT/SIGTERM/... reach an instance from the terminal (Ctrl-C: the instance is
+        in its app's process group) or from outside: the instance must not die of them.
+        The app got its own copy from the terminal, and the leader forwards the ones sent
+        to `pyrene run` to the app itself (ipc/leader.py); here they only make the parked
+        tasks look at their signals."""
+        def noted(_sig: int, _frame: object) -> None:
             self.waits.note_signal()
         for sig in FORWARDED_SIGNALS:
-            signal.signal(sig, forward)
+            signal.signal(sig, noted)
+        for sig in JOB_STOP_SIGNALS:  # an instance never stops for the terminal (spawn resets them)
+            signal.signal(sig, signal.SIG_IGN)
 
     def shutdown(self) -> None:
         for t in list(self.tasks.values()):
@@ -349,6 +351,7 @@ class Instance:
         proc = self.process
         proc.vpid, proc.ppid, proc.host_pid = vpid, ppid, host_pid
         proc.exit_status = None
+        proc.pdeathsig = 0  # fork(2) clears it in the child
         self.exit_status = None
         self.exit_raw = 0
 
@@ -414,3 +417,9 @@ class Instance:
         Only for a process that ever used shared state (or inherited it from one that did)."""
         if self.shared_used:
             self.shared_call(0, "exiting", ())
+
+    def deliver_signal(self, t: Task, sig: int) -> None:
+        """A signal-delivery stop: the host delivers `sig`, its siginfo made virtual first
+        (kernel/signals.py)."""
+        signals.fix_delivery(t)
+        t.tracee.resume(sig)

@@ -52,7 +52,7 @@ class Process:
     instance: "Instance | None" = None
     nice: int = 0  # virtual; the host process's is only ever raised to it
     sched_policy: int = 0  # SCHED_OTHER, BATCH or IDLE, all run as the host's SCHED_OTHER
-    pdeathsig: int = 0  # stored; delivered once processes have parents in the sandbox
+    pdeathsig: int = 0  # PR_SET_PDEATHSIG; the leader sends it (ipc/leader.py)
     child_subreaper: bool = False
     dumpable: int = 1
 

@@ -142,6 +142,7 @@ class Waits:
         self.rerun: Parked | None = None  # the parked call whose handler runs again now
         self.sigactions: dict[int, tuple[int, int]] = {}  # signal -> (handler, sa_flags)
         self.alarm: Timer | None = None  # the process's ITIMER_REAL: alarm(2) and setitimer(2)
+        self.posix_timers: dict[int, Any] = {}  # timer_create's timers, by id (syscalls/time.py)
         self._wakeup: tuple[int, int] | None = None
         # tid -> (the thread's own mask, delivering signal or 0): see "ppoll, pselect6" above
         self.mask_fixes: dict[int, tuple[int, int]] = {}
@@ -443,6 +444,7 @@ class Waits:
         self.parked.clear()
         self.timers.clear()
         self.alarm = None
+        self.posix_timers.clear()
         self.mask_fixes.clear()
         self.deferred.clear()
         self.rerun = None

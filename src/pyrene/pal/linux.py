@@ -9,10 +9,12 @@ host changed under us, and the open fails instead of following it out of the mou
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import fcntl
 import os
 import stat as stat_mod
+import struct
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -813,16 +815,6 @@ def exit_reported(host_pid: int) -> bool:
     return True
 
 
-def tgkill(host_pid: int, tid: int, sig: int) -> None:
-    """tgkill(2) of one app thread; a thread that has just exited is not an error (its
-    exit is being reported to the instance)."""
-    if host_pid <= 0 or tid <= 0:
-        return
-    try:
-        libc.file_syscall("tgkill", host_pid, tid, sig)
-    except ProcessLookupError:
-        pass
-
 
 def signal_sets(tid: int) -> tuple[int, int, int]:
     """(pending for the thread, pending for its process, blocked) signal sets of a host
@@ -838,3 +830,86 @@ def signal_sets(tid: int) -> tuple[int, int, int]:
         elif key == b"SigBlk":
             blocked = int(value, 16)
     return own, shared, blocked
+
+
+# -- signals between app processes (kernel/signals.py, ipc/leader.py) ---------------------
+
+SIGINFO_SIZE = 128
+
+
+def host_sigqueue(host_pid: int, sig: int, info: bytes, host_tid: int = 0) -> None:
+    """rt_sigqueueinfo (or rt_tgsigqueueinfo to thread `host_tid`) of one host process
+    with a siginfo of our making: the kernel keeps its si_pid/si_uid as given, where kill(2)
+    would put ours. Its si_code must be negative (the kernel's rule for another process).
+    A pid <= 0 is never passed through (see host_kill); ESRCH when the target is gone."""
+    if host_pid <= 0:
+        raise Errno(errno.ESRCH)
+    buf = ctypes.create_string_buffer(info.ljust(SIGINFO_SIZE, b"\0"), SIGINFO_SIZE)
+    try:
+        if host_tid:
+            libc.file_syscall("rt_tgsigqueueinfo", host_pid, host_tid, sig, ctypes.addressof(buf))
+        else:
+            libc.file_syscall("rt_sigqueueinfo", host_pid, sig, ctypes.addressof(buf))
+    except OSError as exc:
+        raise Errno(exc.errno or errno.EIO) from None
+
+
+def signalfd(signals: tuple[int, ...]) -> int:
+    """A non-blocking host signalfd for `signals` of this process (they must be blocked)."""
+    mask = ctypes.c_uint64(sum(1 << (s - 1) for s in signals))
+    try:
+        return libc.file_syscall("signalfd4", -1, ctypes.addressof(mask), 8, os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise Errno(exc.errno or errno.EIO) from None
+
+
+def read_signalfd(fd: int) -> list[tuple[int, int, int]]:
+    """(signal, si_code, si_pid) of each signal queued on a signalfd of ours."""
+    out = []
+    while True:
+        try:
+            data = os.read(fd, SIGINFO_SIZE * 8)
+        except BlockingIOError:
+            return out
+        if not data:
+            return out
+        for off in range(0, len(data) - SIGINFO_SIZE + 1, SIGINFO_SIZE):
+            signo, _err, code, pid = struct.unpack_from("<IiiI", data, off)
+            out.append((signo, code, pid))
+
+
+def host_setpgid(pgid: int) -> None:
+    """setpgid(0, pgid) for Pyrene's own process (an instance following its app's group)."""
+    try:
+        os.setpgid(0, pgid)
+    except OSError:
+        pass
+
+
+# -- terminal job control (syscalls/process.py tty_job_ioctl) -----------------------------
+
+def is_tty(fd: int) -> bool:
+    return os.isatty(fd)
+
+
+def tty_pgrp(fd: int) -> int:
+    with host_errors():
+        return os.tcgetpgrp(fd)
+
+
+def set_tty_pgrp(fd: int, pgid: int) -> None:
+    """tcsetpgrp by the instance (it ignores SIGTTOU, so a background one may too)."""
+    with host_errors():
+        os.tcsetpgrp(fd, pgid)
+
+
+def tty_sid(fd: int) -> int:
+    rc, out = ioctl(fd, 0x5429, bytes(4))  # TIOCGSID
+    return int.from_bytes(out, "little", signed=True)
+
+
+def host_sid(host_pid: int) -> int:
+    try:
+        return os.getsid(host_pid)
+    except OSError:
+        return -1

@@ -62,7 +62,8 @@ def spawn_stub(stub_fd: int, cpu: int) -> int:
             libc.prctl(libc.PR_SET_PDEATHSIG, signal.SIGKILL)
             if os.getppid() == 1:
                 os._exit(127)
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGPIPE):
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGPIPE, signal.SIGTSTP,
+                        signal.SIGTTIN, signal.SIGTTOU):
                 signal.signal(sig, signal.SIG_DFL)
             os.read(go_r, 1)  # the tracer has seized us
             os.close(go_r)

@@ -19,6 +19,7 @@ from ..ipc.sysv import Blocked
 from ..pal import linux as pal
 from ..kernel.table import PARTIAL, syscall
 from ..kernel.task import Task
+from . import process
 
 MAX_RW = 0x7FFFF000  # Linux caps one read/write at this many bytes
 CHUNK = 1 << 20  # we move data in chunks of this size
@@ -325,6 +326,8 @@ def ioctl(t: Task, fd: int, request: int, arg: int) -> int:
         on = struct.unpack("<i", t.mem.read(arg, 4))[0]
         entry.file.flags = int(entry.file.flags | OpenFlags.O_NONBLOCK if on else entry.file.flags & ~OpenFlags.O_NONBLOCK)
         return 0
+    if request in process.JOB_IOCTLS:
+        return process.tty_job_ioctl(t, entry.file.host_fd(), request, arg)
     return entry.file.ioctl(t, request, arg)
 
 

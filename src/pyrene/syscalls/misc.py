@@ -10,6 +10,7 @@ import struct
 from ..abi.structs import SYSINFO, pack_utsname
 from ..abi.types import Int, Ptr, SizeT, ULong
 from ..errors import Errno, RunOnHost
+from ..ipc.messages import DeathSignal
 from ..kernel.table import PARTIAL, syscall
 from ..kernel.task import Task
 from .creds import CREDS_PRCTL
@@ -48,7 +49,7 @@ def arch_prctl(t: Task, code: int, addr: int) -> int:
 
 
 @syscall("prctl", Int, ULong, ULong, ULong, ULong, support=PARTIAL,
-         note="names, pdeathsig (stored), dumpable, child subreaper (stored), and syscalls/creds.py's "
+         note="names, pdeathsig (sent by the leader when the parent process exits), dumpable, child subreaper (stored), and syscalls/creds.py's "
               "capability options")
 def prctl(t: Task, option: int, a2: int, a3: int, a4: int, a5: int) -> int:
     p = t.proc
@@ -63,6 +64,8 @@ def prctl(t: Task, option: int, a2: int, a3: int, a4: int, a5: int) -> int:
         if a2 > 64:
             raise Errno(errno.EINVAL)
         p.pdeathsig = a2
+        if t.instance.leader is not None:  # the leader sends it when the parent exits
+            t.instance.leader.request(DeathSignal(p.vpid, a2))  # answered: recorded before any exit it is about
         return 0
     if option == PR_GET_PDEATHSIG:
         t.mem.write(a2, struct.pack("<i", p.pdeathsig))

@@ -10,6 +10,7 @@ from ..abi.flags import CAP_SYS_RESOURCE, RLIM_INFINITY, Rlimit
 from ..abi.structs import RLIMIT
 from ..abi.types import DirFd, Int, Path, Ptr, SizeT, ULong, enum_type
 from ..errors import Errno, RunOnHost
+from ..ipc.messages import GroupQuery, Ids, SetGroup
 from ..kernel import exec as execmod
 from ..kernel import fork as forkmod
 from ..kernel.table import PARTIAL, syscall
@@ -36,22 +37,114 @@ def getppid(t: Task) -> int:
     return forkmod.parent_vpid(t)
 
 
-# One process group and one session for now, both the first process's (pid 1): a forked
-# process inherits them, and nothing can change them yet (no setpgid/setsid).
-FIRST_GROUP = 1
+# -- process groups and sessions -----------------------------------------------------------
+#
+# The leader keeps every process's virtual pgid and sid (ipc/leader.py) and checks
+# Linux's rules; the groups and sessions are mirrored on the host (setpgid/setsid run for
+# the app's host process with translated ids), so that the host terminal's job control
+# (its foreground group, Ctrl-C, SIGTTIN) works on them, and wait4 of a group can run on
+# the host. Virtual group and session 1 are Pyrene's own host group and session.
+
+
+def ask_leader(t: Task, msg: object) -> Ids:
+    leader = t.instance.leader
+    if leader is None:
+        raise Errno(errno.ENOSYS)
+    answer = leader.request(msg)  # type: ignore[arg-type]
+    assert isinstance(answer, Ids)
+    if answer.error:
+        raise Errno(answer.error)
+    return answer
 
 
 @syscall("getpgrp")
 def getpgrp(t: Task) -> int:
-    return FIRST_GROUP
+    return ask_leader(t, GroupQuery(t.proc.vpid)).pgid
 
 
 @syscall("getpgid", Int)
+def getpgid(t: Task, pid: int) -> int:
+    return ask_leader(t, GroupQuery(t.proc.vpid, pid)).pgid
+
+
 @syscall("getsid", Int)
 def getsid(t: Task, pid: int) -> int:
-    if pid not in (0, t.proc.vpid, t.proc.ppid) and pid not in t.instance.children:
-        raise Errno(errno.ESRCH)
-    return FIRST_GROUP
+    return ask_leader(t, GroupQuery(t.proc.vpid, pid)).sid
+
+
+def group_host_pgid(t: Task, pgid: int) -> int:
+    """The host pgid of virtual group `pgid`."""
+    return ask_leader(t, GroupQuery(t.proc.vpid, -pgid)).host_pgid
+
+
+@syscall("setpgid", Int, Int)
+def setpgid(t: Task, pid: int, pgid: int) -> int:
+    """Checked by the leader, then run on the host with host ids (EACCES for a child that
+    has exec'd is the host's), then recorded by the leader. The instance follows its own
+    app into the group, so that it reads and writes the terminal as its app would."""
+    ids = ask_leader(t, SetGroup(t.proc.vpid, pid, pgid))
+    forkmod.set_arg(t, 0, ids.host_pid)
+    forkmod.set_arg(t, 1, ids.host_pgid)
+
+    def post(task: Task, result: int) -> int:
+        if result == 0:
+            assert task.instance.leader is not None
+            task.instance.leader.send(SetGroup(task.proc.vpid, pid, pgid, commit=True))
+            if ids.host_pid == task.proc.host_pid:
+                pal.host_setpgid(ids.host_pgid)
+        return result
+
+    raise RunOnHost(post=post)
+
+
+@syscall("setsid")
+def setsid(t: Task) -> int:
+    ids = ask_leader(t, SetGroup(t.proc.vpid, 0, 0, session=True))
+
+    def post(task: Task, result: int) -> int:
+        if result < 0:
+            return result
+        assert task.instance.leader is not None
+        task.instance.leader.send(SetGroup(task.proc.vpid, 0, 0, session=True, commit=True))
+        return ids.sid
+
+    raise RunOnHost(post=post)
+
+
+TIOCSCTTY, TIOCGPGRP, TIOCSPGRP, TIOCNOTTY, TIOCGSID = 0x540E, 0x540F, 0x5410, 0x5422, 0x5429
+JOB_IOCTLS = (TIOCGPGRP, TIOCSPGRP, TIOCGSID)
+
+
+def tty_job_ioctl(t: Task, host_fd: int | None, request: int, arg: int) -> int:
+    """tcgetpgrp/tcsetpgrp/tcgetsid on a host terminal, with group ids translated both
+    ways. The instance issues them (it holds the terminal and is in the app's session)."""
+    if host_fd is None or not pal.is_tty(host_fd):
+        raise Errno(errno.ENOTTY)
+    if request == TIOCSPGRP:
+        pgid = struct.unpack("<i", t.mem.read(arg, 4))[0]
+        if pgid < 0:
+            raise Errno(errno.EINVAL)
+        me = ask_leader(t, GroupQuery(t.proc.vpid))
+        group = ask_leader(t, GroupQuery(t.proc.vpid, -pgid))
+        if group.sid != me.sid:
+            raise Errno(errno.EPERM)
+        pal.set_tty_pgrp(host_fd, group.host_pgid)
+        return 0
+    if request == TIOCGPGRP:
+        try:
+            pgid = ask_leader(t, GroupQuery(t.proc.vpid, host_pgid=pal.tty_pgrp(host_fd))).pgid
+        except Errno:
+            pgid = NO_GROUP
+        t.mem.write(arg, struct.pack("<i", pgid))
+        return 0
+    me = ask_leader(t, GroupQuery(t.proc.vpid))
+    if pal.tty_sid(host_fd) != pal.host_sid(me.host_pid):
+        raise Errno(errno.ENOTTY)
+    t.mem.write(arg, struct.pack("<i", me.sid))
+    return 0
+
+
+NO_GROUP = 0x3FFFFFFF  # tcgetpgrp of a terminal whose foreground group is no sandbox group
 
 
 def limits_of(t: Task, pid: int) -> dict[int, tuple[int, int]]:
@@ -123,7 +216,6 @@ def set_tid_address(t: Task, ptr: int) -> int:
 FORK_NOTE = ("processes sharing nothing, and threads as pthread_create makes them; other sharing "
              "(CLONE_FS/FILES/SIGHAND without CLONE_THREAD, CLONE_VM without CLONE_VFORK or CLONE_THREAD) is EINVAL")
 CLONE3_NOTE = "threads only: a process-creating clone3 is ENOSYS, so that libc falls back to clone"
-WAIT_NOTE = "one process group: a pgid other than the caller's waits for the caller's group"
 
 
 @syscall("fork")
@@ -156,30 +248,54 @@ def clone3(t: Task, args: int, size: int) -> int:
     raise RunOnHost(post=forkmod.thread_started)
 
 
-@syscall("wait4", Int, Ptr, Int, Ptr, support=PARTIAL, note=WAIT_NOTE)
+def wait_target(t: Task, pid: int) -> int:
+    """wait4's pid for the host: a child's host pid, or a group's host pgid (groups are
+    mirrored on the host); ECHILD for a group with no process left."""
+    if pid < -1:
+        return -wait_group(t, -pid)
+    return forkmod.host_wait_target(t, pid)
+
+
+def wait_group(t: Task, pgid: int) -> int:
+    try:
+        return group_host_pgid(t, pgid)
+    except Errno:
+        raise Errno(errno.ECHILD) from None
+
+
+@syscall("wait4", Int, Ptr, Int, Ptr)
 def wait4(t: Task, pid: int, status: int, options: int, rusage: int) -> int:
-    forkmod.set_arg(t, 0, forkmod.host_wait_target(t, pid))
-    raise RunOnHost(post=forkmod.after_host_wait(0, pid, reaped))
+    forkmod.set_arg(t, 0, wait_target(t, pid))
+
+    def post(task: Task, result: int) -> int:
+        """The child's virtual pid. A stopped or continued child (WUNTRACED, WCONTINUED) is
+        still ours to wait for; one reaped has dropped its locks and System V state in the
+        leader before its parent learns it is gone (if it was killed, its own instance may
+        not have told the leader yet)."""
+        keep = False
+        if result > 0 and status:
+            try:
+                raw = int.from_bytes(task.mem.read(status, 4), "little")
+                keep = os.WIFSTOPPED(raw) or os.WIFCONTINUED(raw)
+            except Errno:
+                pass
+        vpid = forkmod.reaped(task, result, keep=keep)
+        if vpid > 0 and not keep and task.instance.shared_used and not pal.host_parent(result):
+            task.instance.shared_call(task.tid, "reaped", (vpid,))
+        return vpid
+    raise RunOnHost(post=forkmod.after_host_wait(0, pid, post))
 
 
-def reaped(t: Task, host_result: int) -> int:
-    """wait4's post hook: the child's virtual pid; a child reaped (not only stopped) has
-    dropped its locks and System V state in the leader before its parent learns it is gone
-    (if it was killed, its own instance may not have told the leader yet)."""
-    vpid = forkmod.reaped(t, host_result)
-    if vpid > 0 and t.instance.shared_used and not pal.host_parent(host_result):
-        t.instance.shared_call(t.tid, "reaped", (vpid,))
-    return vpid
-
-
-@syscall("waitid", Int, Int, Ptr, Int, Ptr, support=PARTIAL, note=WAIT_NOTE + "; no P_PIDFD")
+@syscall("waitid", Int, Int, Ptr, Int, Ptr, support=PARTIAL, note="no P_PIDFD")
 def waitid(t: Task, idtype: int, ident: int, infop: int, options: int, rusage: int) -> int:
     if idtype == forkmod.P_PID:
         if ident <= 0:
             raise Errno(errno.EINVAL)
         forkmod.set_arg(t, 1, forkmod.host_wait_target(t, ident))
     elif idtype == forkmod.P_PGID:
-        forkmod.set_arg(t, 1, 0)
+        if ident < 0:
+            raise Errno(errno.EINVAL)
+        forkmod.set_arg(t, 1, wait_group(t, ident) if ident else 0)
     elif idtype != forkmod.P_ALL:
         raise Errno(errno.EINVAL)
     raise RunOnHost(post=forkmod.after_host_wait(1, ident, forkmod.waitid_done))

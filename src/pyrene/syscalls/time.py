@@ -14,13 +14,16 @@ import errno
 import signal
 import struct
 import time
+from dataclasses import dataclass
 
 from ..abi.structs import TIMESPEC
 from ..abi.types import Fd, Int, Ptr, UInt
 from ..errors import Errno, RunOnHost, WouldBlock
 from ..fs.eventfd import TimerFd, make_timerfd
+from ..kernel import signals
 from ..kernel.table import PARTIAL, syscall
 from ..kernel.task import Task
+from ..kernel.waits import Timer
 
 NS = 1_000_000_000
 TIMER_ABSTIME = 1
@@ -181,4 +184,125 @@ def timerfd_settime(t: Task, fd: int, flags: int, new_ptr: int, old_ptr: int) ->
 @syscall("timerfd_gettime", Fd, Ptr)
 def timerfd_gettime(t: Task, fd: int, cur_ptr: int) -> int:
     t.mem.write(cur_ptr, timerfd_of(t, fd).gettime())
+    return 0
+
+
+# -- POSIX timers: timer_create and friends ------------------------------------------------
+#
+# Timers of the instance's event loop (kernel/waits.py), as alarm's: when one fires, the
+# signal is queued to the app with a SI_TIMER siginfo (si_timerid, si_value), as the
+# kernel's would be. Not inherited by fork (Waits.reset_after_fork clears them).
+
+SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, SIGEV_THREAD_ID = 0, 1, 2, 4
+SIGEVENT = struct.Struct("<qiii")  # sigev_value, sigev_signo, sigev_notify, _tid
+TIMER_CLOCKS = {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME, CLOCK_TAI}
+ITIMERSPEC = struct.Struct("<qqqq")  # it_interval, it_value as timespecs
+TIMER_NOTE = "CPU-time and alarm clocks are unsupported; overruns are not counted; exec does not delete timers"
+
+
+@dataclass(eq=False)
+class PosixTimer:
+    clock: int
+    signo: int
+    notify: int
+    value: int
+    host_tid: int  # the thread of SIGEV_THREAD_ID; 0: the process
+    armed: Timer | None = None
+
+
+def posix_timers(t: Task) -> dict[int, PosixTimer]:
+    return t.instance.waits.posix_timers
+
+
+@syscall("timer_create", Int, Ptr, Ptr, support=PARTIAL, note=TIMER_NOTE)
+def timer_create(t: Task, clock: int, sevp: int, id_ptr: int) -> int:
+    if clock not in TIMER_CLOCKS:
+        raise Errno(errno.EPERM if clock in (CLOCK_REALTIME_ALARM, CLOCK_BOOTTIME_ALARM) else errno.EINVAL)
+    timers = posix_timers(t)
+    timer_id = next(i for i in range(len(timers) + 1) if i not in timers)
+    if sevp:
+        value, signo, notify, tid = SIGEVENT.unpack(t.mem.read(sevp, SIGEVENT.size))
+    else:
+        value, signo, notify, tid = timer_id, signal.SIGALRM, SIGEV_SIGNAL, 0
+    host_tid = 0
+    if notify == SIGEV_THREAD_ID:
+        host_tid = next((task.tid for task in t.instance.tasks.values() if task.vtid == tid and task.proc is t.proc), 0)
+        if not host_tid:
+            raise Errno(errno.EINVAL)
+    elif notify not in (SIGEV_SIGNAL, SIGEV_NONE):
+        raise Errno(errno.EINVAL)  # SIGEV_THREAD is the libc's (a thread and SIGEV_THREAD_ID)
+    if notify != SIGEV_NONE and not 1 <= signo <= 64:
+        raise Errno(errno.EINVAL)
+    t.mem.write(id_ptr, struct.pack("<i", timer_id))
+    timers[timer_id] = PosixTimer(clock, signo, notify, value, host_tid)
+    return 0
+
+
+def posix_timer(t: Task, timer_id: int) -> PosixTimer:
+    timer = posix_timers(t).get(timer_id)
+    if timer is None:
+        raise Errno(errno.EINVAL)
+    return timer
+
+
+def timer_left(timer: PosixTimer) -> tuple[int, int]:
+    """(ns until the next expiration, interval) of an armed timer; (0, 0) if disarmed."""
+    if timer.armed is None:
+        return 0, 0
+    return max(1, time_left(timer.armed.deadline)), timer.armed.interval
+
+
+def fire(t: Task, timer_id: int, timer: PosixTimer) -> None:
+    if timer.armed is not None and not timer.armed.interval:
+        timer.armed = None
+    if timer.notify == SIGEV_NONE:
+        return
+    info = signals.siginfo(timer.signo, signals.SI_TIMER, timer_id, 0, timer.value)
+    try:
+        signals.queue(t, t.proc.host_pid, 0, timer.signo, info, timer.host_tid)
+    except Errno:
+        pass  # the thread is gone
+
+
+@syscall("timer_settime", Int, Int, Ptr, Ptr, support=PARTIAL, note=TIMER_NOTE)
+def timer_settime(t: Task, timer_id: int, flags: int, new_ptr: int, old_ptr: int) -> int:
+    timer = posix_timer(t, timer_id)
+    isec, ins, vsec, vns = ITIMERSPEC.unpack(t.mem.read(new_ptr, ITIMERSPEC.size))
+    if min(isec, ins, vsec, vns) < 0 or max(ins, vns) >= NS:
+        raise Errno(errno.EINVAL)
+    old = timer_left(timer)
+    waits = t.instance.waits
+    if timer.armed is not None:
+        waits.cancel(timer.armed)
+        timer.armed = None
+    value, interval = vsec * NS + vns, isec * NS + ins
+    if value:
+        if flags & TIMER_ABSTIME:
+            value = max(0, value - time.clock_gettime_ns(timer.clock))
+        timer.armed = waits.add_timer(time.monotonic_ns() + value, lambda: fire(t, timer_id, timer), interval)
+    if old_ptr:
+        t.mem.write(old_ptr, ITIMERSPEC.pack(*divmod(old[1], NS), *divmod(old[0], NS)))
+    return 0
+
+
+@syscall("timer_gettime", Int, Ptr, support=PARTIAL, note=TIMER_NOTE)
+def timer_gettime(t: Task, timer_id: int, cur_ptr: int) -> int:
+    value, interval = timer_left(posix_timer(t, timer_id))
+    t.mem.write(cur_ptr, ITIMERSPEC.pack(*divmod(interval, NS), *divmod(value, NS)))
+    return 0
+
+
+@syscall("timer_getoverrun", Int, support=PARTIAL, note=TIMER_NOTE)
+def timer_getoverrun(t: Task, timer_id: int) -> int:
+    posix_timer(t, timer_id)
+    return 0
+
+
+@syscall("timer_delete", Int)
+def timer_delete(t: Task, timer_id: int) -> int:
+    timer = posix_timers(t).pop(timer_id, None)
+    if timer is None:
+        raise Errno(errno.EINVAL)
+    if timer.armed is not None:
+        t.instance.waits.cancel(timer.armed)
     return 0

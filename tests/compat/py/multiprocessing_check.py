@@ -1,6 +1,5 @@
 """multiprocessing under both start methods: Pool, Queue, Process exit codes, shared memory."""
 import multiprocessing as mp
-import os
 import sys
 from multiprocessing import shared_memory
 

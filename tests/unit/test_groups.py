@@ -1,0 +1,63 @@
+"""The leader's process groups and sessions (ipc/leader.py): Linux's setpgid/setsid
+rules and whom kill(2) reaches, on the virtual tree alone (no process is started)."""
+
+from __future__ import annotations
+
+import errno
+
+from pyrene.ipc.leader import Leader
+from pyrene.ipc.messages import GroupQuery, SetGroup
+
+
+def tree() -> Leader:
+    """1 (session and group leader) with children 2 and 3; 4 is a child of 2."""
+    leader = Leader(prctl=lambda *_: None)
+    for ppid in (0, 1, 1, 2):
+        entry = leader.allocate(ppid)
+        entry.host_pid = 100 + entry.vpid
+    leader.processes[1].host_pgid = 99
+    for vpid in (2, 3, 4):
+        leader.processes[vpid].host_pgid = 99
+    return leader
+
+
+def setpgid(leader: Leader, caller: int, pid: int, pgid: int) -> int:
+    answer = leader.set_group(SetGroup(caller, pid, pgid))
+    if not answer.error:
+        leader.set_group(SetGroup(caller, pid, pgid, commit=True))
+    return answer.error
+
+
+def test_setpgid_rules():
+    leader = tree()
+    assert setpgid(leader, 1, 0, 0) == errno.EPERM  # a session leader keeps its group
+    assert setpgid(leader, 1, 4, 0) == errno.ESRCH  # not a child of the caller
+    assert setpgid(leader, 1, 2, -1) == errno.EINVAL
+    assert setpgid(leader, 1, 2, 77) == errno.EPERM  # no such group in the session
+    assert setpgid(leader, 1, 2, 0) == 0
+    assert leader.processes[2].host_pgid == 102  # a new group: its leader's host pid
+    assert setpgid(leader, 1, 3, 2) == 0
+    assert leader.processes[3].host_pgid == 102
+    assert leader.ids(GroupQuery(1, -2)).host_pgid == 102
+    assert leader.processes[4].pgid == 1  # a child keeps the group it was forked in
+
+
+def test_setsid_rules():
+    leader = tree()
+    assert leader.set_group(SetGroup(1, 0, 0, session=True)).error == errno.EPERM  # a group leader
+    assert leader.set_group(SetGroup(2, 0, 0, session=True)).error == 0
+    leader.set_group(SetGroup(2, 0, 0, session=True, commit=True))
+    two = leader.ids(GroupQuery(1, 2))
+    assert (two.pgid, two.sid, two.host_pgid) == (2, 2, 102)
+    assert setpgid(leader, 1, 2, 1) == errno.EPERM  # now in another session
+
+
+def test_signal_targets():
+    leader = tree()
+    setpgid(leader, 1, 2, 0)
+    assert [v for v, _, _ in leader.signal_targets(1, -2).targets] == [2]
+    assert [v for v, _, _ in leader.signal_targets(1, 0).targets] == [1, 3, 4]
+    assert [v for v, _, _ in leader.signal_targets(3, -1).targets] == [2, 4]  # not 1, not the caller
+    assert leader.signal_targets(1, 42).error == errno.ESRCH
+    leader.processes[3].status = 0
+    assert leader.signal_targets(1, 3).error == errno.ESRCH
