@@ -81,7 +81,8 @@ print(os.read(master, 100), flush=True)  # waits for the test to write on the sl
 data = b"y" * 100000  # more than the pty holds: waits for the test to read it
 while data:
     data = data[os.write(master, data):]
-print("written")
+print("written", flush=True)
+os.read(master, 100)  # the test has read it all: closing the master earlier would hang up its reads
 """
 
 
@@ -105,6 +106,7 @@ def test_read_on_master_parks(need, tmp_path, under):
             got = 0
             while got < 100000:
                 got += len(os.read(fd, 65536))
+            os.write(fd, b"done")
         finally:
             os.close(fd)
         out, err = proc.communicate(timeout=60)
