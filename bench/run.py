@@ -14,6 +14,8 @@ under Pyrene, and under the peers proot and gVisor's runsc (ptrace platform):
   (not the C floor tracer).
 * pipe ping-pong: one byte bounced between two processes over two pipes
   (bench/pipe_pingpong, slope per round trip).
+* thread futex ping-pong: a token handed between two threads of one process with
+  futex wait/wake (bench/thread_pingpong, slope per round trip; futex is not trapped).
 * workloads: the bash loop of 200 small pipelines, and `make -j2` of
   bench/make_project (`make clean` before each run, untimed): median wall time.
 
@@ -57,6 +59,7 @@ FLOOR_TRACER = BUILD_DIR / "floor_tracer"
 GETPPID_LOOP = BUILD_DIR / "getppid_loop"
 PROC_LOOP = BUILD_DIR / "proc_loop"
 PINGPONG = BUILD_DIR / "pipe_pingpong"
+THREAD_PINGPONG = BUILD_DIR / "thread_pingpong"
 MAKE_PROJECT = BENCH_DIR / "make_project"  # the sources; built in a copy under bench/build/
 MAKE_DIR = BUILD_DIR / "make_project"
 
@@ -67,6 +70,8 @@ PROC_RUNNERS = ("native", "pyrene", "proot", "runsc")
 
 # pipe ping-pong round trips per runner (full plan; a tracer costs two hand-offs per trip)
 PINGPONG_N = {"native": 100_000, "pyrene": 4_000, "proot": 20_000, "runsc": 20_000}
+# thread futex ping-pong round trips (futex runs untrapped under Pyrene and proot)
+THREAD_PINGPONG_N = {"native": 200_000, "pyrene": 100_000, "proot": 100_000, "runsc": 20_000}
 
 # workloads timed whole (startup included): argv, and the directory they run in
 BASH_LOOP = "for i in $(seq 200); do echo $i | tr 0-9 a-j | wc -c; done | sort | uniq -c"
@@ -77,7 +82,8 @@ WORKLOADS = {
 
 # --bench names: what each measures
 BENCHMARKS = {"syscall": "getppid loop", "startup": "startup", "fork": "fork+exit+wait",
-              "exec": "fork+exec+wait", "pingpong": "pipe ping-pong", "bash": "bash loop",
+              "exec": "fork+exec+wait", "pingpong": "pipe ping-pong", "threads": "thread futex ping-pong",
+              "bash": "bash loop",
               "make": "make -j2"}
 
 # floor_tracer makes getppid return this (FAKE_PPID in floor_tracer.c).
@@ -150,6 +156,7 @@ def build() -> None:
         (BENCH_DIR / "getppid_loop.c", GETPPID_LOOP, ["-static"]),
         (BENCH_DIR / "proc_loop.c", PROC_LOOP, ["-static"]),
         (BENCH_DIR / "pipe_pingpong.c", PINGPONG, ["-static"]),
+        (BENCH_DIR / "thread_pingpong.c", THREAD_PINGPONG, ["-static", "-pthread"]),
     ]
     shutil.copytree(MAKE_PROJECT, MAKE_DIR, dirs_exist_ok=True)
     for src, out, extra in jobs:
@@ -385,6 +392,12 @@ def measure_pingpong(runner: Runner, plan: Plan) -> dict:
     return measure_slope(runner, [str(PINGPONG)], ["N"], n, plan)
 
 
+def measure_thread_pingpong(runner: Runner, plan: Plan) -> dict:
+    """Per-round-trip cost of thread_pingpong (a token between two threads by futex)."""
+    n = max(100, int(THREAD_PINGPONG_N[runner.name.split()[0]] * plan.n_scale))
+    return measure_slope(runner, [str(THREAD_PINGPONG)], ["N"], n, plan)
+
+
 def make_clean() -> None:
     subprocess.run(["make", "-s", "clean"], cwd=MAKE_DIR, check=True, stdin=subprocess.DEVNULL)
 
@@ -599,6 +612,7 @@ def main(argv: list[str] | None = None) -> int:
     slopes = {label: (lambda r, mode=mode, n_full=n_full: measure_proc_loop(r, mode, n_full, plan))
               for label, (mode, n_full) in PROC_LOOPS.items()}
     slopes["pipe ping-pong"] = lambda r: measure_pingpong(r, plan)
+    slopes["thread futex ping-pong"] = lambda r: measure_thread_pingpong(r, plan)
     for label, measure in slopes.items():
         if label not in chosen_labels:
             continue
