@@ -156,7 +156,7 @@ class Leader:
             while len(sel.get_map()) > 2:  # the wakeup pipe, the signalfd and at least one instance
                 for key, _ in sel.select():
                     if key.fileobj == wake_r:
-                        _drain(wake_r)
+                        pal.drain(wake_r)
                         for pid, status in _reap():
                             if pid == first_pid:
                                 first_status = status
@@ -466,11 +466,3 @@ def _reap() -> list[tuple[int, int]]:
         if pid == 0:
             return out
         out.append((pid, status))
-
-
-def _drain(fd: int) -> None:
-    try:
-        while os.read(fd, 512):
-            pass
-    except BlockingIOError:
-        pass

@@ -303,7 +303,7 @@ class Waits:
             timeout = max(0, -(-(min(deadlines) - time.monotonic_ns()) // 1_000_000))
         ready = dict(poller.poll(timeout))
         if wakeup in ready:
-            _drain(wakeup)
+            pal.drain(wakeup)
         woken, self.woken = self.woken, False
         if self.parked:
             self.exiting.update(pid for pid, pidfd in self.child_pidfds.items() if pidfd in ready)
@@ -471,11 +471,3 @@ def _set_mask(tid: int, mask: int) -> None:
 
 def _sigchld(_sig: int, _frame: object) -> None:
     """Caught only so that the C-level handler writes to the wakeup fd."""
-
-
-def _drain(fd: int) -> None:
-    try:
-        while pal.read(fd, 512):
-            pass
-    except Errno:
-        pass

@@ -13,8 +13,10 @@ import ctypes
 import errno
 import fcntl
 import os
+import signal
 import stat as stat_mod
 import struct
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -754,7 +756,6 @@ class Background:
     abandoned: bool = False
 
     def _run(self, call: Callable[[], int]) -> None:
-        import signal  # noqa: PLC0415 - only threads need it
         signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())  # signals are the main thread's
         try:
             self.fd = call()
@@ -792,7 +793,6 @@ class Background:
 
 def background(call: Callable[[], int]) -> Background:
     """Start `call` (a blocking host call returning an fd, raising Errno) in a thread."""
-    import threading  # noqa: PLC0415 - imported when first needed: most runs never need it
     ready, wake = pipe(0)
     job = Background(ready, wake, os.getpid())
     threading.Thread(target=job._run, args=(call,), daemon=True, name="pyrene-blocking-open").start()
@@ -913,3 +913,12 @@ def host_sid(host_pid: int) -> int:
         return os.getsid(host_pid)
     except OSError:
         return -1
+
+
+def drain(fd: int) -> None:
+    """Read a non-blocking wakeup pipe empty."""
+    try:
+        while os.read(fd, 512):
+            pass
+    except OSError:
+        pass
