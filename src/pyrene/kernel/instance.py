@@ -34,7 +34,6 @@ from ..ipc.client import LeaderClient
 from ..ipc.messages import Describe, DescribeProcess, ListProcesses, ProcessDescription, ProcessList, Reaped
 from ..ipc.shared import LocalPort
 from ..net.unix import UnixNamespace
-from ..pal import linux as pal
 from ..platform import libc, spawn
 from ..platform.tracee import MASK64, Tracee
 from ..trace.strace import Strace
@@ -287,11 +286,6 @@ class Instance:
     @property
     def visible_cpus(self) -> tuple[int, ...]:
         return self.config.visible_cpus
-
-    def app_signal(self, t: Task, sig: int) -> None:
-        """Send `sig` to the app process (delivered by the host when it next runs)."""
-        pal.host_kill(t.proc.host_pid, sig)
-        self.waits.note_signal()
 
     def thread(self, vtid: int) -> Task | None:
         """The task whose virtual tid is `vtid` (a scan: threads are few, signals rare)."""

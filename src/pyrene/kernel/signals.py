@@ -45,7 +45,8 @@ SI_USER, SI_KERNEL, SI_QUEUE, SI_TIMER, SI_TKILL = 0, 0x80, -1, -2, -6
 CLD_EXITED, CLD_CONTINUED = 1, 6
 KILL_MARK = 0x4C4B_454E_4552_5950  # "PYRENEKL" in si_value: this SI_QUEUE was a kill()
 TKILL_MARK = KILL_MARK + 1  # ... a tgkill()/tkill()
-MARKS = {KILL_MARK: SI_USER, TKILL_MARK: SI_TKILL}
+KERNEL_MARK = KILL_MARK + 2  # ... a signal from the kernel (an itimer's SIGALRM: SI_KERNEL)
+MARKS = {KILL_MARK: SI_USER, TKILL_MARK: SI_TKILL, KERNEL_MARK: SI_KERNEL}
 SIGINFO = struct.Struct("<iiiiiIq")  # signo, errno, code, pad, pid, uid, value (rt/kill layout)
 SI_TIMERID = struct.Struct("<iii")  # timers: signo, errno, code, pad, tid, overrun, value
 PTRACE_GETSIGINFO, PTRACE_SETSIGINFO = 0x4202, 0x4203
@@ -77,6 +78,17 @@ def queue(t: "Task", host_pid: int, instance_pid: int, sig: int, info: bytes, ho
         t.instance.waits.note_signal()
     elif instance_pid > 0:
         wake_instance(instance_pid)
+
+
+def raise_own(t: "Task", sig: int, code: int = SI_USER) -> None:
+    """A signal Pyrene sends the app's own process where Linux's kernel would, with the
+    siginfo Linux gives it: SIGPIPE is SI_USER from the process itself, an itimer's
+    SIGALRM is SI_KERNEL with no sender (never the instance's host pid)."""
+    if code == SI_KERNEL:
+        info = siginfo(sig, SI_QUEUE, 0, 0, KERNEL_MARK)
+    else:
+        info = siginfo(sig, SI_QUEUE, t.proc.vpid, t.proc.creds.ruid, KILL_MARK)
+    queue(t, t.proc.host_pid, 0, sig, info)
 
 
 def kill(t: "Task", target: int, sig: int, info: bytes | None = None) -> None:

@@ -17,6 +17,7 @@ from ..fs.file import OpenFile
 from ..fs.pipe import PipeEnd, make_pipe
 from ..ipc.sysv import Blocked
 from ..pal import linux as pal
+from ..kernel import signals
 from ..kernel.table import PARTIAL, syscall
 from ..kernel.task import Task
 from . import process
@@ -34,7 +35,7 @@ def put(t: Task, file: OpenFile, data: bytes, offset: int | None) -> int:
         return file.write(data) if offset is None else file.pwrite(data, offset)
     except Errno as e:
         if e.errno == errno.EPIPE:
-            t.instance.app_signal(t, signal.SIGPIPE)
+            signals.raise_own(t, signal.SIGPIPE)
         raise
 
 

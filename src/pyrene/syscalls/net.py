@@ -16,6 +16,7 @@ from ..abi.structs import IOVEC
 from ..abi.types import Fd, Int, Ptr, SizeT, UInt
 from ..errors import Errno
 from ..fs.vfs import Resolved
+from ..kernel import signals
 from ..kernel.table import PARTIAL, syscall
 from ..kernel.task import Task
 from ..net.unix import SOCK_TYPES, UnixSocket, new_socket, new_socketpair
@@ -222,7 +223,7 @@ def send_data(t: Task, sock: UnixSocket, data: bytes, flags: int, name: bytes | 
         return sock.send_to(data, flags, name, locate(t, name, must_exist=True))
     except Errno as e:
         if e.errno == errno.EPIPE and not flags & MSG_NOSIGNAL:
-            t.instance.app_signal(t, signal.SIGPIPE)
+            signals.raise_own(t, signal.SIGPIPE)
         raise
 
 

@@ -95,7 +95,7 @@ def real_timer(t: Task, value_ns: int, interval_ns: int) -> tuple[int, int]:
         waits.alarm = None
     if value_ns:
         waits.alarm = waits.add_timer(time.monotonic_ns() + value_ns,
-                                      lambda: t.instance.app_signal(t, signal.SIGALRM), interval_ns)
+                                      lambda: signals.raise_own(t, signal.SIGALRM, signals.SI_KERNEL), interval_ns)
     return old
 
 
