@@ -34,11 +34,22 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 try:
-    import pyrene  # noqa: F401
+    import pyrene
 except ImportError:  # not installed: use the checkout
     sys.path.insert(0, str(SRC))
+    import pyrene
 
 C_SOURCES = Path(__file__).parent / "compat" / "c"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Byte-compile Pyrene once: every test starts `python -m pyrene` a few times, and
+    with PYTHONDONTWRITEBYTECODE set (as on our CI machines) a checkout without
+    __pycache__ would compile all of Pyrene from source at each start (~0.2 s)."""
+    import compileall
+
+    compileall.compile_dir(os.path.dirname(pyrene.__file__), quiet=1)
+
 
 # Where tmp_path directories go when the host's temporary directory is /tmp.
 SANDBOX_VISIBLE_TEMPROOT = "/var/tmp"

@@ -67,6 +67,14 @@ class HostError(OSError):
         return cls(code, f"{what}: {os.strerror(code)}")
 
 
+class Blocked(Exception):
+    """A shared-state operation (a lock, System V IPC: ipc/shared.py) must wait.
+
+    Nothing was changed: the caller parks and retries the same call from the top. A
+    semop that blocks says on what: Blocked("semaphore", sem_num, sem_op).
+    """
+
+
 class WouldBlock(Exception):
     """Park the task: the syscall must wait (DESIGN.md decision 6; kernel/waits.py).
 

@@ -28,7 +28,7 @@ import errno
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
 from ..abi.flags import S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, S_IFSOCK, Rlimit
@@ -483,7 +483,7 @@ class ProcView:
         if host == "X" or (d.exited and host != "Z"):
             raise Errno(errno.ENOENT)  # reaped on the host: its host pid may be another's now
         # dead before its instance could tell the leader: a zombie all the same
-        return replace(d, exited=True) if host == "Z" and not d.exited else d
+        return d._replace(exited=True) if host == "Z" and not d.exited else d
 
     def other_dir(self, vpid: int) -> synth.Dir:
         """/proc/PID of another process: what its instance told the leader (cmdline,

@@ -10,9 +10,8 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
-from ..errors import Errno
+from ..errors import Blocked, Errno
 from .messages import MAX_MESSAGE, Message, SharedCall, SharedReply, decode, encode
-from .sysv import Blocked
 
 
 @dataclass(eq=False)
@@ -38,7 +37,7 @@ class LeaderClient:
 
     def call(self, vpid: int, tid: int, op: str, args: tuple[object, ...], wait: bool = False) -> tuple[object, list[int]]:
         """A shared-state operation in the leader (ipc/shared.py): (value, host fds);
-        raises Errno, or sysv.Blocked when it must wait. `vpid` is for the in-process
+        raises Errno, or Blocked when it must wait. `vpid` is for the in-process
         port's sake: the leader knows who we are from the socket."""
         self.send(SharedCall(op, args, tid, wait))
         data, fds, _flags, _addr = socket.recv_fds(self.sock, MAX_MESSAGE, 4)

@@ -25,16 +25,21 @@ import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ..errors import Errno
+from ..errors import Blocked, Errno
 from ..kernel.waits import wake_instance
+from ..lazy import lazy_module
 from ..pal import linux as pal
 from .client import LeaderClient, socket_pair
 from .messages import (MAX_MESSAGE, DeathSignal, Describe, DescribeProcess, Exited, Facts, GroupQuery, Ids,
                        ListProcesses, NewProcess, NewThread, Noted, PidGiven, ProcessDescription, ProcessList, Reaped,
                        Refused, SetGroup, SharedCall, SharedReply, SignalQuery, Started, Targets, decode, encode)
-from .shared import Asker, SharedState
-from .sysv import Blocked
+
+if TYPE_CHECKING:
+    from . import shared
+else:
+    shared = lazy_module("pyrene.ipc.shared")  # locks and System V IPC: at first use
 
 log = logging.getLogger("pyrene.ipc")
 
@@ -78,9 +83,16 @@ class Leader:
     next_vpid: int = 1
     first_code: int | None = None
     threads: dict[int, int] = field(default_factory=dict)  # vtid -> vpid of the other threads
-    # file locks and System V IPC of the sandbox (ipc/shared.py)
-    shared: SharedState = field(default_factory=lambda: SharedState(wake=wake_instance))
+    # file locks and System V IPC of the sandbox (ipc/shared.py): see `shared`
+    _shared: shared.SharedState | None = None
     socket_vpids: dict[int, int] = field(default_factory=dict)  # instance socket fileno -> vpid
+
+    def shared_state(self) -> shared.SharedState:
+        """The sandbox's file locks and System V objects, made at the first call that
+        needs them (until then no process holds any, so forks and exits skip it)."""
+        if self._shared is None:
+            self._shared = shared.SharedState(wake=wake_instance)
+        return self._shared
 
     def allocate(self, ppid: int) -> ProcessEntry:
         vpid = self._free_number()
@@ -222,7 +234,8 @@ class Leader:
                 conn = socket.socket(fileno=fd)
                 sel.register(conn, selectors.EVENT_READ)
                 self.socket_vpids[fd] = entry.vpid
-            self.shared.forked(msg.parent, entry.vpid)
+            if self._shared is not None:
+                self._shared.forked(msg.parent, entry.vpid)
             sock.send(encode(PidGiven(entry.vpid)))
         elif isinstance(msg, NewThread):
             sock.send(encode(PidGiven(self.allocate_tid(msg.vpid))))
@@ -252,7 +265,8 @@ class Leader:
         return True
 
     def _exited(self, vpid: int, status: int) -> None:
-        self.shared.exited(vpid)  # its locks, semaphore undos and attaches go
+        if self._shared is not None:
+            self._shared.exited(vpid)  # its locks, semaphore undos and attaches go
         entry = self.processes.get(vpid)
         if entry is None:
             return
@@ -326,17 +340,17 @@ class Leader:
         entry = self.processes.get(vpid)
         if entry is not None and entry.status is None:
             self._exited(vpid, signal.SIGKILL)  # a wait status: killed by SIGKILL
-        elif vpid:
-            self.shared.exited(vpid)
+        elif vpid and self._shared is not None:
+            self._shared.exited(vpid)
 
     def _shared_call(self, sock: socket.socket, call: SharedCall) -> None:
         """A file lock or System V IPC operation (ipc/shared.py), answered at once."""
         vpid = self.socket_vpids.get(sock.fileno(), 0)
         entry = self.processes.get(vpid)
-        asker = Asker(vpid, call.tid, entry.instance_pid if entry is not None else 0, call.wait)
+        asker = shared.Asker(vpid, call.tid, entry.instance_pid if entry is not None else 0, call.wait)
         fds: list[int] = []
         try:
-            value, fds = self.shared.serve(asker, call.op, call.args)
+            value, fds = self.shared_state().serve(asker, call.op, call.args)
             reply = SharedReply(value)
         except Errno as e:
             reply = SharedReply(errno=e.errno)

@@ -47,13 +47,17 @@ import logging
 import os
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..errors import Errno
+from ..errors import Blocked, Errno
 from ..fs.locks import F_UNLCK, FileKey, LockTable
+from ..lazy import lazy_module
 from ..pal import linux as pal
-from . import sysv
-from .sysv import Blocked, Caller
+
+if TYPE_CHECKING:
+    from . import sysv
+else:
+    sysv = lazy_module("pyrene.ipc.sysv")  # most sandboxes never use System V IPC
 
 log = logging.getLogger("pyrene.ipc")
 
@@ -286,7 +290,7 @@ class SharedState:
     # -- System V IPC (ipc/sysv.py has the rules) -----------------------------------------
 
     @staticmethod
-    def _caller(a: Asker, caller: Caller) -> Caller:
+    def _caller(a: Asker, caller: sysv.Caller) -> sysv.Caller:
         return caller if caller.pid == a.vpid else dataclasses.replace(caller, pid=a.vpid)
 
     def op_sysv_limits(self, a: Asker) -> sysv.Limits:
@@ -297,12 +301,12 @@ class SharedState:
         (the Caller among them speaks for the asking process)."""
         if name not in SYSV_PLAIN:
             raise Errno(errno.ENOSYS, f"no System V operation {name!r}")
-        value = getattr(self.sysv, name)(*(self._caller(a, x) if isinstance(x, Caller) else x for x in args))
+        value = getattr(self.sysv, name)(*(self._caller(a, x) if isinstance(x, sysv.Caller) else x for x in args))
         if name in SYSV_CHANGES:
             self.changed((SYSV_CHANGES[name], args[0]), removed=name.endswith("rmid"))
         return value
 
-    def op_msgsnd(self, a: Asker, caller: Caller, msqid: int, mtype: int, text: bytes, flags: int) -> None:
+    def op_msgsnd(self, a: Asker, caller: sysv.Caller, msqid: int, mtype: int, text: bytes, flags: int) -> None:
         self._begin_wait(a)
         try:
             self.sysv.msgsnd(msqid, mtype, text, flags, self._caller(a, caller))
@@ -310,7 +314,7 @@ class SharedState:
             raise self._block(a, ("msg", msqid)) from None
         self.changed(("msg", msqid))
 
-    def op_msgrcv(self, a: Asker, caller: Caller, msqid: int, size: int, mtype: int, flags: int) -> sysv.Message:
+    def op_msgrcv(self, a: Asker, caller: sysv.Caller, msqid: int, size: int, mtype: int, flags: int) -> sysv.Message:
         self._begin_wait(a)
         try:
             message = self.sysv.msgrcv(msqid, size, mtype, flags, self._caller(a, caller))
@@ -320,13 +324,13 @@ class SharedState:
             self.changed(("msg", msqid))
         return message
 
-    def op_msg_stat(self, a: Asker, caller: Caller, ident: int, by_index: bool,
+    def op_msg_stat(self, a: Asker, caller: sysv.Caller, ident: int, by_index: bool,
                     any_perm: bool) -> tuple[sysv.MsgQueue, int]:
         """IPC_STAT/MSG_STAT: a copy without the messages, and how many there are."""
         queue = self.sysv.msg_stat(ident, self._caller(a, caller), by_index, any_perm)
         return dataclasses.replace(queue, messages=[]), len(queue.messages)
 
-    def op_semop(self, a: Asker, caller: Caller, semid: int, ops: list[tuple[int, int, int]]) -> None:
+    def op_semop(self, a: Asker, caller: sysv.Caller, semid: int, ops: list[tuple[int, int, int]]) -> None:
         self._begin_wait(a)
         try:
             self.sysv.semop(semid, ops, self._caller(a, caller))
@@ -335,7 +339,7 @@ class SharedState:
         if any(op for _, op, _ in ops):
             self.changed(("sem", semid))
 
-    def op_sem_get(self, a: Asker, caller: Caller, semid: int, num: int) -> sysv.Semaphore:
+    def op_sem_get(self, a: Asker, caller: sysv.Caller, semid: int, num: int) -> sysv.Semaphore:
         """GETVAL/GETPID/GETNCNT/GETZCNT: the counts are the tasks waiting in semop for
         this semaphore, by the operation that blocks them (ipc/sem.c count_semcnt)."""
         sem = dataclasses.replace(self.sysv.sem_get(semid, num, self._caller(a, caller)))
@@ -347,15 +351,15 @@ class SharedState:
                     sem.ncnt += 1
         return sem
 
-    def op_sem_stat(self, a: Asker, caller: Caller, ident: int, by_index: bool,
+    def op_sem_stat(self, a: Asker, caller: sysv.Caller, ident: int, by_index: bool,
                     any_perm: bool) -> tuple[sysv.SemSet, int]:
         sem_set = self.sysv.sem_stat(ident, self._caller(a, caller), by_index, any_perm)
         return dataclasses.replace(sem_set, sems=[], undo={}), len(sem_set.sems)
 
-    def op_shm_stat(self, a: Asker, caller: Caller, ident: int, by_index: bool, any_perm: bool) -> sysv.ShmSegment:
+    def op_shm_stat(self, a: Asker, caller: sysv.Caller, ident: int, by_index: bool, any_perm: bool) -> sysv.ShmSegment:
         return dataclasses.replace(self.sysv.shm_stat(ident, self._caller(a, caller), by_index, any_perm), file=None)
 
-    def op_shm_attach(self, a: Asker, caller: Caller, shmid: int, writable: bool) -> WithFds:
+    def op_shm_attach(self, a: Asker, caller: sysv.Caller, shmid: int, writable: bool) -> WithFds:
         """shmat: (size, memfd inode) and the segment's memfd (a copy, SCM_RIGHTS)."""
         segment = self.sysv.shm_for_attach(shmid, writable, self._caller(a, caller))
         assert segment.file is not None

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from ..errors import Errno
+from ..errors import Blocked, Errno
 from ..fs import memfd
 
 IPC_PRIVATE = 0
@@ -48,14 +48,6 @@ SEMUSZ = 20
 MSGSSZ, MSGSEG = 16, 0xFFFF
 SHMMIN = 1
 PAGE = 4096
-
-
-class Blocked(Exception):
-    """The operation must wait (for a message, room in a queue, a semaphore value).
-
-    Nothing was changed: the caller parks and retries the same call from the top. A
-    semop that blocks says on what: Blocked("semaphore", sem_num, sem_op).
-    """
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ import signal
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..abi import sysnum
 from ..errors import Errno, RunOnHost, TaskExit, WouldBlock
@@ -32,7 +33,6 @@ from ..fs.mounts import MountTable
 from ..fs.vfs import Vfs
 from ..ipc.client import LeaderClient
 from ..ipc.messages import Describe, DescribeProcess, ListProcesses, ProcessDescription, ProcessList, Reaped
-from ..ipc.shared import LocalPort
 from ..net.unix import UnixNamespace
 from ..platform import libc, spawn
 from ..platform.tracee import MASK64, Tracee
@@ -44,6 +44,9 @@ from .fdtable import FdTable, LockHints
 from .table import SyscallSpec, SyscallTable
 from .task import Creds, Process, Task
 from .waits import Waits
+
+if TYPE_CHECKING:
+    from ..ipc.shared import LocalPort
 
 log = logging.getLogger("pyrene.kernel")
 
@@ -394,11 +397,12 @@ class Instance:
     def shared_call(self, tid: int, op: str, args: tuple[object, ...], wait: bool = False) -> tuple[object, list[int]]:
         """A file lock or System V IPC operation, served by the leader (an RPC round trip);
         without a leader (unit tests, `pyrene check`) by a state of our own. Raises Errno,
-        or sysv.Blocked when the call must wait (recorded as waiting if `wait`)."""
+        or Blocked when the call must wait (recorded as waiting if `wait`)."""
         self.shared_used = True
         if self.leader is not None:
             return self.leader.call(self.process.vpid, tid, op, args, wait)
         if self.local_shared is None:
+            from ..ipc.shared import LocalPort  # no leader: unit tests, `pyrene check`
             self.local_shared = LocalPort()
         return self.local_shared.call(self.process.vpid, tid, op, args, wait)
 

@@ -67,7 +67,8 @@ class SyscallTable:
         specs = []
         for module in modules:
             for value in vars(module).values():
-                specs.extend(getattr(value, "__syscalls__", ()))
+                if not isinstance(value, ModuleType):  # (asking a lazy module would load it)
+                    specs.extend(getattr(value, "__syscalls__", ()))
         return cls(specs)
 
     def specs(self) -> list[SyscallSpec]:

@@ -11,11 +11,10 @@ from ..abi.flags import (CAP_SYS_RESOURCE, FD_CLOEXEC, S_IFBLK, S_IFDIR, S_IFIFO
 from ..abi.structs import IOVEC
 from ..abi.types import CStr, Fd, FcntlCmd, Int, Long, OpenFlagsArg, Ptr, SizeT, UInt, ULong, enum_type
 from ..abi.flags import Seek
-from ..errors import Errno, WouldBlock
+from ..errors import Blocked, Errno, WouldBlock
 from ..fs import locks, memfd
 from ..fs.file import OpenFile
 from ..fs.pipe import PipeEnd, make_pipe
-from ..ipc.sysv import Blocked
 from ..pal import linux as pal
 from ..kernel import signals
 from ..kernel.table import PARTIAL, syscall

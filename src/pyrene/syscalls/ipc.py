@@ -22,18 +22,22 @@ import errno
 import logging
 import struct
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..abi import structs
 from ..abi.flags import MapFlags, Prot
 from ..abi.types import Int, Long, Ptr, SizeT, ULong
-from ..errors import Errno, WouldBlock
-from ..ipc import sysv
-from ..ipc.sysv import Caller, IpcPerm
+from ..errors import Blocked, Errno, WouldBlock
 from ..kernel import memory
 from ..kernel.table import syscall
 from ..kernel.task import Task
+from ..lazy import lazy_module
 from ..pal import linux as pal
+
+if TYPE_CHECKING:
+    from ..ipc import sysv
+else:
+    sysv = lazy_module("pyrene.ipc.sysv")  # imported at a program's first System V call
 
 log = logging.getLogger("pyrene.ipc")
 
@@ -58,9 +62,9 @@ def call(t: Task, name: str, *args: object) -> Any:
     return t.instance.shared_call(t.tid, "sysv", (name, *args))[0]
 
 
-def caller(t: Task) -> Caller:
+def caller(t: Task) -> sysv.Caller:
     creds = t.proc.creds  # System V IPC checks the effective ids (ipc/util.c ipcperms)
-    return Caller(t.proc.vpid, creds.euid, creds.egid, tuple(creds.groups))
+    return sysv.Caller(t.proc.vpid, creds.euid, creds.egid, tuple(creds.groups))
 
 
 def waiting(t: Task, op: str, args: tuple[object, ...], deadline: int | None = None) -> Any:
@@ -71,7 +75,7 @@ def waiting(t: Task, op: str, args: tuple[object, ...], deadline: int | None = N
     expired = deadline is not None and deadline <= time.monotonic_ns()
     try:
         return t.instance.shared_call(t.tid, op, args, wait=not expired)[0]
-    except sysv.Blocked:
+    except Blocked:
         if expired:
             raise Errno(errno.EAGAIN) from None
         raise WouldBlock((), deadline, restartable=False, wake=True,
@@ -82,7 +86,7 @@ def signed(value: int, bits: int = 64) -> int:
     return value - (1 << bits) if value >= 1 << (bits - 1) else value
 
 
-def pack_perm(perm: IpcPerm) -> tuple[int, ...]:
+def pack_perm(perm: sysv.IpcPerm) -> tuple[int, ...]:
     return (signed(perm.key & 0xFFFFFFFF, 32), perm.uid, perm.gid, perm.cuid, perm.cgid, perm.mode, perm.seq, 0)
 
 
@@ -237,7 +241,7 @@ def host_mappings(t: Task) -> set[tuple[int, int]]:
     return present
 
 
-def pruned(t: Task) -> tuple[sysv.SysVClient, Caller]:
+def pruned(t: Task) -> tuple[sysv.SysVClient, sysv.Caller]:
     """The client and caller, after forgetting the attaches the app munmapped itself."""
     state, who = client(t), caller(t)
     for shmid in state.prune(lambda: host_mappings(t)):
