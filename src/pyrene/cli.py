@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
 from .errors import PyreneError
@@ -80,6 +82,20 @@ def main(argv: list[str] | None = None) -> int:
         return exc.status
     except KeyboardInterrupt:
         return 130
+
+
+def entry() -> NoReturn:
+    """The `pyrene` command: main's status, without the interpreter's teardown. Freeing
+    every module and object at exit takes ~30 ms, a sixth of `pyrene run /bin/true`, and
+    frees nothing that matters: by then the sandbox is gone and its files removed."""
+    code = main()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: what was left is lost either way
+            pass
+    os._exit(code)
 
 
 def load_manifest(path: str) -> "Manifest":
