@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
 from .errors import PyreneError
-from .log import LEVELS, setup
+from .log import LEVELS, flush_stdio, setup
 
 if TYPE_CHECKING:
     from .manifest.schema import Manifest
@@ -90,11 +90,7 @@ def entry() -> NoReturn:
     frees nothing that matters: by then the sandbox is gone and its files removed."""
     code = main()
     logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe: what was left is lost either way
-            pass
+    flush_stdio()
     os._exit(code)
 
 

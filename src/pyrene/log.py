@@ -19,6 +19,15 @@ LEVELS = {
 }
 
 
+def flush_stdio() -> None:
+    """Flush stdout and stderr before os._exit (which would lose what they buffer)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: what was left is lost either way
+            pass
+
+
 def setup(level: str = "warning", log_file: str | None = None) -> logging.Logger:
     """Configure the "pyrene" logger; messages go to stderr or `log_file`, never stdout."""
     logger = logging.getLogger("pyrene")

@@ -55,3 +55,16 @@ def test_mkdir_outside_the_writable_mounts_is_erofs(tmp_path):
     result = pyrene.run(["/usr/bin/python3.11", "-c", code], capture_output=True, cwd=tmp_path)
     assert result.stdout == b"Read-only file system\n"
     assert not os.path.exists("/usr/pyrene-nope")  # and the host is untouched
+
+
+def test_ptrace_refused_says_what_to_change(need):
+    """Under strace Pyrene's processes are traced already, so its PTRACE_SEIZE fails: one
+    line that names ptrace and what to change, status 126, no traceback, nothing left."""
+    strace = need("/usr/bin/strace", "strace")
+    result = subprocess.run([strace, "-f", "-o", os.devnull, sys.executable, "-m", "pyrene", "run", "--", "/bin/true"],
+                            capture_output=True, timeout=60)
+    assert result.returncode == 126, result
+    assert result.stdout == b""
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr.decode(), lines
+    assert "PTRACE_SEIZE" in lines[0] and "strace or a debugger" in lines[0] and "CAP_SYS_PTRACE" in lines[0]

@@ -27,9 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..errors import Blocked, Errno
+from ..errors import Blocked, Errno, PyreneError
 from ..kernel.waits import wake_instance
 from ..lazy import lazy_module
+from ..log import flush_stdio
 from ..pal import linux as pal
 from .client import LeaderClient, socket_pair
 from .messages import (MAX_MESSAGE, DeathSignal, Describe, DescribeProcess, Exited, Facts, GroupQuery, Ids,
@@ -135,14 +136,13 @@ class Leader:
                 if os.getppid() != leader_pid:
                     os._exit(1)
                 code = first_instance(LeaderClient(theirs))
+            except PyreneError as exc:  # e.g. ptrace refused: one line that says what to change
+                print(exc, file=sys.stderr)
+                code = exc.status
             except Exception:  # os._exit below would lose it
                 log.exception("pyrene: internal error in the instance")
             finally:
-                for stream in (sys.stdout, sys.stderr):
-                    try:
-                        stream.flush()
-                    except (OSError, ValueError):
-                        pass
+                flush_stdio()
                 os._exit(code)
         theirs.close()
         first.instance_pid = pid
@@ -184,7 +184,8 @@ class Leader:
                         sel.unregister(sock)
                         self._instance_gone(sock)
                         sock.close()
-            self._kill_leftovers()
+            last = self._kill_leftovers(first_pid)
+            first_status = last if first_status is None else first_status
         finally:
             sel.close()
             signal.set_wakeup_fd(old_wakeup)
@@ -438,17 +439,21 @@ class Leader:
             p.pgid, p.host_pgid = pgid, host_pgid
         return Ids(0, pgid, p.sid, p.host_pid, host_pgid)
 
-    def _kill_leftovers(self) -> None:
+    def _kill_leftovers(self, first_pid: int) -> int | None:
         """Every instance is gone; an app process that somehow outlived its instance
-        (killed between two instances at a fork) is killed, then all are reaped."""
+        (killed between two instances at a fork) is killed, then all are reaped. The
+        first instance's wait status, if it was reaped here."""
         for entry in self.processes.values():
             if entry.status is None:
                 pal.host_kill(entry.host_pid, signal.SIGKILL)
+        first_status = None
         while True:
             try:
-                os.waitpid(-1, 0)
+                pid, status = os.waitpid(-1, 0)
             except ChildProcessError:
-                return
+                return first_status
+            if pid == first_pid:
+                first_status = status
 
 
 def _alive(host_pid: int) -> bool:

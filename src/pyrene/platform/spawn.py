@@ -17,6 +17,7 @@ import fcntl
 import os
 import signal
 
+from ..errors import PyreneError
 from . import libc, seccomp, stub
 
 TRACE_OPTIONS = (
@@ -74,7 +75,16 @@ def spawn_stub(stub_fd: int, cpu: int) -> int:
         finally:
             os._exit(127)
     os.close(go_r)
-    libc.ptrace(libc.PTRACE_SEIZE, pid, 0, TRACE_OPTIONS)
+    try:
+        libc.ptrace(libc.PTRACE_SEIZE, pid, 0, TRACE_OPTIONS)
+    except OSError as exc:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise PyreneError(
+            f"pyrene: cannot trace the program: ptrace(PTRACE_SEIZE) failed: {os.strerror(exc.errno or 0)}. Pyrene serves "
+            "the program's system calls with ptrace: run it outside strace or a debugger (a traced process "
+            "cannot trace), and where /proc/sys/kernel/yama/ptrace_scope is 3 or a container forbids "
+            "ptrace, grant CAP_SYS_PTRACE (docker: --cap-add SYS_PTRACE)", 126) from None
     os.write(go_w, b"x")
     os.close(go_w)
     # The seccomp stop of the stub's own execveat (let it run), the exec stop, then the
