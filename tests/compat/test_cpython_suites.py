@@ -27,7 +27,8 @@ HERE = Path(__file__).parent / "cpython"
 PYTHON = "/usr/bin/python3.11"
 MODULES = ["test_os", "test_shutil", "test_tempfile", "test_pathlib", "test_glob", "test_fileio",
            "test_stat", "test_zipfile", "test_tarfile",
-           "test_select", "test_poll", "test_epoll", "test_thread", "test_threading", "test_signal"]
+           "test_select", "test_poll", "test_epoll", "test_thread", "test_threading", "test_signal",
+           "test_wait3", "test_wait4", "test_fork1"]
 TIMEOUT = 900
 
 
