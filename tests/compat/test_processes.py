@@ -235,6 +235,16 @@ def test_signals_between_processes(cbuild, tmp_path, link):
     assert b"test process: exited 0" in out.stdout and b"read = -1 EINTR" in out.stdout
 
 
+def test_kill_permissions_follow_the_virtual_uids(cbuild, tmp_path):
+    """A child that became uid 1000 may not signal its root parent or a root group
+    (EPERM, for kill, tgkill and rt_sigqueueinfo), but may SIGCONT it (same session),
+    and signal itself and its own child; root may signal anyone."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to change uids natively")
+    out = assert_same([cbuild("kill_perm.c")], cwd=tmp_path)
+    assert out.stdout.count(b"EPERM") == 5 and b"sibling: Terminated" in out.stdout
+
+
 @pytest.mark.parametrize(
     "script",
     [

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..abi.flags import CAP_KILL
 from ..errors import Blocked, Errno, PyreneError
 from ..kernel.waits import wake_instance
 from ..lazy import lazy_module
@@ -251,7 +252,7 @@ class Leader:
         elif isinstance(msg, SharedCall):
             self._shared_call(sock, msg)
         elif isinstance(msg, SignalQuery):
-            sock.send(encode(self.signal_targets(msg.sender, msg.target)))
+            sock.send(encode(self.signal_targets(msg.sender, msg.target, msg.sig)))
         elif isinstance(msg, GroupQuery):
             sock.send(encode(self.ids(msg)))
         elif isinstance(msg, SetGroup):
@@ -364,11 +365,11 @@ class Leader:
 
     # -- signals, process groups and sessions -------------------------------------------
 
-    def signal_targets(self, sender: int, target: int) -> Targets:
+    def signal_targets(self, sender: int, target: int, sig: int = 0) -> Targets:
         """kill(2)'s choice of processes. -1 reaches every process but pid 1 (the
         namespace's init) and the sender itself, as Linux does inside a pid namespace.
-        Permissions are not checked: every process of the sandbox runs as the same host
-        user, and the virtual uids only differ after a setuid (docs: PARTIAL)."""
+        Those the sender may not signal (`may_signal`) are left out: EPERM if that leaves
+        none of a pid or a group, but success for -1, as Linux counts it."""
         me = self.processes.get(sender)
         if target > 0:
             chosen = [e for e in (self.processes.get(target),) if e is not None and e.alive]
@@ -379,7 +380,10 @@ class Leader:
             chosen = [e for e in self.processes.values() if e.alive and e.pgid == pgid]
         if not chosen:
             return Targets(errno.ESRCH)
-        return Targets(0, tuple((e.vpid, e.host_pid, e.instance_pid) for e in chosen))
+        allowed = [e for e in chosen if may_signal(me, e, sig)]
+        if not allowed and target != -1:
+            return Targets(errno.EPERM)
+        return Targets(0, tuple((e.vpid, e.host_pid, e.instance_pid) for e in allowed))
 
     def _group_host_pgid(self, pgid: int, sid: int) -> int:
         """The host pgid of the live virtual group `pgid` in session `sid`; 0 if none."""
@@ -454,6 +458,21 @@ class Leader:
                 return first_status
             if pid == first_pid:
                 first_status = status
+
+
+def may_signal(sender: ProcessEntry | None, target: ProcessEntry, sig: int) -> bool:
+    """Linux's check_kill_permission with the virtual ids: the sender's real or effective
+    uid is the target's real or saved uid, or the sender has CAP_KILL; SIGCONT within a
+    session always may."""
+    if sender is None or sender is target or sender.facts is None or target.facts is None:
+        return True
+    if sig == signal.SIGCONT and sender.sid == target.sid:
+        return True
+    ruid, euid, _suid, _fsuid = sender.facts.uids
+    t_ruid, _t_euid, t_suid, _t_fsuid = target.facts.uids
+    if ruid in (t_ruid, t_suid) or euid in (t_ruid, t_suid):
+        return True
+    return bool(sender.facts.caps[0] >> CAP_KILL & 1)
 
 
 def _alive(host_pid: int) -> bool:

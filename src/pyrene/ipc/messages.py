@@ -133,17 +133,18 @@ class NewThread(NamedTuple):
 
 
 class SignalQuery(NamedTuple):
-    """Instance -> leader: which processes does kill(`target`) from `sender` reach? `target`
-    as kill(2) takes it: > 0 a pid, 0 the sender's group, -1 everyone it may signal,
-    < -1 the group -target. Answered by `Targets`."""
+    """Instance -> leader: which processes does kill(`target`, `sig`) from `sender` reach?
+    `target` as kill(2) takes it: > 0 a pid, 0 the sender's group, -1 everyone it may
+    signal, < -1 the group -target. Answered by `Targets`."""
 
     sender: int
     target: int
+    sig: int = 0
 
 
 class Targets(NamedTuple):
     """Leader -> instance: (vpid, host pid, instance pid) of each process reached, or an
-    errno (ESRCH) in `error`."""
+    errno (ESRCH, EPERM) in `error`."""
 
     error: int
     targets: tuple[tuple[int, int, int], ...] = ()

@@ -20,8 +20,11 @@ the targets, sends, and keeps the receiver's view of the sender virtual:
   task parked there in Pyrene sees the signal and ends its call with EINTR or restarts
   it; a signal to our own process sets `Waits.signalled` directly.
 
-Permissions (EPERM) are not checked: all app processes run as one host user, and the
-virtual uids differ only after a setuid in the sandbox (PARTIAL, syscalls/signal.py).
+Permissions are Linux's, on the virtual ids the leader keeps of every process (EPERM:
+`may_signal` in ipc/leader.py). Pid 1 is not protected as a namespace's init is (a signal
+it has no handler for still acts): the first program behaves as it would natively, so
+that, say, abort() or kill(getpid(), SIGTERM) end it with the status they end it with
+outside the sandbox.
 """
 
 from __future__ import annotations
@@ -56,14 +59,16 @@ def siginfo(sig: int, code: int, pid: int, uid: int, value: int = 0) -> bytes:
     return SIGINFO.pack(sig, 0, code, 0, pid, uid, value).ljust(pal.SIGINFO_SIZE, b"\0")
 
 
-def resolve(t: "Task", target: int) -> tuple[tuple[int, int, int], ...]:
-    """(vpid, host pid, instance pid) of each process kill(`target`) reaches; ESRCH if none."""
+def resolve(t: "Task", target: int, sig: int = 0) -> tuple[tuple[int, int, int], ...]:
+    """(vpid, host pid, instance pid) of each process kill(`target`, `sig`) reaches; ESRCH
+    if there is none, EPERM if the caller may signal none of them (none at all for -1:
+    success, as Linux)."""
     leader = t.instance.leader
     if leader is None:  # no leader (a bare instance): only our own process exists
         if target in (t.proc.vpid, 0, -1, -t.proc.vpid):
             return ((t.proc.vpid, t.proc.host_pid, 0),)
         raise Errno(errno.ESRCH)
-    answer = leader.request(SignalQuery(t.proc.vpid, target))
+    answer = leader.request(SignalQuery(t.proc.vpid, target, sig))
     assert isinstance(answer, Targets)
     if answer.error:
         raise Errno(answer.error)
@@ -93,8 +98,8 @@ def raise_own(t: "Task", sig: int, code: int = SI_USER) -> None:
 
 def kill(t: "Task", target: int, sig: int, info: bytes | None = None) -> None:
     """kill(2) (or rt_sigqueueinfo with the app's `info`) of `target` as kill(2) takes it."""
-    targets = resolve(t, target)
-    if not sig:
+    targets = resolve(t, target, sig)
+    if not sig or not targets:
         return
     if info is None:
         info = siginfo(sig, SI_QUEUE, t.proc.vpid, t.proc.creds.ruid, KILL_MARK)

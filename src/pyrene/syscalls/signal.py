@@ -16,7 +16,7 @@ from ..kernel.table import PARTIAL, syscall
 from ..kernel.task import Task
 
 NOTE = "host dispositions for the app's own process"
-KILL_NOTE = "no EPERM check: every process of the sandbox is treated as the same user (kernel/signals.py)"
+KILL_NOTE = "pid 1 gets no init protection: it is killable as natively (kernel/signals.py)"
 NSIG = 64
 
 
@@ -61,7 +61,7 @@ def kill(t: Task, pid: int, sig: int) -> int:
     return 0
 
 
-def thread_target(t: Task, tgid: int, tid: int) -> tuple[int, int, int]:
+def thread_target(t: Task, tgid: int, tid: int, sig: int) -> tuple[int, int, int]:
     """(host pid, host tid, instance pid) of thread `tid` of process `tgid` (0: any
     process, for tkill). Threads of our own process are ours; of another process, only
     its main thread (tid == its pid) can be named for now."""
@@ -73,7 +73,7 @@ def thread_target(t: Task, tgid: int, tid: int) -> tuple[int, int, int]:
             raise Errno(errno.ESRCH)
     if tgid not in (0, tid):
         raise Errno(errno.ESRCH)
-    (_vpid, host_pid, instance_pid), = signals.resolve(t, tid)
+    (_vpid, host_pid, instance_pid), = signals.resolve(t, tid, sig)
     return host_pid, host_pid, instance_pid
 
 
@@ -81,7 +81,7 @@ def send_to_thread(t: Task, tgid: int, tid: int, sig: int, info: bytes | None) -
     check_signal(sig)
     if tid <= 0 or tgid < 0:
         raise Errno(errno.EINVAL)
-    host_pid, host_tid, instance_pid = thread_target(t, tgid, tid)
+    host_pid, host_tid, instance_pid = thread_target(t, tgid, tid, sig)
     if sig:
         if info is None:
             info = signals.siginfo(sig, signals.SI_QUEUE, t.proc.vpid, t.proc.creds.ruid, signals.TKILL_MARK)
