@@ -129,3 +129,13 @@ def test_xattrs(cbuild, tmp_path, link):
     """user. attributes by path, link and fd in the writable cwd; pipes and /proc have none."""
     assert_same([cbuild("xattrs.c", link=link)], cwd=tmp_path)
     assert os.listdir(tmp_path) == []
+
+
+def test_programs_that_copy_permissions(need, tmp_path):
+    """sed -i, cp -p, install and tar copy a file's mode (and try its ACL, which Pyrene's
+    file systems do not have: EOPNOTSUPP, so they fall back to chmod without a word)."""
+    bash = need("/bin/bash", "bash")
+    script = ("rm -rf w; mkdir w; cd w; echo hi > f; chmod 640 f; sed -i s/hi/ho/ f; cat f; stat -c %a f; cp -p f g; stat -c %a g; "
+              "install -m 600 f h; stat -c %a h; tar cf t.tar f g h; mkdir x; tar xpf t.tar -C x; "
+              "stat -c '%n %a' x/f x/g x/h")
+    assert_same([bash, "-c", script], cwd=tmp_path)

@@ -4,6 +4,11 @@ Files of host mounts keep their host xattrs; the app may change only the `user.`
 namespace (the others are the host's: security labels, ACLs, `trusted.`). Symlinks have
 no user attributes on Linux, so the l* calls on one list none, find none and may set
 none (EPERM). Synthesized files have none and take none, as procfs.
+
+There are no POSIX ACLs: Pyrene decides access by the mode bits alone, so its file
+systems answer as one mounted without ACL support (EOPNOTSUPP for system.posix_acl_*,
+none listed). Programs that copy permissions (sed -i, cp -p, tar) then fall back to
+chmod quietly, as they do on such a file system.
 """
 
 from __future__ import annotations
@@ -24,13 +29,14 @@ XATTR_CREATE, XATTR_REPLACE = 1, 2
 XATTR_NAME_MAX, XATTR_SIZE_MAX, XATTR_LIST_MAX = 255, 65536, 65536
 NAMESPACES = ("user.", "trusted.", "security.", "system.")
 AT_FDCWD = -100
-NOTE = "only the user. namespace can be changed"
+ACLS = "system.posix_acl_"
+NOTE = "only the user. namespace can be changed; no POSIX ACLs"
 
 
 def check_name(name: str) -> None:
     if not name or len(name.encode()) > XATTR_NAME_MAX:
         raise Errno(errno.ERANGE)
-    if not name.startswith(NAMESPACES):
+    if not name.startswith(NAMESPACES) or name.startswith(ACLS):
         raise Errno(errno.EOPNOTSUPP)
 
 
@@ -92,7 +98,8 @@ def take_value(t: Task, value: int, size: int, flags: int) -> bytes:
 
 
 def packed_list(names: object) -> bytes:
-    return b"".join(n.encode("utf-8", "surrogateescape") + b"\0" for n in names)  # type: ignore[attr-defined]
+    return b"".join(n.encode("utf-8", "surrogateescape") + b"\0"
+                    for n in names if not n.startswith(ACLS))  # type: ignore[attr-defined]
 
 
 @syscall("getxattr", Path, Path, Ptr, SizeT)
