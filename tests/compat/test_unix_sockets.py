@@ -84,3 +84,10 @@ def test_asyncio_unix_server(need, tmp_path):
         "import os; os.unlink('srv.sock'); print('done')\n"
     )
     assert_same([PYTHON, "-c", script], cwd=tmp_path)
+
+
+def test_scm_rights_c(cbuild, tmp_path):
+    """fds passed between processes (SCM_RIGHTS) and credentials (SCM_CREDENTIALS):
+    scm_rights.c, whose child and parent print what they see of the passed files."""
+    assert_same([cbuild("scm_rights.c")], cwd=tmp_path)
+    assert os.listdir(tmp_path) == []

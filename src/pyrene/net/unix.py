@@ -94,10 +94,11 @@ class UnixSocket(OpenFile):
         self.name: bytes | None = None  # sun_path as the app bound it; None: unnamed
         self.peer_name: bytes | None = None  # what it connected to
         self.options: dict[int, bytes] = {}  # SO_RCVTIMEO/SO_SNDTIMEO as set (not applied)
+        self.owns_name = True  # False for a socket received over another (net/scm.py)
         self.path = f"socket:[{self.stat().ino}]"  # what /proc/self/fd/N shows
 
     def release(self) -> None:
-        if self.name and self.name.startswith(b"\0"):
+        if self.name and self.name.startswith(b"\0") and self.owns_name:
             # an abstract name lives as long as its socket, as on Linux
             try:
                 self.ns.unlink(self.name)
@@ -138,10 +139,21 @@ class UnixSocket(OpenFile):
         except Errno as e:
             raise self.would_block(e, self.nonblocking or bool(flags & F.MSG_DONTWAIT)) from None
 
-    def send(self, data: bytes, flags: int, to: str | None) -> int:
+    def recv_msg(self, size: int, flags: int) -> tuple[bytes, int, list[int], tuple[int, int, int] | None, bool]:
+        """recv with what came with the bytes: host fds (the caller's to close), the host
+        ucred, whether the sender is named (pal/net.py recvmsg)."""
+        try:
+            return pal_net.recvmsg(self.sock, size, flags & ~F.MSG_DONTWAIT)
+        except Errno as e:
+            raise self.would_block(e, self.nonblocking or bool(flags & F.MSG_DONTWAIT)) from None
+
+    def send(self, data: bytes, flags: int, to: str | None, fds: list[int] | None = None) -> int:
+        """Send `data`, with host fds attached as SCM_RIGHTS when `fds` (net/scm.py)."""
         nonblock = self.nonblocking or bool(flags & F.MSG_DONTWAIT)
         flags &= ~(F.MSG_DONTWAIT | F.MSG_NOSIGNAL)
         try:
+            if fds:
+                return pal_net.sendmsg(self.sock, data, flags, fds, to)
             if to is not None:
                 return pal_net.sendto(self.sock, data, flags, to)
             return pal_net.send(self.sock, data, flags)
@@ -179,9 +191,10 @@ class UnixSocket(OpenFile):
                 raise self.would_block(e, self.nonblocking, 0) from None
         self.peer_name = name
 
-    def send_to(self, data: bytes, flags: int, name: bytes, where: Resolved | None) -> int:
+    def send_to(self, data: bytes, flags: int, name: bytes, where: Resolved | None,
+                fds: list[int] | None = None) -> int:
         with target_path(self.ns, name, where) as host_path:
-            return self.send(data, flags, host_path)
+            return self.send(data, flags, host_path, fds)
 
     def listen(self, backlog: int) -> None:
         pal_net.listen(self.sock, backlog)
