@@ -91,3 +91,12 @@ def test_scm_rights_c(cbuild, tmp_path):
     scm_rights.c, whose child and parent print what they see of the passed files."""
     assert_same([cbuild("scm_rights.c")], cwd=tmp_path)
     assert os.listdir(tmp_path) == []
+
+
+def test_tmux_passes_fds(need, tmp_path):
+    """tmux's client hands its stdin and stdout to the server (a daemon it started) with
+    SCM_RIGHTS at every command; before fd passing the server died on the EINVAL."""
+    tmux = need("/usr/bin/tmux", "tmux")
+    assert_same([tmux, "-S", "t.sock", "-f", "/dev/null", "start-server", ";",
+                 "display-message", "-p", "hello from #{version}", ";", "kill-server"], cwd=tmp_path, timeout=60)
+    (tmp_path / "t.sock").unlink(missing_ok=True)

@@ -32,8 +32,11 @@ designs:
 The receiver trusts nothing in a record that the host fd can say itself: the access mode
 (and O_PATH) are the host fd's, and a kind must match what fstat says the fd is.
 
-PARTIAL: files with no host fd cannot be passed (EOPNOTSUPP, logged): synthesized /proc
-and /dev files, epoll and signalfd descriptions, pty masters. A passed description
+The devices of /dev (null, zero, full, random, urandom) have no host fd: their
+record entry alone makes them again.
+
+PARTIAL: other files with no host fd cannot be passed (EOPNOTSUPP, logged): synthesized
+/proc files, epoll and signalfd descriptions, pty masters. A passed description
 shares what the host keeps (data, file offset, O_APPEND) with the sender's, but not
 what Pyrene keeps per instance (O_NONBLOCK and other status flags set later with
 F_SETFL, a directory's getdents position), as after fork. A socket bound to an abstract
@@ -45,6 +48,7 @@ the receiver sees MSG_CTRUNC.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import logging
@@ -52,7 +56,9 @@ import stat
 from dataclasses import dataclass, field
 
 from ..abi.flags import O_ACCMODE, OpenFlags
+from ..abi.structs import Stat
 from ..errors import Errno
+from ..fs.dev import DEVICES, CharDevice
 from ..fs.eventfd import EventFd, TimerFd
 from ..fs.file import OpenFile
 from ..fs.host import HostFile
@@ -71,8 +77,8 @@ MAX_FILES = pal_net.SCM_MAX_FD - 1  # one slot carries the record
 MFD_ALLOW_SEALING = 0x2
 F_SEAL_ALL = 0x1 | 0x2 | 0x4 | 0x8  # SEAL, SHRINK, GROW, WRITE
 _KEEP_HOST = int(O_ACCMODE) | int(OpenFlags.O_PATH)
-PARTIAL_NOTE = ("SCM_RIGHTS: not files without a host fd (/proc and /dev files, epoll, signalfd, pty masters), "
-                "at most 252 per message; SCM_CREDENTIALS of another process show pid 0 unless it sent them")
+PARTIAL_NOTE = ("SCM_RIGHTS: not files without a host fd (/proc files, epoll, signalfd, pty masters); "
+                "at most 252 fds per message")
 
 # the OpenFile classes that can be passed, by exact class (a subclass may hold state a
 # rebuilt one would lack: a pty master's /dev/pts entry), with the host file types each
@@ -122,8 +128,12 @@ class Delivery:
     lost: bool = False  # fds came but could not be rebuilt (foreign sender, bad record)
 
 
-def describe(file: OpenFile) -> tuple[int, dict[str, object]]:
-    """The host fd to send for `file` and its entry in the record."""
+def describe(file: OpenFile) -> tuple[int | None, dict[str, object]]:
+    """The host fd to send for `file` (None: it has none, the record says it all) and its
+    entry in the record."""
+    if isinstance(file, CharDevice):  # /dev/null and the like: behaviour by name
+        return None, {"kind": "chardev", "flags": file.flags, "path": file.path, "device": file.kind,
+                      "stat": list(dataclasses.astuple(file.stat()))}
     kind = KINDS.get(type(file))
     if kind is None:
         log.warning("SCM_RIGHTS: cannot pass %s (%s): it has no host file (EOPNOTSUPP)",
@@ -143,7 +153,8 @@ def pack(files: list[OpenFile], creds: Ucred | None) -> Parcel:
     host_fds, entries = [], []
     for file in files:
         host_fd, entry = describe(file)
-        host_fds.append(host_fd)
+        if host_fd is not None:
+            host_fds.append(host_fd)
         entries.append(entry)
     body = {"files": entries, "creds": [creds.pid, creds.uid, creds.gid] if creds else None}
     fd = pal.memfd("pyrene-scm", MFD_ALLOW_SEALING)
@@ -166,15 +177,20 @@ def unpack(fds: list[int], ns: UnixNamespace) -> Delivery:
     try:
         body = _read_record(fds[-1])
         entries = body.get("files") if isinstance(body, dict) else None
-        if not isinstance(entries, list) or len(entries) != len(fds) - 1:
+        if not isinstance(entries, list) or sum(e.get("kind") != "chardev" for e in entries) != len(fds) - 1:
             raise ValueError("a record that does not match the fds")
-        for i, entry in enumerate(entries):
+        i = 0
+        for entry in entries:
+            if entry["kind"] == "chardev":
+                files.append(_char_device(entry))
+                continue
             files.append(_rebuild(fds[i], entry, ns))
             fds[i] = -1  # now the file's
+            i += 1
         creds = body.get("creds")
         if creds is not None:
             out.creds = Ucred(*(int(v) for v in creds))
-    except (Errno, ValueError, TypeError, KeyError) as e:
+    except (Errno, ValueError, TypeError, KeyError, AttributeError) as e:
         log.warning("SCM_RIGHTS: %d fds received without a usable record (%s): closed", len(fds), e)
         for file in files:
             file.release()
@@ -227,6 +243,15 @@ def _rebuild(fd: int, entry: dict[str, object], ns: UnixNamespace) -> OpenFile:
         return FifoEnd(fd, flags, path)
     cls = {"file": HostFile, "memfd": MemFile, "pty": PtyEnd, "eventfd": EventFd, "timerfd": TimerFd}[kind]
     return cls(fd, flags, path)
+
+
+def _char_device(entry: dict[str, object]) -> OpenFile:
+    """/dev/null, zero, full, random or urandom: a description of our own with the
+    sender's flags, path and (synthesized) stat."""
+    device, st = str(entry["device"]), entry["stat"]
+    if device not in DEVICES or not isinstance(st, list) or not all(isinstance(v, int) for v in st):
+        raise ValueError(f"no such device {device!r}")
+    return CharDevice(device, int(entry["flags"]), str(entry["path"]), Stat(*st))  # type: ignore[call-overload]
 
 
 def _hex(name: bytes | None) -> str | None:

@@ -335,7 +335,7 @@ def checked_creds(t: Task, creds: scm.Ucred) -> scm.Ucred:
     return creds
 
 
-@syscall("recvmsg", Fd, Ptr, Int, support=PARTIAL, note="the sender is reported unnamed; " + scm.PARTIAL_NOTE)
+@syscall("recvmsg", Fd, Ptr, Int, support=PARTIAL, note="a named sender is reported unnamed; " + scm.PARTIAL_NOTE)
 def recvmsg(t: Task, fd: int, msg: int, flags: int) -> int:
     sock = get_socket(t, fd)
     name_ptr, _, iovecs, control, controllen = read_msghdr(t, msg)
@@ -366,21 +366,31 @@ def recvmsg(t: Task, fd: int, msg: int, flags: int) -> int:
 
 def sender_creds(t: Task, delivery: scm.Delivery, host_creds: tuple[int, int, int] | None) -> scm.Ucred | None:
     """What SCM_CREDENTIALS shows (only with SO_PASSCRED, when the host sent its own): the
-    credentials the sender claimed, else the virtual pid and real ids of the process
-    whose instance sent it (the host's pid is that instance's): never a host pid. A
-    sender outside the sandbox, or one gone and reaped since, shows as pid 0 and the
-    overflow ids, as one outside a pid and user namespace does."""
+    credentials the sender claimed, else those of the process whose instance sent it (the
+    host's pid is that instance's): never a host pid. A message queued before SO_PASSCRED
+    was set has none: the kernel's zeros, as on Linux."""
     if host_creds is None:
         return None
     if delivery.creds is not None:
         return delivery.creds
-    if host_creds[0] == os.getpid():
+    if host_creds[0] == 0:
+        return scm.Ucred(0, 0, 0)
+    vpid, uids, gids = process_of_instance(t, host_creds[0])
+    return scm.Ucred(vpid, uids[0], gids[0])
+
+
+def process_of_instance(t: Task, instance_pid: int) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
+    """(vpid, uids, gids as Creds orders them: real, effective, saved, fs) of the process
+    served by the instance with host pid `instance_pid`, the one that made a host socket
+    call. A process outside the sandbox, or one gone and reaped since, is pid 0 with the
+    overflow ids, as one outside a pid and user namespace is on Linux."""
+    if instance_pid == os.getpid():
         c = t.proc.creds
-        return scm.Ucred(t.proc.vpid, c.ruid, c.rgid)
-    sender = t.instance.describe_process(0, instance_pid=host_creds[0])
-    if sender.facts is None:
-        return scm.Ucred(0, OVERFLOW_ID, OVERFLOW_ID)
-    return scm.Ucred(sender.vpid, sender.facts.uids[0], sender.facts.gids[0])
+        return t.proc.vpid, (c.ruid, c.euid, c.suid, c.uid), (c.rgid, c.egid, c.sgid, c.gid)
+    other = t.instance.describe_process(0, instance_pid=instance_pid)
+    if other.facts is None:
+        return 0, (OVERFLOW_ID,) * 4, (OVERFLOW_ID,) * 4
+    return other.vpid, other.facts.uids, other.facts.gids
 
 
 def write_control(t: Task, control: int, controllen: int, creds: scm.Ucred | None, delivery: scm.Delivery,
@@ -459,10 +469,14 @@ def getsockopt(t: Task, fd: int, level: int, name: int, value: int, length_ptr: 
     if name in TIMEOUT_OPTIONS:
         data = sock.options.get(name, bytes(16))
     elif name == SO_PEERCRED:
-        # the peer is in this sandbox: its virtual pid and credentials, never the host's
-        creds = t.proc.creds
-        data = pal_net.UCRED.pack(t.proc.vpid, creds.euid, creds.egid) if sock.connected() else \
-            pal_net.UCRED.pack(0, 0xFFFFFFFF, 0xFFFFFFFF)
+        # the host recorded the peer's instance at connect/listen/socketpair, as Linux
+        # records the peer process: its virtual pid and effective ids, never the host's
+        host_pid = pal_net.UCRED.unpack(pal_net.socket_option_raw(sock.sock, level, name, pal_net.UCRED.size))[0]
+        if sock.connected() and host_pid > 0:
+            vpid, uids, gids = process_of_instance(t, host_pid)
+            data = pal_net.UCRED.pack(vpid, uids[1], gids[1])
+        else:
+            data = pal_net.UCRED.pack(0, 0xFFFFFFFF, 0xFFFFFFFF)
     elif name in PASSTHROUGH_OPTIONS:
         data = INT.pack(pal_net.getsockopt_int(sock.sock, level, name))
     elif name == SO_LINGER:

@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -100,10 +101,24 @@ static void close_all(const int *fds, int n)
         close(fds[i]);
 }
 
+static void show_peercred(const char *what, int sock)
+{
+    struct ucred cr;
+    socklen_t len = sizeof cr;
+    if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0) {
+        printf("%s: SO_PEERCRED -1 %s\n", what, strerrorname_np(errno));
+        return;
+    }
+    printf("%s: SO_PEERCRED pid=%s uid=%u gid=%u\n", what,
+           cr.pid == getppid() ? "parent" : cr.pid == getpid() ? "self" : "other", cr.uid, cr.gid);
+}
+
 static void child(int sock, int file)
 {
     int fds[MAXFDS * 2], n;
     char buf[64];
+
+    show_peercred("child (the pair is the parent's)", sock);
 
     n = get(sock, MSG_CMSG_CLOEXEC, CMSG_SPACE(sizeof(int) * MAXFDS), fds, "four");
     if (n == 4) {
@@ -111,6 +126,7 @@ static void child(int sock, int file)
         CHECK(read(f, buf, 4));
         printf("file read: %.4s\n", buf);
         same_file("file is the parent's", f, file);
+        show_peercred("passed socket", so);
         printf("file accmode=%d pipe nonblock=%d pipe accmode=%d\n", fcntl(f, F_GETFL) & O_ACCMODE,
                !!(fcntl(pr, F_GETFL) & O_NONBLOCK), fcntl(pr, F_GETFL) & O_ACCMODE);
         ssize_t k = read(pr, buf, sizeof buf);
@@ -126,6 +142,19 @@ static void child(int sock, int file)
         printf("dir is a directory: %d\n", S_ISDIR(st.st_mode));
         close_all(fds, n);
     }
+
+    /* devices: /dev/null and /dev/zero */
+    n = get(sock, 0, CMSG_SPACE(sizeof(int) * MAXFDS), fds, "devices");
+    if (n == 2) {
+        struct stat st;
+        fstat(fds[0], &st);
+        printf("null: rdev=%u:%u accmode=%d\n", major(st.st_rdev), minor(st.st_rdev), fcntl(fds[0], F_GETFL) & O_ACCMODE);
+        CHECK(write(fds[0], "gone", 4));
+        CHECK(read(fds[0], buf, sizeof buf));
+        CHECK(read(fds[1], buf, 4));
+        printf("zero: %d%d%d%d\n", buf[0], buf[1], buf[2], buf[3]);
+    }
+    close_all(fds, n);
 
     /* room for one fd of two: one installed, the other closed, MSG_CTRUNC */
     n = get(sock, 0, CMSG_LEN(sizeof(int)), fds, "small");
@@ -260,6 +289,9 @@ static void round_trip(int type, const char *name)
     int four[4] = {file, p[0], other[1], dir};
     int sent = 0;
     sent += send_fds(sv[0], four, 4, "four") > 0;
+    int devs[2] = {open("/dev/null", O_RDWR), open("/dev/zero", O_RDONLY)};
+    sent += send_fds(sv[0], devs, 2, "devices") > 0;
+    close_all(devs, 2);
     sent += send_fds(sv[0], four, 2, "small") > 0;
     sent += send_fds(sv[0], four, 1, "header-only") > 0;
     sent += send_fds(sv[0], four, 1, "no-control") > 0;
