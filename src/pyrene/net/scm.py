@@ -35,15 +35,16 @@ The receiver trusts nothing in a record that the host fd can say itself: the acc
 The devices of /dev (null, zero, full, random, urandom) have no host fd: their
 record entry alone makes them again.
 
-PARTIAL: other files with no host fd cannot be passed (EOPNOTSUPP, logged): synthesized
-/proc files, epoll and signalfd descriptions, pty masters. A passed description
+PARTIAL: files whose state lives in their instance rather than behind a host fd cannot
+be passed (EOPNOTSUPP, logged): synthesized /proc files, epoll sets (their interest
+list), signalfds, pty masters (their /dev/pts entry). A passed description
 shares what the host keeps (data, file offset, O_APPEND) with the sender's, but not
 what Pyrene keeps per instance (O_NONBLOCK and other status flags set later with
-F_SETFL, a directory's getdents position), as after fork. A socket bound to an abstract
-name keeps reporting that name in the receiver, but the name is removed when the
-sender's socket is closed. Messages from a process outside the sandbox (a host
-program on a socket in a shared directory) carry no record: their fds are closed and
-the receiver sees MSG_CTRUNC.
+F_SETFL, a directory's getdents position), as after fork. Messages from a process
+outside the sandbox (a host program on a socket in a shared directory) carry no record:
+their fds are closed and the receiver sees MSG_CTRUNC; one passing fds to such a program
+hands it the record too. A message with SCM_CREDENTIALS the app set itself carries a
+record, so a stream read stops at it even without SO_PASSCRED.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ MAX_FILES = pal_net.SCM_MAX_FD - 1  # one slot carries the record
 MFD_ALLOW_SEALING = 0x2
 F_SEAL_ALL = 0x1 | 0x2 | 0x4 | 0x8  # SEAL, SHRINK, GROW, WRITE
 _KEEP_HOST = int(O_ACCMODE) | int(OpenFlags.O_PATH)
-PARTIAL_NOTE = ("SCM_RIGHTS: not files without a host fd (/proc files, epoll, signalfd, pty masters); "
+PARTIAL_NOTE = ("SCM_RIGHTS: not /proc files, epoll sets, signalfds or pty masters (EOPNOTSUPP); "
                 "at most 252 fds per message")
 
 # the OpenFile classes that can be passed, by exact class (a subclass may hold state a
@@ -235,7 +236,6 @@ def _rebuild(fd: int, entry: dict[str, object], ns: UnixNamespace) -> OpenFile:
             host_sock.detach()  # the fd stays the caller's to close
             raise
         sock.name, sock.peer_name = _unhex(entry.get("name")), _unhex(entry.get("peer"))
-        sock.owns_name = False
         return sock
     if kind == "pipe":
         return PipeEnd(fd, flags)

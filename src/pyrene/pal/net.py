@@ -231,3 +231,15 @@ def status_flags(fd: int) -> int:
         return fcntl.fcntl(fd, fcntl.F_GETFL)
     except OSError as exc:
         raise _errno(exc) from None
+
+
+def bound_anywhere(leaf: str) -> bool:
+    """Whether a host Unix socket of any process is still bound to a path ending in
+    `/leaf` (a name of UnixNamespace's private directory): /proc/net/unix lists every
+    socket with the path it was bound to. If it cannot be read, say yes (keep the name)."""
+    try:
+        with open("/proc/net/unix", "rb") as f:
+            table = f.read()
+    except OSError:
+        return True
+    return b"/" + leaf.encode() + b"\n" in table

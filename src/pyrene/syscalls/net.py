@@ -16,11 +16,11 @@ from ..abi import flags as F
 from ..abi.structs import IOVEC
 from ..abi.types import Fd, Int, Ptr, SizeT, UInt
 from ..errors import Errno
+from ..fs.file import OpenFile
 from ..fs.vfs import Resolved
 from ..kernel import signals
 from ..kernel.table import PARTIAL, syscall
 from ..kernel.task import Task
-from ..fs.file import OpenFile
 from ..net import scm
 from ..net.unix import SOCK_TYPES, UnixSocket, new_socket, new_socketpair
 from ..pal import net as pal_net
@@ -47,6 +47,7 @@ SCM_RIGHTS, SCM_CREDENTIALS = pal_net.SCM_RIGHTS, pal_net.SCM_CREDENTIALS
 MSG_CTRUNC, MSG_CMSG_CLOEXEC = pal_net.MSG_CTRUNC, pal_net.MSG_CMSG_CLOEXEC
 CONTROL_MAX = 128 * 1024  # Linux refuses more control data than net.core.optmem_max (ENOBUFS)
 OVERFLOW_ID = 65534
+AUTOBIND_NAMES = 1 << 20  # five hex digits
 CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN = F.CAP_SETGID, F.CAP_SETUID, F.CAP_SYS_ADMIN
 
 
@@ -161,11 +162,19 @@ def socketpair(t: Task, domain: int, type_: int, protocol: int, sv: int) -> int:
 def bind(t: Task, fd: int, addr: int, addrlen: int) -> int:
     sock = get_socket(t, fd)
     name = read_name(t, addr, addrlen)
-    if not name:
-        # autobind: a fresh abstract name of five hex digits, as Linux picks
-        name = t.instance.unix.autobind_name()
-    sock.bind(name, locate(t, name, must_exist=False), t.proc.umask)
-    return 0
+    if name:
+        sock.bind(name, locate(t, name, must_exist=False), t.proc.umask)
+        return 0
+    # autobind: a fresh abstract name of five hex digits, as Linux picks; each process
+    # counts on its own (a forked child from its parent's count): skip the names in use
+    for _ in range(AUTOBIND_NAMES):
+        try:
+            sock.bind(t.instance.unix.autobind_name(), None, t.proc.umask)
+            return 0
+        except Errno as e:
+            if e.errno != errno.EADDRINUSE:
+                raise
+    raise Errno(errno.ENOSPC)  # every name taken, as Linux says
 
 
 @syscall("listen", Fd, Int)

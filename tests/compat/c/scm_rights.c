@@ -4,8 +4,9 @@
  * end of another socketpair, and a directory (openat through it). Then the cmsg rules:
  * MSG_CMSG_CLOEXEC, MSG_CTRUNC for a control buffer that is too small or absent, MSG_PEEK
  * (installs the fds too), read() (drops them), RLIMIT_NOFILE in the receiver, SCM_CREDENTIALS
- * with SO_PASSCRED, and sendmsg's errors: EBADF, EINVAL for bad cmsg lengths and
- * types, EFAULT for a bad pointer. The child prints while the parent waits, then the
+ * with SO_PASSCRED, SO_PEERCRED, /dev devices, sendmsg's errors (EBADF, EINVAL for bad
+ * cmsg lengths and types, EFAULT for a bad pointer), and abstract names shared by
+ * processes. The child prints while the parent waits, then the
  * parent prints. Run in a scratch directory: it removes what it makes. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,9 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <stddef.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -339,6 +342,75 @@ static void round_trip(int type, const char *name)
     unlink("f.txt");
 }
 
+/* An abstract name is the sandbox's, not one process's: a forked child that closes its
+ * copy of the listener leaves the name bound, another child connects to it and passes a
+ * pipe end over it, and autobind in two processes gives two different names. */
+static void abstract_across_processes(void)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    memcpy(a.sun_path + 1, "pyrene-scm-test", 15);
+    socklen_t alen = offsetof(struct sockaddr_un, sun_path) + 16;
+    int srv = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK(bind(srv, (struct sockaddr *)&a, alen));
+    CHECK(listen(srv, 4));
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(srv);
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    int p[2];
+    CHECK(pipe(p));
+    pid = fork();
+    if (pid == 0) {
+        close(srv);
+        int c = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (connect(c, (struct sockaddr *)&a, alen) < 0) {
+            printf("child: connect = -1 %s\n", strerrorname_np(errno));
+            fflush(stdout);
+            _exit(1);
+        }
+        send_fds(c, &p[1], 1, "pipe");
+        int d = socket(AF_UNIX, SOCK_DGRAM, 0);
+        struct sockaddr_un mine = {.sun_family = AF_UNIX};
+        bind(d, (struct sockaddr *)&mine, offsetof(struct sockaddr_un, sun_path)); /* checked by the parent */
+        socklen_t len = sizeof mine;
+        getsockname(d, (struct sockaddr *)&mine, &len);
+        write(c, mine.sun_path, 6);
+        char go;
+        read(c, &go, 1); /* keep the name until the parent has bound its own */
+        _exit(0);
+    }
+    close(p[1]);
+    int conn = accept(srv, NULL, NULL);
+    printf("accept: %s\n", conn >= 0 ? "ok" : strerrorname_np(errno));
+    int fds[MAXFDS];
+    int n = get(conn, 0, CMSG_SPACE(sizeof(int) * MAXFDS), fds, "over an abstract name");
+    char child_name[6] = {0};
+    ssize_t k = read(conn, child_name, 6);
+    int d = socket(AF_UNIX, SOCK_DGRAM, 0);
+    struct sockaddr_un mine = {.sun_family = AF_UNIX};
+    CHECK(bind(d, (struct sockaddr *)&mine, offsetof(struct sockaddr_un, sun_path)));
+    socklen_t len = sizeof mine;
+    getsockname(d, (struct sockaddr *)&mine, &len);
+    printf("autobind: len=%u, the child's name differs: %d\n", len, k == 6 && memcmp(child_name, mine.sun_path, 6) != 0);
+    CHECK(write(conn, "g", 1));
+    int status;
+    waitpid(pid, &status, 0);
+    if (n == 1) {
+        CHECK(write(fds[0], "through the passed end", 22));
+        char buf[64];
+        k = read(p[0], buf, sizeof buf);
+        printf("pipe: %.*s\n", (int)(k > 0 ? k : 0), buf);
+        close(fds[0]);
+    }
+    close(p[0]);
+    close(d);
+    close(conn);
+    close(srv);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -347,5 +419,7 @@ int main(void)
     round_trip(SOCK_SEQPACKET, "SOCK_SEQPACKET");
     printf("-- sendmsg errors\n");
     sendmsg_errors();
+    printf("-- abstract names across processes\n");
+    abstract_across_processes();
     return 0;
 }
