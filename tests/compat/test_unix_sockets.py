@@ -100,3 +100,22 @@ def test_tmux_passes_fds(need, tmp_path):
     assert_same([tmux, "-S", "t.sock", "-f", "/dev/null", "start-server", ";",
                  "display-message", "-p", "hello from #{version}", ";", "kill-server"], cwd=tmp_path, timeout=60)
     (tmp_path / "t.sock").unlink(missing_ok=True)
+
+
+def test_recvmsg_sender_names(need, tmp_path):
+    """recvmsg's msg_name: the peer's name on connected sockets, none for an unnamed sender."""
+    need(PYTHON, "python3.11")
+    script = (
+        "import socket, os\n"
+        "srv = socket.socket(socket.AF_UNIX); srv.bind('srv.sock'); srv.listen()\n"
+        "c = socket.socket(socket.AF_UNIX); c.connect('srv.sock')\n"
+        "conn, _ = srv.accept()\n"
+        "conn.send(b'hi'); print('client got', c.recvmsg(10)[3])\n"
+        "c.send(b'yo'); print('server got', conn.recvmsg(10)[3])\n"
+        "a = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); a.bind('\\0dgram-a')\n"
+        "b = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); b.bind('\\0dgram-b'); b.connect('\\0dgram-a')\n"
+        "a.connect('\\0dgram-b'); b.send(b'x'); print('datagram from', a.recvmsg(10)[3])\n"
+        "x, y = socket.socketpair(); x.send(b'p'); print('pair', y.recvmsg(10)[3])\n"
+        "os.unlink('srv.sock')\n"
+    )
+    assert_same([PYTHON, "-c", script], cwd=tmp_path)

@@ -68,7 +68,7 @@ def test_a_record_cannot_make_a_pipe_a_socket(ns):
     parcel.close()
     os.close(fds.pop())  # the genuine record, replaced by one claiming a socket
     record = os.memfd_create("pyrene-scm", os.MFD_ALLOW_SEALING)
-    os.write(record, scm.MAGIC + b'{"files": [{"kind": "socket", "flags": 2, "path": "", "type": 1}], "creds": null}')
+    os.write(record, scm.MAGIC + b'{"files": [{"kind": "socket", "flags": 2, "path": ""}], "creds": null}')
     fcntl.fcntl(record, fcntl.F_ADD_SEALS, scm.F_SEAL_ALL)
     got = scm.unpack([*fds, record], ns)
     assert got.lost and got.files == []

@@ -56,7 +56,7 @@ import logging
 import stat
 from dataclasses import dataclass, field
 
-from ..abi.flags import O_ACCMODE, OpenFlags
+from ..abi.flags import AF_UNIX, O_ACCMODE, OpenFlags
 from ..abi.structs import Stat
 from ..errors import Errno
 from ..fs.dev import DEVICES, CharDevice
@@ -68,7 +68,7 @@ from ..fs.pipe import FifoEnd, PipeEnd
 from ..fs.pty import PtyEnd
 from ..pal import linux as pal
 from ..pal import net as pal_net
-from .unix import UnixNamespace, UnixSocket
+from .unix import SOCK_TYPES, UnixNamespace, UnixSocket
 
 log = logging.getLogger("pyrene.net")
 
@@ -142,7 +142,7 @@ def describe(file: OpenFile) -> tuple[int | None, dict[str, object]]:
         raise Errno(errno.EOPNOTSUPP, f"cannot pass {type(file).__name__}")
     entry: dict[str, object] = {"kind": kind, "flags": file.flags, "path": file.path}
     if isinstance(file, UnixSocket):
-        entry.update(type=file.kind, name=_hex(file.name), peer=_hex(file.peer_name))
+        entry.update(name=_hex(file.name), peer=_hex(file.peer_name))
         return file.sock.fileno(), entry
     return file.fd, entry  # type: ignore[attr-defined]  # every other kind has one
 
@@ -228,14 +228,17 @@ def _rebuild(fd: int, entry: dict[str, object], ns: UnixNamespace) -> OpenFile:
     # the access mode is the host fd's; the rest (O_NONBLOCK, O_APPEND, ...) the sender's
     flags = int(entry["flags"]) & ~_KEEP_HOST | pal_net.status_flags(fd) & _KEEP_HOST  # type: ignore[call-overload]
     if kind == "socket":
+        name, peer = _unhex(entry.get("name")), _unhex(entry.get("peer"))
         host_sock = pal_net.socket_from_fd(fd)
-        try:
-            sock = UnixSocket(host_sock, int(entry["type"]), bool(flags & OpenFlags.O_NONBLOCK),  # type: ignore[call-overload]
-                              ns)
-        except BaseException:
+        if host_sock.family != AF_UNIX or host_sock.type & 0xF not in SOCK_TYPES:
             host_sock.detach()  # the fd stays the caller's to close
+            raise ValueError("not one of the sandbox's sockets")
+        try:
+            sock = UnixSocket(host_sock, host_sock.type & 0xF, bool(flags & OpenFlags.O_NONBLOCK), ns)
+        except BaseException:
+            host_sock.detach()
             raise
-        sock.name, sock.peer_name = _unhex(entry.get("name")), _unhex(entry.get("peer"))
+        sock.name, sock.peer_name = name, peer
         return sock
     if kind == "pipe":
         return PipeEnd(fd, flags)

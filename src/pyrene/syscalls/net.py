@@ -344,7 +344,7 @@ def checked_creds(t: Task, creds: scm.Ucred) -> scm.Ucred:
     return creds
 
 
-@syscall("recvmsg", Fd, Ptr, Int, support=PARTIAL, note="a named sender is reported unnamed; " + scm.PARTIAL_NOTE)
+@syscall("recvmsg", Fd, Ptr, Int, support=PARTIAL, note="a named sender that is not the peer is reported unnamed; " + scm.PARTIAL_NOTE)
 def recvmsg(t: Task, fd: int, msg: int, flags: int) -> int:
     sock = get_socket(t, fd)
     name_ptr, _, iovecs, control, controllen = read_msghdr(t, msg)
@@ -359,10 +359,12 @@ def recvmsg(t: Task, fd: int, msg: int, flags: int) -> int:
             t.mem.write(base, data[done:done + length])
             done += length
         if name_ptr:
-            # an unnamed sender has no address (msg_namelen 0); a named one is not tracked yet
-            t.mem.write(msg + 8, INT.pack(2 if named else 0))
+            # an unnamed sender has no address (msg_namelen 0); a named one is known when
+            # it is the peer (a connected socket receives from its peer only)
             if named:
-                t.mem.write(name_ptr, pack_name(None))
+                write_name(t, name_ptr, msg + 8, sock.peer_name if sock.connected() else None)
+            else:
+                t.mem.write(msg + 8, INT.pack(0))
         creds = sender_creds(t, delivery, host_creds)
         used, truncated = write_control(t, control, controllen, creds, delivery, bool(flags & MSG_CMSG_CLOEXEC))
     finally:
