@@ -102,8 +102,9 @@ def test_tmux_passes_fds(need, tmp_path):
     (tmp_path / "t.sock").unlink(missing_ok=True)
 
 
-def test_recvmsg_sender_names(need, tmp_path):
-    """recvmsg's msg_name: the peer's name on connected sockets, none for an unnamed sender."""
+def test_sender_names(need, tmp_path):
+    """recvmsg's msg_name and recvfrom's address: the peer's name on connected sockets,
+    none at all for an unnamed sender; recvfrom drops the fds that came with the data."""
     need(PYTHON, "python3.11")
     script = (
         "import socket, os\n"
@@ -116,6 +117,10 @@ def test_recvmsg_sender_names(need, tmp_path):
         "b = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); b.bind('\\0dgram-b'); b.connect('\\0dgram-a')\n"
         "a.connect('\\0dgram-b'); b.send(b'x'); print('datagram from', a.recvmsg(10)[3])\n"
         "x, y = socket.socketpair(); x.send(b'p'); print('pair', y.recvmsg(10)[3])\n"
+        "x, y = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM); x.send(b'p'); print(y.recvfrom(10))\n"
+        "b.send(b'x'); print('recvfrom', a.recvfrom(10))\n"
+        "before = len(os.listdir('/proc/self/fd'))\n"
+        "socket.send_fds(x, [b'fds'], [0, 1]); print(y.recvfrom(10), len(os.listdir('/proc/self/fd')) - before)\n"
         "os.unlink('srv.sock')\n"
     )
     assert_same([PYTHON, "-c", script], cwd=tmp_path)

@@ -205,6 +205,12 @@ def unpack(fds: list[int], ns: UnixNamespace) -> Delivery:
     return out
 
 
+def close_host_fds(fds: list[int]) -> None:
+    """Close the host fds of a message whose receiver takes none (recvfrom)."""
+    for fd in fds:
+        pal.close(fd)
+
+
 def discard(files: list[OpenFile]) -> None:
     """Release rebuilt files that were not installed (nobody else holds their host fds)."""
     for file in files:

@@ -259,12 +259,28 @@ def sendto(t: Task, fd: int, buf: int, length: int, flags: int, addr: int, addrl
 
 
 @syscall("recvfrom", Fd, Ptr, SizeT, Int, Ptr, Ptr, support=PARTIAL,
-         note="the sender's address is reported unnamed")
+         note="a named sender that is not the peer is reported unnamed")
 def recvfrom(t: Task, fd: int, buf: int, length: int, flags: int, addr: int, addrlen: int) -> int:
-    data, _ = get_socket(t, fd).recv(min(length, 1 << 20), flags)
+    sock = get_socket(t, fd)
+    if not addr or not addrlen:
+        data, _ = sock.recv(min(length, 1 << 20), flags)  # fds that came with it: the host drops them
+        t.mem.write(buf, data)
+        return len(data)
+    data, _, host_fds, _, named = sock.recv_msg(min(length, 1 << 20), flags & ~MSG_CMSG_CLOEXEC)
+    scm.close_host_fds(host_fds)  # recvfrom has no room for them: dropped, as Linux does
     t.mem.write(buf, data)
-    write_name(t, addr, addrlen, None)
+    write_sender(t, addr, addrlen, sock, named)
     return len(data)
+
+
+def write_sender(t: Task, addr: int, addrlen_ptr: int, sock: UnixSocket, named: bool) -> None:
+    """The sender's address (recvfrom, recvmsg's msg_name): none at all (length 0) for an
+    unnamed sender, as Linux; a named one is known when it is the peer (a connected
+    socket receives from its peer only), else reported unnamed."""
+    if named:
+        write_name(t, addr, addrlen_ptr, sock.peer_name if sock.connected() else None)
+    else:
+        t.mem.write(addrlen_ptr, INT.pack(0))
 
 
 def read_msghdr(t: Task, msg: int) -> tuple[int, int, list[tuple[int, int]], int, int]:
@@ -359,12 +375,7 @@ def recvmsg(t: Task, fd: int, msg: int, flags: int) -> int:
             t.mem.write(base, data[done:done + length])
             done += length
         if name_ptr:
-            # an unnamed sender has no address (msg_namelen 0); a named one is known when
-            # it is the peer (a connected socket receives from its peer only)
-            if named:
-                write_name(t, name_ptr, msg + 8, sock.peer_name if sock.connected() else None)
-            else:
-                t.mem.write(msg + 8, INT.pack(0))
+            write_sender(t, name_ptr, msg + 8, sock, named)
         creds = sender_creds(t, delivery, host_creds)
         used, truncated = write_control(t, control, controllen, creds, delivery, bool(flags & MSG_CMSG_CLOEXEC))
     finally:
