@@ -124,3 +124,37 @@ def test_sender_names(need, tmp_path):
         "os.unlink('srv.sock')\n"
     )
     assert_same([PYTHON, "-c", script], cwd=tmp_path)
+
+
+def test_passed_files_keep_their_limits(need, tmp_path):
+    """Pyrene only: a file passed from a read-only mount stays read-only in the receiver
+    (fsetxattr is EROFS, the host file is untouched), and what cannot be passed (an epoll
+    set: its interest list lives in the instance) is EOPNOTSUPP with a warning."""
+    need(PYTHON, "python3.11")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    target = ro / "f"
+    target.write_text("x")
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    script = (
+        "import os, select, socket\n"
+        "a, b = socket.socketpair()\n"
+        f"fd = os.open({str(target)!r}, os.O_RDONLY)\n"
+        "socket.send_fds(a, [b'x'], [fd])\n"
+        "_, fds, _, _ = socket.recv_fds(b, 10, 1)\n"
+        "for f in (fd, fds[0]):\n"
+        "    try:\n"
+        "        os.setxattr(f, 'user.pyrene_test', b'1'); print('set')\n"
+        "    except OSError as e:\n"
+        "        print(e.strerror)\n"
+        "try:\n"
+        "    ep = select.epoll(); socket.send_fds(a, [b'x'], [ep.fileno()])\n"
+        "except OSError as e:\n"
+        "    print(e.strerror)\n"
+    )
+    out = run_pyrene([PYTHON, "-c", script], capture_output=True, cwd=cwd, env=default_env(), log_level="warning")
+    assert out.status == 0, out.stderr
+    assert out.stdout.decode().splitlines() == ["Read-only file system"] * 2 + ["Operation not supported"]
+    assert "cannot pass" in out.stderr.decode()
+    assert os.listxattr(target) == []

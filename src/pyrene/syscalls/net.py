@@ -17,6 +17,8 @@ from ..abi.structs import IOVEC
 from ..abi.types import Fd, Int, Ptr, SizeT, UInt
 from ..errors import Errno
 from ..fs.file import OpenFile
+from ..fs.host import HostFile
+from ..fs.mounts import split_path
 from ..fs.vfs import Resolved
 from ..kernel import signals
 from ..kernel.table import PARTIAL, syscall
@@ -368,6 +370,11 @@ def recvmsg(t: Task, fd: int, msg: int, flags: int) -> int:
     data, msg_flags, host_fds, host_creds, named = sock.recv_msg(min(room, 1 << 20), flags & ~MSG_CMSG_CLOEXEC)
     delivery = scm.unpack(host_fds, t.instance.unix)
     try:
+        for file in delivery.files:
+            if type(file) is HostFile and file.path.startswith("/"):
+                # the mount it was opened through, as fd_target finds it: a file of a
+                # read-only mount stays read-only where the checks ask the mount (xattrs)
+                file.mount = t.instance.vfs.mounts.find(split_path(file.path))[0]
         done = 0
         for base, length in iovecs:
             if done >= len(data):
