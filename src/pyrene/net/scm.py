@@ -11,9 +11,9 @@ fd number ever reaches the app.
 
 What the receiver needs besides the host fd (which kind of OpenFile, its sandbox path,
 the app's status flags such as O_NONBLOCK that Pyrene keeps rather than the host, a
-socket's type and names) travels as a *record* in one more fd appended to the same
-SCM_RIGHTS message: a small sealed memfd holding JSON. Why an fd rather than the other
-designs:
+socket's names, the description id of fs/file.py) travels as a *record* in one more fd
+appended to the same SCM_RIGHTS message: a small sealed memfd holding JSON. Why an fd
+rather than the other designs:
 
   * bytes in-band on the socket would have to be found and stripped again by the
     receiver: with SOCK_STREAM the kernel merges and splits messages, MSG_PEEK and a
@@ -40,7 +40,9 @@ be passed (EOPNOTSUPP, logged): synthesized /proc files, epoll sets (their inter
 list), signalfds, pty masters (their /dev/pts entry). A passed description
 shares what the host keeps (data, file offset, O_APPEND) with the sender's, but not
 what Pyrene keeps per instance (O_NONBLOCK and other status flags set later with
-F_SETFL, a directory's getdents position), as after fork. Messages from a process
+F_SETFL, a directory's getdents position), as after fork. A description's flock/OFD
+locks go when the sender closes its last fd of it before the receiver has received it
+(Linux keeps them while the fd is in flight). Messages from a process
 outside the sandbox (a host program on a socket in a shared directory) carry no record:
 their fds are closed and the receiver sees MSG_CTRUNC; one passing fds to such a program
 hands it the record too. A message with SCM_CREDENTIALS the app set itself carries a
@@ -54,6 +56,7 @@ import errno
 import json
 import logging
 import stat
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from ..abi.flags import AF_UNIX, O_ACCMODE, OpenFlags
@@ -126,6 +129,7 @@ class Delivery:
 
     files: list[OpenFile] = field(default_factory=list)
     creds: Ucred | None = None
+    locked: set[tuple[int, int, int]] = field(default_factory=set)  # descriptions holding flock/OFD locks
     lost: bool = False  # fds came but could not be rebuilt (foreign sender, bad record)
 
 
@@ -147,8 +151,10 @@ def describe(file: OpenFile) -> tuple[int | None, dict[str, object]]:
     return file.fd, entry  # type: ignore[attr-defined]  # every other kind has one
 
 
-def pack(files: list[OpenFile], creds: Ucred | None) -> Parcel:
-    """The parcel for a message passing `files` (and explicit credentials)."""
+def pack(files: list[OpenFile], creds: Ucred | None, locked: Collection[tuple[int, int, int]] = ()) -> Parcel:
+    """The parcel for a message passing `files` (and explicit credentials). A passed file
+    keeps its description id (fs/file.py), so that its flock and OFD locks are the
+    receiver's too; those of `locked` (descriptions that may hold some) say so."""
     if len(files) > MAX_FILES:
         raise Errno(errno.EINVAL, f"more than {MAX_FILES} fds in one message")
     host_fds, entries = [], []
@@ -156,6 +162,7 @@ def pack(files: list[OpenFile], creds: Ucred | None) -> Parcel:
         host_fd, entry = describe(file)
         if host_fd is not None:
             host_fds.append(host_fd)
+        entry.update(desc=list(file.description_id), locked=file.description_id in locked)
         entries.append(entry)
     body = {"files": entries, "creds": [creds.pid, creds.uid, creds.gid] if creds else None}
     fd = pal.memfd("pyrene-scm", MFD_ALLOW_SEALING)
@@ -184,10 +191,15 @@ def unpack(fds: list[int], ns: UnixNamespace) -> Delivery:
         for entry in entries:
             if entry["kind"] == "chardev":
                 files.append(_char_device(entry))
-                continue
-            files.append(_rebuild(fds[i], entry, ns))
-            fds[i] = -1  # now the file's
-            i += 1
+            else:
+                files.append(_rebuild(fds[i], entry, ns))
+                fds[i] = -1  # now the file's
+                i += 1
+            desc = entry.get("desc")
+            if isinstance(desc, list) and len(desc) == 3 and all(isinstance(v, int) for v in desc):
+                files[-1].description_id = (desc[0], desc[1], desc[2])
+                if entry.get("locked"):
+                    out.locked.add(files[-1].description_id)
         creds = body.get("creds")
         if creds is not None:
             out.creds = Ucred(*(int(v) for v in creds))

@@ -303,7 +303,7 @@ def sendmsg(t: Task, fd: int, msg: int, flags: int) -> int:
     name = read_name(t, name_ptr, namelen) if name_ptr and namelen else None
     if not files and creds is None:
         return send_data(t, sock, data, flags, name)
-    parcel = scm.pack(files, creds)
+    parcel = scm.pack(files, creds, t.files.locks.descriptions)
     try:
         return send_data(t, sock, data, flags, name, parcel.fds())
     finally:
@@ -385,12 +385,23 @@ def recvmsg(t: Task, fd: int, msg: int, flags: int) -> int:
             write_sender(t, name_ptr, msg + 8, sock, named)
         creds = sender_creds(t, delivery, host_creds)
         used, truncated = write_control(t, control, controllen, creds, delivery, bool(flags & MSG_CMSG_CLOEXEC))
+        hold_locks(t, delivery)
     finally:
         scm.discard(delivery.files)
     t.mem.write(msg + 40, struct.pack("<Q", used))  # msg_controllen
     msg_flags |= (MSG_CTRUNC if truncated else 0) | (flags & MSG_CMSG_CLOEXEC)  # echoed, as Linux does
     t.mem.write(msg + 48, INT.pack(msg_flags))  # msg_flags
     return len(data)
+
+
+def hold_locks(t: Task, delivery: scm.Delivery) -> None:
+    """The received descriptions that may hold flock/OFD locks: this process holds them
+    too from now on (the leader keeps them until the last holder closes its last fd)."""
+    for file in delivery.files:
+        desc = file.description_id
+        if file.refs and desc in delivery.locked and desc not in t.files.locks.descriptions:
+            t.files.locks.descriptions.add(desc)
+            t.instance.shared_call(t.tid, "desc_received", (desc,))
 
 
 def sender_creds(t: Task, delivery: scm.Delivery, host_creds: tuple[int, int, int] | None) -> scm.Ucred | None:

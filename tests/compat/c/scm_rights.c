@@ -5,8 +5,8 @@
  * MSG_CMSG_CLOEXEC, MSG_CTRUNC for a control buffer that is too small or absent, MSG_PEEK
  * (installs the fds too), read() (drops them), RLIMIT_NOFILE in the receiver, SCM_CREDENTIALS
  * with SO_PASSCRED, SO_PEERCRED, /dev devices, sendmsg's errors (EBADF, EINVAL for bad
- * cmsg lengths and types, EFAULT for a bad pointer), and abstract names shared by
- * processes. The child prints while the parent waits, then the
+ * cmsg lengths and types, EFAULT for a bad pointer), abstract names shared by
+ * processes, and flock through a passed fd. The child prints while the parent waits, then the
  * parent prints. Run in a scratch directory: it removes what it makes. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -411,6 +412,48 @@ static void abstract_across_processes(void)
     close(srv);
 }
 
+/* flock belongs to the open file description: a passed fd shares it, and the lock lives
+ * until the last fd of the description anywhere is closed, not the sender's last. */
+static void flock_passing(void)
+{
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+    int fd = open("lock.txt", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    CHECK(flock(fd, LOCK_EX));
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(sv[0]);
+        close(fd);
+        int fds[MAXFDS];
+        char c;
+        int n = get(sv[1], 0, CMSG_SPACE(sizeof(int) * MAXFDS), fds, "locked file");
+        CHECK(write(sv[1], "r", 1)); /* (Pyrene: the parent closes only once it arrived) */
+        CHECK(read(sv[1], &c, 1)); /* the parent has closed its fd */
+        int other = open("lock.txt", O_RDWR);
+        CHECK(flock(other, LOCK_EX | LOCK_NB)); /* still held: the description lives here */
+        if (n == 1) {
+            CHECK(flock(fds[0], LOCK_EX | LOCK_NB)); /* the same description: granted */
+            CHECK(close(fds[0]));
+        }
+        CHECK(flock(other, LOCK_EX | LOCK_NB)); /* its last fd is gone: free */
+        close(other);
+        fflush(stdout);
+        _exit(0);
+    }
+    close(sv[1]);
+    send_fds(sv[0], &fd, 1, "lock");
+    char c;
+    read(sv[0], &c, 1);
+    close(fd);
+    write(sv[0], "c", 1);
+    int status;
+    waitpid(pid, &status, 0);
+    printf("parent: child status %d\n", status);
+    close(sv[0]);
+    unlink("lock.txt");
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -421,5 +464,7 @@ int main(void)
     sendmsg_errors();
     printf("-- abstract names across processes\n");
     abstract_across_processes();
+    printf("-- flock through a passed fd\n");
+    flock_passing();
     return 0;
 }
