@@ -158,3 +158,26 @@ def test_passed_files_keep_their_limits(need, tmp_path):
     assert out.stdout.decode().splitlines() == ["Read-only file system"] * 2 + ["Operation not supported"]
     assert "cannot pass" in out.stderr.decode()
     assert os.listxattr(target) == []
+
+
+def test_peer_credentials(need, tmp_path):
+    """SO_PEERCRED: the process that connected (or listened, for a listener's own), by its
+    virtual pid; none for a socket never connected."""
+    need(PYTHON, "python3.11")
+    script = (
+        "import os, socket, struct\n"
+        "def who(s):\n"
+        "    pid, uid, gid = struct.unpack('iII', s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))\n"
+        "    names = {os.getpid(): 'self', os.getppid(): 'parent', child: 'child', 0: 'none'}\n"
+        "    return names[pid] if pid else 'none', uid, gid\n"
+        "child = -1\n"
+        "s = socket.socket(socket.AF_UNIX); print('fresh', who(s))\n"
+        "s.bind('\\0peercred-test'); print('bound', who(s)); s.listen(); print('listening', who(s), flush=True)\n"
+        "child = os.fork()\n"
+        "if child == 0:\n"
+        "    c = socket.socket(socket.AF_UNIX); c.connect('\\0peercred-test')\n"
+        "    print('child sees', who(c), flush=True); c.send(b'x'); c.recv(1); os._exit(0)\n"
+        "conn, _ = s.accept(); conn.recv(1)\n"
+        "print('parent sees', who(conn), flush=True); conn.send(b'y'); os.waitpid(child, 0)\n"
+    )
+    assert_same([PYTHON, "-c", script], cwd=tmp_path)

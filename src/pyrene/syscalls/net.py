@@ -509,10 +509,11 @@ def getsockopt(t: Task, fd: int, level: int, name: int, value: int, length_ptr: 
     if name in TIMEOUT_OPTIONS:
         data = sock.options.get(name, bytes(16))
     elif name == SO_PEERCRED:
-        # the host recorded the peer's instance at connect/listen/socketpair, as Linux
-        # records the peer process: its virtual pid and effective ids, never the host's
+        # the host recorded the peer's instance at connect/socketpair (and a listener's
+        # own at listen), as Linux records the process: its virtual pid and effective
+        # ids, never the host's; (0, -1, -1) when there is none
         host_pid = pal_net.UCRED.unpack(pal_net.socket_option_raw(sock.sock, level, name, pal_net.UCRED.size))[0]
-        if sock.connected() and host_pid > 0:
+        if host_pid > 0:
             vpid, uids, gids = process_of_instance(t, host_pid)
             data = pal_net.UCRED.pack(vpid, uids[1], gids[1])
         else:
