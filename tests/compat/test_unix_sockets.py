@@ -181,3 +181,28 @@ def test_peer_credentials(need, tmp_path):
         "print('parent sees', who(conn), flush=True); conn.send(b'y'); os.waitpid(child, 0)\n"
     )
     assert_same([PYTHON, "-c", script], cwd=tmp_path)
+
+
+def test_python_passes_other_kinds(need, tmp_path):
+    """An eventfd (its counter shared), an O_PATH directory (usable as a dirfd) and a
+    memfd (its offset shared), passed to a forked child with socket.send_fds."""
+    need(PYTHON, "python3.11")
+    script = (
+        "import socket, os\n"
+        "a, b = socket.socketpair()\n"
+        "efd = os.eventfd(5)\n"
+        "opath = os.open('/etc', os.O_PATH | os.O_DIRECTORY)\n"
+        "mfd = os.memfd_create('x'); os.write(mfd, b'memfd data'); os.lseek(mfd, 0, 0)\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    _, fds, _, _ = socket.recv_fds(b, 10, 8)\n"
+        "    print('eventfd', os.eventfd_read(fds[0]))\n"
+        "    print('O_PATH dirfd', os.stat('hostname', dir_fd=fds[1]).st_size > 0)\n"
+        "    print('memfd', os.read(fds[2], 5), os.readlink(f'/proc/self/fd/{fds[2]}'))\n"
+        "    os.eventfd_write(fds[0], 3)\n"
+        "    os._exit(0)\n"
+        "socket.send_fds(a, [b'm'], [efd, opath, mfd])\n"
+        "os.waitpid(pid, 0)\n"
+        "print('parent eventfd', os.eventfd_read(efd), 'memfd offset', os.lseek(mfd, 0, 1))\n"
+    )
+    assert_same([PYTHON, "-c", script], cwd=tmp_path)
