@@ -303,7 +303,8 @@ class Leader:
         elif isinstance(msg, ListProcesses):
             sock.send(encode(ProcessList(tuple(v for v, e in sorted(self.processes.items()) if not e.reaped))))
         elif isinstance(msg, DescribeProcess):
-            sock.send(encode(self.describe(msg.vpid)))
+            vpid = self.served_by(msg.instance_pid) if msg.instance_pid else msg.vpid
+            sock.send(encode(self.describe(vpid)))
 
     def describe(self, vpid: int) -> ProcessDescription:
         entry = self.processes.get(vpid)
@@ -311,6 +312,19 @@ class Leader:
             return ProcessDescription(vpid)
         return ProcessDescription(vpid, entry.ppid, entry.host_pid, entry.pgid, entry.sid, entry.status is not None,
                                   entry.facts)
+
+    def served_by(self, instance_pid: int) -> int:
+        """The live process an instance serves (0: none): as its `Started` said or, if that
+        is still on its way, found by the tracer of each new process's host pid (the
+        instance ptraces its app from before the app runs)."""
+        entries = [e for e in self.processes.values() if not e.reaped and e.status is None]
+        for entry in entries:
+            if entry.instance_pid == instance_pid:
+                return entry.vpid
+        for entry in entries:
+            if not entry.instance_pid and entry.host_pid > 0 and pal.tracer_of(entry.host_pid) == instance_pid:
+                return entry.vpid
+        return 0
 
     def _end_namespace(self) -> None:
         """Process 1 has exited: as in a Linux pid namespace whose init dies, every other

@@ -106,10 +106,13 @@ class ProcessList(NamedTuple):
 
 
 class DescribeProcess(NamedTuple):
-    """Instance -> leader: what the sandbox knows of process `vpid`. Answered by
-    `ProcessDescription` (`facts` None: no such process)."""
+    """Instance -> leader: what the sandbox knows of process `vpid`, or, when
+    `instance_pid` is given, of the process that instance serves (the sender of a Unix
+    socket message: net/scm.py). Answered by `ProcessDescription` (`facts` None: no such
+    process)."""
 
     vpid: int
+    instance_pid: int = 0
 
 
 class ProcessDescription(NamedTuple):

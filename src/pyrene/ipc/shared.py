@@ -287,6 +287,13 @@ class SharedState:
         """The process closed its last fd of the description."""
         self.changed(*self._lock_topics(self._drop_holder(desc, a.vpid)))
 
+    def op_desc_received(self, a: Asker, desc: DescId) -> None:
+        """The process got an fd of the description over a socket (SCM_RIGHTS): it holds
+        the description's locks too, as a forked child does."""
+        holding = self.holders.get(desc)
+        if holding is not None:
+            holding.add(a.vpid)
+
     # -- System V IPC (ipc/sysv.py has the rules) -----------------------------------------
 
     @staticmethod

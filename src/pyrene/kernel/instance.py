@@ -382,11 +382,12 @@ class Instance:
                 pass
         return (self.process.vpid,)
 
-    def describe_process(self, vpid: int) -> ProcessDescription:
-        """What the leader knows of process `vpid` (`facts` None: there is none)."""
+    def describe_process(self, vpid: int, instance_pid: int = 0) -> ProcessDescription:
+        """What the leader knows of process `vpid`, or of the one the instance with host
+        pid `instance_pid` serves (`facts` None: there is none)."""
         if self.leader is not None:
             try:
-                answer = self.leader.request(DescribeProcess(vpid))
+                answer = self.leader.request(DescribeProcess(vpid, instance_pid))
                 if isinstance(answer, ProcessDescription):
                     return answer
             except OSError:

@@ -46,29 +46,45 @@ SOCK_TYPES = {F.SOCK_STREAM: "STREAM", F.SOCK_DGRAM: "DGRAM", F.SOCK_SEQPACKET: 
 
 
 class UnixNamespace:
-    """Abstract socket names of one sandbox, as files in a private host directory."""
+    """Abstract socket names of one sandbox, as files in a private host directory.
+
+    The directory is made with the namespace, in the process that builds the first
+    instance (the leader, before any app process exists), so that every instance forked
+    since shares it, and only that process removes it (`release`): an instance that
+    ends, or a process that made its own directory after a fork, would take or hide
+    the names of the others."""
 
     def __init__(self) -> None:
-        self._dir: str | None = None
-        self._dir_fd: int | None = None
+        self._dir: str | None = pal.make_private_dir("pyrene-unix-", 0o700)
+        self._dir_fd: int | None = pal.open_root(self._dir)
+        self._owner = os.getpid()
         self._autobind = 0
         self.warned_families: set[int] = set()  # families socket() refused, each logged once
 
     def autobind_name(self) -> bytes:
         """The abstract name bind() picks for an unnamed address: five hex digits."""
-        self._autobind += 1
+        self._autobind = (self._autobind + 1) % 0x100000
         return b"\0" + b"%05x" % self._autobind
 
     def host_path(self, name: bytes) -> str:
-        """The host path standing for abstract `name` (the directory is made on first use)."""
+        """The host path standing for abstract `name`."""
         if self._dir_fd is None:
-            self._dir = pal.make_private_dir("pyrene-unix-", 0o700)
-            self._dir_fd = pal.open_root(self._dir)
+            raise Errno(errno.ECONNREFUSED)  # released: the sandbox is ending
         return pal_net.fd_path(self._dir_fd, self._file_name(name))
 
     def unlink(self, name: bytes) -> None:
         if self._dir_fd is not None:
             pal.unlink_beneath(self._dir_fd, self._file_name(name), directory=False)
+
+    def release_name(self, name: bytes) -> None:
+        """A socket holding abstract `name` was closed here: the name goes when no host
+        socket is bound to it any more, in any process (the host's /proc/net/unix says).
+        One process closing its copy (a forked child, the sender of a passed socket)
+        must not take the name from the others; an accepted connection, which shares
+        its listener's name, keeps it until it is closed too (Linux frees it with the
+        listener: a rebind meanwhile is EADDRINUSE here)."""
+        if not pal_net.bound_anywhere(self._file_name(name)):
+            self.unlink(name)
 
     @staticmethod
     def _file_name(name: bytes) -> str:
@@ -79,8 +95,9 @@ class UnixNamespace:
     def release(self) -> None:
         if self._dir_fd is not None:
             pal.close(self._dir_fd)
-            pal.remove_tree(self._dir)  # type: ignore[arg-type]
             self._dir_fd = None
+            if os.getpid() == self._owner:
+                pal.remove_tree(self._dir)  # type: ignore[arg-type]
 
 
 class UnixSocket(OpenFile):
@@ -97,13 +114,13 @@ class UnixSocket(OpenFile):
         self.path = f"socket:[{self.stat().ino}]"  # what /proc/self/fd/N shows
 
     def release(self) -> None:
+        self.sock.close()
         if self.name and self.name.startswith(b"\0"):
             # an abstract name lives as long as its socket, as on Linux
             try:
-                self.ns.unlink(self.name)
+                self.ns.release_name(self.name)
             except Errno:
                 pass
-        self.sock.close()
 
     def stat(self) -> Stat:
         return pal.fstat(self.sock.fileno())
@@ -138,10 +155,21 @@ class UnixSocket(OpenFile):
         except Errno as e:
             raise self.would_block(e, self.nonblocking or bool(flags & F.MSG_DONTWAIT)) from None
 
-    def send(self, data: bytes, flags: int, to: str | None) -> int:
+    def recv_msg(self, size: int, flags: int) -> tuple[bytes, int, list[int], tuple[int, int, int] | None, bool]:
+        """recv with what came with the bytes: host fds (the caller's to close), the host
+        ucred, whether the sender is named (pal/net.py recvmsg)."""
+        try:
+            return pal_net.recvmsg(self.sock, size, flags & ~F.MSG_DONTWAIT)
+        except Errno as e:
+            raise self.would_block(e, self.nonblocking or bool(flags & F.MSG_DONTWAIT)) from None
+
+    def send(self, data: bytes, flags: int, to: str | None, fds: list[int] | None = None) -> int:
+        """Send `data`, with host fds attached as SCM_RIGHTS when `fds` (net/scm.py)."""
         nonblock = self.nonblocking or bool(flags & F.MSG_DONTWAIT)
         flags &= ~(F.MSG_DONTWAIT | F.MSG_NOSIGNAL)
         try:
+            if fds:
+                return pal_net.sendmsg(self.sock, data, flags, fds, to)
             if to is not None:
                 return pal_net.sendto(self.sock, data, flags, to)
             return pal_net.send(self.sock, data, flags)
@@ -179,9 +207,10 @@ class UnixSocket(OpenFile):
                 raise self.would_block(e, self.nonblocking, 0) from None
         self.peer_name = name
 
-    def send_to(self, data: bytes, flags: int, name: bytes, where: Resolved | None) -> int:
+    def send_to(self, data: bytes, flags: int, name: bytes, where: Resolved | None,
+                fds: list[int] | None = None) -> int:
         with target_path(self.ns, name, where) as host_path:
-            return self.send(data, flags, host_path)
+            return self.send(data, flags, host_path, fds)
 
     def listen(self, backlog: int) -> None:
         pal_net.listen(self.sock, backlog)

@@ -922,3 +922,11 @@ def drain(fd: int) -> None:
             pass
     except OSError:
         pass
+
+
+def tracer_of(host_pid: int) -> int:
+    """The host pid ptracing `host_pid` (its TracerPid), 0 if none or it is gone."""
+    try:
+        return int(status_fields(f"/proc/{host_pid}/status").get("TracerPid", "0"))
+    except (Errno, ValueError):
+        return 0

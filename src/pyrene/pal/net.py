@@ -158,3 +158,88 @@ def bytes_readable(sock: socket.socket) -> int:
 
     buf = fcntl.ioctl(sock.fileno(), 0x541B, b"\0\0\0\0")  # FIONREAD
     return int.from_bytes(buf, "little", signed=True)
+
+
+# -- passing fds (net/scm.py) ---------------------------------------------------------------
+
+SCM_RIGHTS, SCM_CREDENTIALS = 1, 2
+MSG_CTRUNC, MSG_CMSG_CLOEXEC = 0x8, 0x40000000
+SCM_MAX_FD = 253
+INT_SIZE = 4
+
+
+# room for the most a Unix socket message can carry, SCM_MAX_FD fds and one ucred (each
+# CMSG_SPACE: a 16-byte header and the data aligned to 8), so that the host never
+# truncates what the instance receives: the app's own room is applied above (net/scm.py)
+ANCILLARY_ROOM = (16 + (SCM_MAX_FD * INT_SIZE + 7) // 8 * 8) + (16 + (UCRED.size + 7) // 8 * 8)
+
+
+def sendmsg(sock: socket.socket, data: bytes, flags: int, fds: list[int], to: str | None) -> int:
+    """send/sendto with host fds attached as one SCM_RIGHTS message."""
+    import array
+
+    ancillary = [(SOL_SOCKET, SCM_RIGHTS, array.array("i", fds).tobytes())] if fds else []
+    flags |= F.MSG_NOSIGNAL | F.MSG_DONTWAIT
+    try:
+        if to is None:
+            return sock.sendmsg([data], ancillary, flags)
+        return sock.sendmsg([data], ancillary, flags, to)
+    except OSError as exc:
+        raise _errno(exc) from None
+
+
+def recvmsg(sock: socket.socket, size: int, flags: int) -> tuple[bytes, int, list[int], tuple[int, int, int] | None, bool]:
+    """Up to `size` bytes, the message flags, the host fds that came with them (owned by
+    the caller from now on: close-on-exec in the instance), the sender's host ucred
+    (pid, uid, gid) when the socket has SO_PASSCRED, and whether the sender is named."""
+    import array
+
+    try:
+        data, ancillary, msg_flags, address = sock.recvmsg(size, ANCILLARY_ROOM,
+                                                           flags | F.MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
+    except OSError as exc:
+        raise _errno(exc) from None
+    fds: list[int] = []
+    creds = None
+    for level, kind, payload in ancillary:
+        if level != SOL_SOCKET:
+            continue
+        if kind == SCM_RIGHTS:
+            fds.extend(array.array("i", payload[:len(payload) - len(payload) % INT_SIZE]))
+        elif kind == SCM_CREDENTIALS and len(payload) >= UCRED.size:
+            creds = UCRED.unpack_from(payload)
+    return data, msg_flags & ~(MSG_CTRUNC | MSG_CMSG_CLOEXEC), fds, creds, bool(address)
+
+
+def socket_from_fd(fd: int) -> socket.socket:
+    """A socket object owning the host socket `fd` (one received from another process)."""
+    import socket
+
+    try:
+        sock = socket.socket(fileno=fd)
+    except OSError as exc:
+        raise _errno(exc) from None
+    sock.setblocking(False)
+    return sock
+
+
+def status_flags(fd: int) -> int:
+    """F_GETFL of a host fd: its access mode and status flags."""
+    import fcntl
+
+    try:
+        return fcntl.fcntl(fd, fcntl.F_GETFL)
+    except OSError as exc:
+        raise _errno(exc) from None
+
+
+def bound_anywhere(leaf: str) -> bool:
+    """Whether a host Unix socket of any process is still bound to a path ending in
+    `/leaf` (a name of UnixNamespace's private directory): /proc/net/unix lists every
+    socket with the path it was bound to. If it cannot be read, say yes (keep the name)."""
+    try:
+        with open("/proc/net/unix", "rb") as f:
+            table = f.read()
+    except OSError:
+        return True
+    return b"/" + leaf.encode() + b"\n" in table

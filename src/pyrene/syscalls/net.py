@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import signal
 import struct
 
@@ -15,10 +16,14 @@ from ..abi import flags as F
 from ..abi.structs import IOVEC
 from ..abi.types import Fd, Int, Ptr, SizeT, UInt
 from ..errors import Errno
+from ..fs.file import OpenFile
+from ..fs.host import HostFile
+from ..fs.mounts import split_path
 from ..fs.vfs import Resolved
 from ..kernel import signals
 from ..kernel.table import PARTIAL, syscall
 from ..kernel.task import Task
+from ..net import scm
 from ..net.unix import SOCK_TYPES, UnixSocket, new_socket, new_socketpair
 from ..pal import net as pal_net
 from .fs import resolve_at
@@ -39,6 +44,17 @@ PASSTHROUGH_OPTIONS = {F.SO_SNDBUF, F.SO_RCVBUF, F.SO_REUSEADDR, F.SO_KEEPALIVE,
                        F.SO_SNDLOWAT, F.SO_PASSSEC}
 TIMEOUT_OPTIONS = {F.SO_RCVTIMEO, F.SO_SNDTIMEO}
 SO_LINGER, SO_PEERCRED = F.SO_LINGER, F.SO_PEERCRED
+CMSGHDR = struct.Struct("<Qii")  # cmsg_len, cmsg_level, cmsg_type
+SCM_RIGHTS, SCM_CREDENTIALS = pal_net.SCM_RIGHTS, pal_net.SCM_CREDENTIALS
+MSG_CTRUNC, MSG_CMSG_CLOEXEC = pal_net.MSG_CTRUNC, pal_net.MSG_CMSG_CLOEXEC
+CONTROL_MAX = 128 * 1024  # Linux refuses more control data than net.core.optmem_max (ENOBUFS)
+OVERFLOW_ID = 65534
+AUTOBIND_NAMES = 1 << 20  # five hex digits
+CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN = F.CAP_SETGID, F.CAP_SETUID, F.CAP_SYS_ADMIN
+
+
+def cmsg_align(length: int) -> int:
+    return (length + 7) & ~7
 
 
 def get_socket(t: Task, fd: int) -> UnixSocket:
@@ -148,11 +164,19 @@ def socketpair(t: Task, domain: int, type_: int, protocol: int, sv: int) -> int:
 def bind(t: Task, fd: int, addr: int, addrlen: int) -> int:
     sock = get_socket(t, fd)
     name = read_name(t, addr, addrlen)
-    if not name:
-        # autobind: a fresh abstract name of five hex digits, as Linux picks
-        name = t.instance.unix.autobind_name()
-    sock.bind(name, locate(t, name, must_exist=False), t.proc.umask)
-    return 0
+    if name:
+        sock.bind(name, locate(t, name, must_exist=False), t.proc.umask)
+        return 0
+    # autobind: a fresh abstract name of five hex digits, as Linux picks; each process
+    # counts on its own (a forked child from its parent's count): skip the names in use
+    for _ in range(AUTOBIND_NAMES):
+        try:
+            sock.bind(t.instance.unix.autobind_name(), None, t.proc.umask)
+            return 0
+        except Errno as e:
+            if e.errno != errno.EADDRINUSE:
+                raise
+    raise Errno(errno.ENOSPC)  # every name taken, as Linux says
 
 
 @syscall("listen", Fd, Int)
@@ -215,12 +239,14 @@ def shutdown(t: Task, fd: int, how: int) -> int:
 
 # -- data --------------------------------------------------------------------------------
 
-def send_data(t: Task, sock: UnixSocket, data: bytes, flags: int, name: bytes | None) -> int:
-    """One send; EPIPE also raises SIGPIPE unless MSG_NOSIGNAL, as Linux does."""
+def send_data(t: Task, sock: UnixSocket, data: bytes, flags: int, name: bytes | None,
+              fds: list[int] | None = None) -> int:
+    """One send (with host fds attached: net/scm.py); EPIPE also raises SIGPIPE unless
+    MSG_NOSIGNAL, as Linux does."""
     try:
         if name is None:
-            return sock.send(data, flags, None)
-        return sock.send_to(data, flags, name, locate(t, name, must_exist=True))
+            return sock.send(data, flags, None, fds)
+        return sock.send_to(data, flags, name, locate(t, name, must_exist=True), fds)
     except Errno as e:
         if e.errno == errno.EPIPE and not flags & MSG_NOSIGNAL:
             signals.raise_own(t, signal.SIGPIPE)
@@ -235,12 +261,28 @@ def sendto(t: Task, fd: int, buf: int, length: int, flags: int, addr: int, addrl
 
 
 @syscall("recvfrom", Fd, Ptr, SizeT, Int, Ptr, Ptr, support=PARTIAL,
-         note="the sender's address is reported unnamed")
+         note="a named sender that is not the peer is reported unnamed")
 def recvfrom(t: Task, fd: int, buf: int, length: int, flags: int, addr: int, addrlen: int) -> int:
-    data, _ = get_socket(t, fd).recv(min(length, 1 << 20), flags)
+    sock = get_socket(t, fd)
+    if not addr or not addrlen:
+        data, _ = sock.recv(min(length, 1 << 20), flags)  # fds that came with it: the host drops them
+        t.mem.write(buf, data)
+        return len(data)
+    data, _, host_fds, _, named = sock.recv_msg(min(length, 1 << 20), flags & ~MSG_CMSG_CLOEXEC)
+    scm.close_host_fds(host_fds)  # recvfrom has no room for them: dropped, as Linux does
     t.mem.write(buf, data)
-    write_name(t, addr, addrlen, None)
+    write_sender(t, addr, addrlen, sock, named)
     return len(data)
+
+
+def write_sender(t: Task, addr: int, addrlen_ptr: int, sock: UnixSocket, named: bool) -> None:
+    """The sender's address (recvfrom, recvmsg's msg_name): none at all (length 0) for an
+    unnamed sender, as Linux; a named one is known when it is the peer (a connected
+    socket receives from its peer only), else reported unnamed."""
+    if named:
+        write_name(t, addr, addrlen_ptr, sock.peer_name if sock.connected() else None)
+    else:
+        t.mem.write(addrlen_ptr, INT.pack(0))
 
 
 def read_msghdr(t: Task, msg: int) -> tuple[int, int, list[tuple[int, int]], int, int]:
@@ -252,36 +294,187 @@ def read_msghdr(t: Task, msg: int) -> tuple[int, int, list[tuple[int, int]], int
     return name, namelen, iovecs, control, controllen
 
 
-@syscall("sendmsg", Fd, Ptr, Int, support=PARTIAL, note="no control messages (SCM_RIGHTS, SCM_CREDENTIALS)")
+@syscall("sendmsg", Fd, Ptr, Int, support=PARTIAL, note=scm.PARTIAL_NOTE)
 def sendmsg(t: Task, fd: int, msg: int, flags: int) -> int:
     sock = get_socket(t, fd)
-    name_ptr, namelen, iovecs, _, controllen = read_msghdr(t, msg)
-    if controllen:
-        log.warning("sendmsg: control messages are not supported yet (EINVAL)")
-        raise Errno(errno.EINVAL, "control messages")
+    name_ptr, namelen, iovecs, control, controllen = read_msghdr(t, msg)
+    files, creds = read_control(t, control, controllen) if controllen else ([], None)
     data = b"".join(t.mem.read(base, length) for base, length in iovecs if length)
     name = read_name(t, name_ptr, namelen) if name_ptr and namelen else None
-    return send_data(t, sock, data, flags, name)
+    if not files and creds is None:
+        return send_data(t, sock, data, flags, name)
+    parcel = scm.pack(files, creds, t.files.locks.descriptions)
+    try:
+        return send_data(t, sock, data, flags, name, parcel.fds())
+    finally:
+        parcel.close()
 
 
-@syscall("recvmsg", Fd, Ptr, Int, support=PARTIAL, note="no control messages; the sender is reported unnamed")
+def read_control(t: Task, control: int, controllen: int) -> tuple[list[OpenFile], scm.Ucred | None]:
+    """The files (SCM_RIGHTS) and credentials (SCM_CREDENTIALS) of sendmsg's control
+    data, checked as net/core/scm.c __scm_send checks them: a header that does not fit
+    is EINVAL, other levels are skipped, other SOL_SOCKET types are EINVAL, more than
+    SCM_MAX_FD fds EINVAL, an fd that is not open EBADF, credentials the sender may not
+    claim EPERM."""
+    if controllen > CONTROL_MAX:
+        raise Errno(errno.ENOBUFS)
+    raw = t.mem.read(control, controllen)
+    files: list[OpenFile] = []
+    creds: scm.Ucred | None = None
+    offset = 0
+    while len(raw) - offset >= CMSGHDR.size:
+        length, level, kind = CMSGHDR.unpack_from(raw, offset)
+        if length < CMSGHDR.size or length > len(raw) - offset:
+            raise Errno(errno.EINVAL, "cmsg_len")
+        body = raw[offset + CMSGHDR.size:offset + length]
+        offset += cmsg_align(length)
+        if level != SOL_SOCKET:
+            continue
+        if kind == SCM_RIGHTS:
+            count = len(body) // INT.size
+            if len(files) + count > pal_net.SCM_MAX_FD:
+                raise Errno(errno.EINVAL, "too many fds")
+            for (vfd,) in INT.iter_unpack(body[:count * INT.size]):
+                if vfd < 0:
+                    raise Errno(errno.EBADF)
+                files.append(t.files.get(vfd))
+        elif kind == SCM_CREDENTIALS:
+            if length != CMSGHDR.size + pal_net.UCRED.size:
+                raise Errno(errno.EINVAL, "ucred size")
+            creds = checked_creds(t, scm.Ucred(*pal_net.UCRED.unpack(body)))
+        else:
+            raise Errno(errno.EINVAL, f"cmsg_type {kind}")
+    return files, creds
+
+
+def checked_creds(t: Task, creds: scm.Ucred) -> scm.Ucred:
+    """Credentials an app may claim (scm_check_creds): its own pid and one of its real,
+    effective or saved ids, unless it has CAP_SYS_ADMIN / CAP_SETUID / CAP_SETGID."""
+    c = t.proc.creds
+    if creds.uid == 0xFFFFFFFF or creds.gid == 0xFFFFFFFF:
+        raise Errno(errno.EINVAL)
+    if not ((creds.pid == t.proc.vpid or c.capable(CAP_SYS_ADMIN))
+            and (creds.uid in (c.ruid, c.euid, c.suid) or c.capable(CAP_SETUID))
+            and (creds.gid in (c.rgid, c.egid, c.sgid) or c.capable(CAP_SETGID))):
+        raise Errno(errno.EPERM)
+    if creds.pid != t.proc.vpid and (creds.pid <= 0 or t.instance.describe_process(creds.pid).facts is None):
+        raise Errno(errno.ESRCH)  # a pid of no process in the sandbox
+    return creds
+
+
+@syscall("recvmsg", Fd, Ptr, Int, support=PARTIAL, note="a named sender that is not the peer is reported unnamed; " + scm.PARTIAL_NOTE)
 def recvmsg(t: Task, fd: int, msg: int, flags: int) -> int:
     sock = get_socket(t, fd)
-    name_ptr, _, iovecs, _, _ = read_msghdr(t, msg)
+    name_ptr, _, iovecs, control, controllen = read_msghdr(t, msg)
     room = sum(length for _, length in iovecs)
-    data, msg_flags = sock.recv(min(room, 1 << 20), flags)
-    done = 0
-    for base, length in iovecs:
-        if done >= len(data):
-            break
-        t.mem.write(base, data[done:done + length])
-        done += length
-    if name_ptr:
-        t.mem.write(msg + 8, INT.pack(2))  # msg_namelen: an unnamed sender
-        t.mem.write(name_ptr, pack_name(None))
-    t.mem.write(msg + 40, struct.pack("<Q", 0))  # msg_controllen
+    data, msg_flags, host_fds, host_creds, named = sock.recv_msg(min(room, 1 << 20), flags & ~MSG_CMSG_CLOEXEC)
+    delivery = scm.unpack(host_fds, t.instance.unix)
+    try:
+        for file in delivery.files:
+            if type(file) is HostFile and file.path.startswith("/"):
+                # the mount it was opened through, as fd_target finds it: a file of a
+                # read-only mount stays read-only where the checks ask the mount (xattrs)
+                file.mount = t.instance.vfs.mounts.find(split_path(file.path))[0]
+        done = 0
+        for base, length in iovecs:
+            if done >= len(data):
+                break
+            t.mem.write(base, data[done:done + length])
+            done += length
+        if name_ptr:
+            write_sender(t, name_ptr, msg + 8, sock, named)
+        creds = sender_creds(t, delivery, host_creds)
+        used, truncated = write_control(t, control, controllen, creds, delivery, bool(flags & MSG_CMSG_CLOEXEC))
+        hold_locks(t, delivery)
+    finally:
+        scm.discard(delivery.files)
+    t.mem.write(msg + 40, struct.pack("<Q", used))  # msg_controllen
+    msg_flags |= (MSG_CTRUNC if truncated else 0) | (flags & MSG_CMSG_CLOEXEC)  # echoed, as Linux does
     t.mem.write(msg + 48, INT.pack(msg_flags))  # msg_flags
     return len(data)
+
+
+def hold_locks(t: Task, delivery: scm.Delivery) -> None:
+    """The received descriptions that may hold flock/OFD locks: this process holds them
+    too from now on (the leader keeps them until the last holder closes its last fd)."""
+    for file in delivery.files:
+        desc = file.description_id
+        if file.refs and desc in delivery.locked and desc not in t.files.locks.descriptions:
+            t.files.locks.descriptions.add(desc)
+            t.instance.shared_call(t.tid, "desc_received", (desc,))
+
+
+def sender_creds(t: Task, delivery: scm.Delivery, host_creds: tuple[int, int, int] | None) -> scm.Ucred | None:
+    """What SCM_CREDENTIALS shows (only with SO_PASSCRED, when the host sent its own): the
+    credentials the sender claimed, else those of the process whose instance sent it (the
+    host's pid is that instance's): never a host pid. A message queued before SO_PASSCRED
+    was set has none: the kernel's zeros, as on Linux."""
+    if host_creds is None:
+        return None
+    if delivery.creds is not None:
+        return delivery.creds
+    if host_creds[0] == 0:
+        return scm.Ucred(0, 0, 0)
+    vpid, uids, gids = process_of_instance(t, host_creds[0])
+    return scm.Ucred(vpid, uids[0], gids[0])
+
+
+def process_of_instance(t: Task, instance_pid: int) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
+    """(vpid, uids, gids as Creds orders them: real, effective, saved, fs) of the process
+    served by the instance with host pid `instance_pid`, the one that made a host socket
+    call. A process outside the sandbox, or one gone and reaped since, is pid 0 with the
+    overflow ids, as one outside a pid and user namespace is on Linux."""
+    if instance_pid == os.getpid():
+        c = t.proc.creds
+        return t.proc.vpid, (c.ruid, c.euid, c.suid, c.uid), (c.rgid, c.egid, c.sgid, c.gid)
+    other = t.instance.describe_process(0, instance_pid=instance_pid)
+    if other.facts is None:
+        return 0, (OVERFLOW_ID,) * 4, (OVERFLOW_ID,) * 4
+    return other.vpid, other.facts.uids, other.facts.gids
+
+
+def write_control(t: Task, control: int, controllen: int, creds: scm.Ucred | None, delivery: scm.Delivery,
+                  cloexec: bool) -> tuple[int, bool]:
+    """Write recvmsg's control messages as net/core/scm.c scm_recv does: credentials,
+    then the files installed as new fds (as many as fit in the room and the fd limit),
+    each cmsghdr at a CMSG_ALIGNed offset. Returns (msg_controllen, MSG_CTRUNC)."""
+    files = delivery.files
+    truncated = delivery.lost
+    if not control:
+        return 0, truncated or creds is not None or bool(files)
+    writes: list[tuple[int, bytes]] = []
+    used = 0
+    if creds is not None:
+        payload = pal_net.UCRED.pack(creds.pid, creds.uid, creds.gid)
+        if controllen - used < CMSGHDR.size:
+            truncated = True
+        else:
+            cmlen = CMSGHDR.size + len(payload)
+            if controllen - used < cmlen:
+                truncated, cmlen = True, controllen - used
+            writes.append((used, (CMSGHDR.pack(cmlen, SOL_SOCKET, SCM_CREDENTIALS) + payload)[:cmlen]))
+            used += min(cmsg_align(CMSGHDR.size + len(payload)), controllen - used)
+    installed: list[int] = []
+    if files:
+        fit = max(0, (controllen - used - CMSGHDR.size) // INT.size) if controllen - used > CMSGHDR.size else 0
+        try:
+            for file in files[:fit]:
+                installed.append(t.files.install(file, cloexec=cloexec))
+        except Errno:
+            pass  # EMFILE: the files that did not get an fd are closed, as Linux does
+        if installed:
+            writes.append((used, CMSGHDR.pack(CMSGHDR.size + INT.size * len(installed), SOL_SOCKET, SCM_RIGHTS)
+                           + b"".join(INT.pack(vfd) for vfd in installed)))
+            used += min(cmsg_align(CMSGHDR.size + INT.size * len(installed)), controllen - used)
+        truncated = truncated or len(installed) < len(files)
+    try:
+        for offset, raw in writes:
+            t.mem.write(control + offset, raw)
+    except Errno:
+        for vfd in installed:  # the app cannot learn their numbers: do not leave them open
+            t.files.close(vfd)
+        return 0, True
+    return used, truncated
 
 
 # -- options -----------------------------------------------------------------------------
@@ -316,10 +509,15 @@ def getsockopt(t: Task, fd: int, level: int, name: int, value: int, length_ptr: 
     if name in TIMEOUT_OPTIONS:
         data = sock.options.get(name, bytes(16))
     elif name == SO_PEERCRED:
-        # the peer is in this sandbox: its virtual pid and credentials, never the host's
-        creds = t.proc.creds
-        data = pal_net.UCRED.pack(t.proc.vpid, creds.euid, creds.egid) if sock.connected() else \
-            pal_net.UCRED.pack(0, 0xFFFFFFFF, 0xFFFFFFFF)
+        # the host recorded the peer's instance at connect/socketpair (and a listener's
+        # own at listen), as Linux records the process: its virtual pid and effective
+        # ids, never the host's; (0, -1, -1) when there is none
+        host_pid = pal_net.UCRED.unpack(pal_net.socket_option_raw(sock.sock, level, name, pal_net.UCRED.size))[0]
+        if host_pid > 0:
+            vpid, uids, gids = process_of_instance(t, host_pid)
+            data = pal_net.UCRED.pack(vpid, uids[1], gids[1])
+        else:
+            data = pal_net.UCRED.pack(0, 0xFFFFFFFF, 0xFFFFFFFF)
     elif name in PASSTHROUGH_OPTIONS:
         data = INT.pack(pal_net.getsockopt_int(sock.sock, level, name))
     elif name == SO_LINGER:

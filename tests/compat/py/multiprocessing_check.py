@@ -1,4 +1,4 @@
-"""multiprocessing under both start methods: Pool, Queue, Process exit codes, shared memory."""
+"""multiprocessing under each start method given: Pool, Queue, Process exit codes, shared memory."""
 import multiprocessing as mp
 import sys
 from multiprocessing import shared_memory
