@@ -1,12 +1,14 @@
 """Run one CPython test module with unittest and write each test's outcome as JSON.
 
-Usage: python3.11 runner.py MODULE OUT.json   (MODULE like test.test_os)
+Usage: python3.11 runner.py MODULE OUT.json [CLASSES]   (MODULE like test.test_os;
+CLASSES a glob of test class names, to run only those)
 
 It runs the same way natively and under Pyrene, so the two result files can be
 compared test by test. It uses unittest directly rather than regrtest, whose
 watchdog thread and worker processes are not what these suites are about.
 """
 
+import fnmatch
 import json
 import sys
 import unittest
@@ -62,11 +64,14 @@ def by_class(suite):
 
 def main():
     module, out = sys.argv[1], sys.argv[2]
+    classes = sys.argv[3] if len(sys.argv) > 3 else "*"
     suite = unittest.defaultTestLoader.loadTestsFromName(module)
     result = Recorder(unittest.runner._WritelnDecorator(sys.stderr), True, 2)
     # as one run: module and class fixtures are set up and torn down once, not per group
     result._testRunEntered = True
     for group in by_class(suite):
+        if not fnmatch.fnmatchcase(type(next(iter(group))).__name__, classes):
+            continue
         # one class at a time, so that a test that breaks the runner itself (an exception
         # escaping unittest) costs only the rest of its class
         ids = [test.id() for test in group]  # the suite forgets its tests as they run
