@@ -232,3 +232,41 @@ def fstatfs(fd: int) -> bytes:
     buf = ctypes.create_string_buffer(STATFS_SIZE)
     _check(_syscall(ctypes.c_long(SYS_fstatfs), ctypes.c_long(fd), buf), "fstatfs")
     return buf.raw
+
+
+# -- fork_sibling: an os.fork() whose child is our parent's child ----------------------------
+
+SYS_clone = 56
+CLONE_PARENT = 0x8000
+SIGCHLD = 17
+# PyDLL: the GIL stays held across the clone, as os.fork() holds it across fork()
+_clone_syscall = ctypes.PyDLL("libc.so.6", use_errno=True).syscall
+_clone_syscall.restype = ctypes.c_long
+_py_before_fork = ctypes.pythonapi.PyOS_BeforeFork
+_py_after_fork_parent = ctypes.pythonapi.PyOS_AfterFork_Parent
+_py_after_fork_child = ctypes.pythonapi.PyOS_AfterFork_Child
+for _hook in (_py_before_fork, _py_after_fork_parent, _py_after_fork_child):
+    _hook.argtypes, _hook.restype = (), None
+
+
+def fork_sibling() -> int:
+    """os.fork(), except that the child is made with clone(CLONE_PARENT): it is a child of
+    our parent, not of us (kernel/fork.py: a new instance must be the leader's child, so
+    that PR_SET_PDEATHSIG ties it to the leader, without the cost of a second fork and of
+    an intermediate process's exit). Python's own fork bookkeeping runs as in os.fork()
+    (PyOS_BeforeFork/AfterFork_*: the import lock, the GIL, os.register_at_fork hooks);
+    what glibc's fork() adds is for threads (malloc and stdio locks), and the GIL is held
+    across the clone, so no other Python thread is inside the interpreter meanwhile. The
+    child's exit signal is its parent's (SIGCHLD for an instance). Returns 0 in the child,
+    its pid in the parent; raises HostError."""
+    _py_before_fork()
+    pid = _clone_syscall(ctypes.c_long(SYS_clone), ctypes.c_long(CLONE_PARENT | SIGCHLD), ctypes.c_long(0),
+                         ctypes.c_long(0), ctypes.c_long(0), ctypes.c_long(0))
+    if pid == 0:
+        _py_after_fork_child()
+        return 0
+    err = ctypes.get_errno()
+    _py_after_fork_parent()
+    if pid < 0:
+        raise HostError.from_errno(err, "clone(CLONE_PARENT)")
+    return pid
