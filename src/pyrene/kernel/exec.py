@@ -104,8 +104,9 @@ def prot_of(flags: int) -> int:
         ((flags & elf.PF_X) and Prot.PROT_EXEC)
 
 
-def map_image(t: "Task", image: elf.ElfImage, file: OpenFile, hint: int) -> int:
-    """Map every PT_LOAD of `image`; returns the load bias (0 for ET_EXEC)."""
+def map_image(t: "Task", image: elf.ElfImage, file: OpenFile, hint: int, fds: memory.AppFds) -> int:
+    """Map every PT_LOAD of `image` (with the app's copy of the file's fd in `fds`);
+    returns the load bias (0 for ET_EXEC)."""
     tr = t.tracee
     lo, hi = image.span()
     bias = 0
@@ -121,7 +122,7 @@ def map_image(t: "Task", image: elf.ElfImage, file: OpenFile, hint: int) -> int:
         mapped_end = start
         if seg.filesz:
             mapped_end = memory.page_up(file_end)
-            memory.map_file(tr, start, mapped_end - start, prot, fixed, file, memory.page_down(seg.offset))
+            memory.map_file(tr, start, mapped_end - start, prot, fixed, file, memory.page_down(seg.offset), fds)
             if seg.memsz > seg.filesz and mapped_end > file_end:
                 # bss starts inside the last file page: zero its tail, as the kernel does
                 tr.poke_force(file_end, bytes(mapped_end - file_end))
@@ -150,14 +151,15 @@ def read_stub_auxv(t: "Task", rsp: int) -> dict[int, int]:
 def load(t: "Task", prog: Program, envp: list[str], stub_rsp: int) -> None:
     """Map `prog` into the stopped tracee and point its registers at the entry."""
     kernel_aux = read_stub_auxv(t, stub_rsp)
-    bias = map_image(t, prog.image, prog.file, PIE_BASE + (int.from_bytes(os.urandom(2), "little") << 12))
-    entry = prog.image.entry + bias
-    interp_base = 0
-    if prog.interp is not None:
-        _, ifile, iimage = prog.interp
-        ibias = map_image(t, iimage, ifile, 0)
-        interp_base = ibias + iimage.span()[0]
-        entry = iimage.entry + ibias
+    with memory.AppFds(t.tracee) as fds:
+        bias = map_image(t, prog.image, prog.file, PIE_BASE + (int.from_bytes(os.urandom(2), "little") << 12), fds)
+        entry = prog.image.entry + bias
+        interp_base = 0
+        if prog.interp is not None:
+            _, ifile, iimage = prog.interp
+            ibias = map_image(t, iimage, ifile, 0, fds)
+            interp_base = ibias + iimage.span()[0]
+            entry = iimage.entry + ibias
     creds = t.proc.creds
     auxv = [(k, kernel_aux[k]) for k in KERNEL_AUXV if k in kernel_aux]
     auxv += [
@@ -255,13 +257,11 @@ def _exec_stub(t: "Task") -> int:
     """Host exec of the instance's stub memfd in the app process; the stub's rsp."""
     tr = t.tracee
     regs = tr.get_regs()
-    pidfd = tr.inject(memory.NR_PIDFD_OPEN, os.getpid(), 0)
-    if pidfd < 0:
-        raise Errno(-pidfd, "pidfd_open of the instance for exec")
-    fd = tr.inject(memory.NR_PIDFD_GETFD, pidfd, t.instance.stub_fd, 0)
-    tr.inject(memory.NR_CLOSE, pidfd)
-    if fd < 0:
-        raise Errno(-fd, "pidfd_getfd of the stub for exec")
+    fds = memory.AppFds(tr)
+    fd = fds.get(t.instance.stub_fd)
+    if fd is None:
+        fds.close()
+        raise Errno(fds.error, "pidfd_open/pidfd_getfd of the stub for exec")
     # the stub's argv and envp, below the red zone of the app's stack: {"pyrene-stub", NULL}, {NULL}
     base = (regs.rsp - 256) & ~0xF
     tr.write(base, struct.pack("<QQ", base + 16, 0) + b"pyrene-stub\0")
@@ -269,8 +269,9 @@ def _exec_stub(t: "Task") -> int:
     wait = _own_stops(t) if others else None
     rc = tr.inject_exec(NR_EXECVEAT, fd, base + 8, base, base + 8, AT_EMPTY_PATH, wait=wait)
     if rc < 0:
-        tr.inject(memory.NR_CLOSE, fd)
+        fds.close()
         raise Errno(-rc, "exec of the stub")
+    fds.forget()  # the exec closed them: pidfds and pidfd_getfd copies are close-on-exec
     if others:
         _de_thread(t, others)
     return tr.get_regs().rsp

@@ -17,7 +17,8 @@ child runs untraced:
   4. the new instance PTRACE_SEIZEs and PTRACE_INTERRUPTs the child, puts the
      registers back, resets what is per-instance (tasks, parked calls, timers, the
      wakeup pipe), and serves the child from its run loop;
-  5. this instance lets the parent's fork return, with the child's virtual pid.
+  5. this instance tells the leader which instance serves the child (`Started`) and lets
+     the parent's fork return, with the child's virtual pid.
 
 The new instance is a copy of this one (os.fork): fd table, cwd, mounts, credentials,
 signal dispositions are inherited for free, as Linux's fork inherits them.
@@ -210,12 +211,14 @@ def _hand_over(instance: "Instance", parent: Task, child_pid: int) -> bool:
         raise
     if pid == 0:
         try:
-            _become_child(instance, LeaderClient(ours), child_pid, vpid, parent.proc.vpid, parent.proc.host_pid, saved)
+            _become_child(instance, LeaderClient(ours), child, vpid, parent.proc.vpid, parent.proc.host_pid, saved)
             return True  # back in the run loop, as the new instance
         except BaseException:  # noqa: BLE001 - the new instance failed to start: the child dies with it
             os.kill(child_pid, signal.SIGKILL)
             os._exit(1)
     ours.close()
+    # said here rather than by the new instance, whose every first step costs page copies
+    leader.send(Started(vpid, child_pid, pid))
     instance.children[vpid] = child_pid
     instance.waits.watch_child(child_pid)
     return False
@@ -246,10 +249,12 @@ def _first_stop(instance: "Instance", pid: int) -> None:
         raise Errno(errno.EAGAIN, "the forked child died before its first stop")
 
 
-def _become_child(instance: "Instance", client: LeaderClient, child_pid: int, vpid: int, ppid: int,
+def _become_child(instance: "Instance", client: LeaderClient, tracee: Tracee, vpid: int, ppid: int,
                   parent_host_pid: int, saved: libc.UserRegs) -> None:
     """In the new instance (the leader's child): tie our life to the leader's, seize the
-    waiting app process and make this instance its kernel."""
+    waiting app process (`tracee`, made by the parent instance) and make this instance
+    its kernel."""
+    child_pid = tracee.pid
     libc.prctl(libc.PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != instance.leader_pid:  # the leader died before the prctl
         _abandon(child_pid)
@@ -273,7 +278,6 @@ def _become_child(instance: "Instance", client: LeaderClient, child_pid: int, vp
         if status >> 16 == libc.PTRACE_EVENT_STOP:
             break
         libc.ptrace(libc.PTRACE_CONT, child_pid, 0, 0)  # not ours to deliver: it spins on
-    tracee = Tracee(child_pid)
     ctypes.memmove(tracee.regs_addr, ctypes.addressof(saved), ctypes.sizeof(saved))
     tracee.set_regs()
     if saved.orig_rax == CLONE_NR and saved.rdi & CLONE_CHILD_SETTID:
@@ -283,7 +287,6 @@ def _become_child(instance: "Instance", client: LeaderClient, child_pid: int, vp
             pass
     task = Task(tracee, vpid, instance.process, instance)
     instance.tasks[child_pid] = task
-    client.send(Started(vpid, child_pid, os.getpid()))
     if instance.strace is not None:
         instance.strace.event(vpid, f"+++ forked from {ppid} +++")
     tracee.resume()
