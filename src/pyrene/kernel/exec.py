@@ -125,27 +125,34 @@ def map_image(t: "Task", image: elf.ElfImage, file: OpenFile, hint: int, fds: me
             memory.map_file(tr, start, mapped_end - start, prot, fixed, file, memory.page_down(seg.offset), fds)
             if seg.memsz > seg.filesz and mapped_end > file_end:
                 # bss starts inside the last file page: zero its tail, as the kernel does
-                tr.poke_force(file_end, bytes(mapped_end - file_end))
+                # (through /proc/PID/mem only if the page is not writable)
+                try:
+                    tr.write(file_end, bytes(mapped_end - file_end))
+                except Errno:
+                    tr.poke_force(file_end, bytes(mapped_end - file_end))
         if mem_end > mapped_end:
             memory.map_anonymous(tr, mapped_end, mem_end - mapped_end, prot, MapFlags.MAP_FIXED)
     return bias
 
 
 def read_stub_auxv(t: "Task", rsp: int) -> dict[int, int]:
-    """The auxv the kernel built for the stub (its argv/envp are tiny and known)."""
-    tr = t.tracee
-    argc = struct.unpack("<Q", tr.read(rsp, 8))[0]
-    p = rsp + 8 + 8 * (argc + 1)
-    while struct.unpack("<Q", tr.read(p, 8))[0]:
-        p += 8
-    p += 8
-    auxv = {}
-    while True:
-        key, value = struct.unpack("<QQ", tr.read(p, 16))
-        if key == AuxType.AT_NULL:
-            return auxv
-        auxv[key] = value
-        p += 16
+    """The auxv the kernel built for the stub (its argv/envp are tiny and known), read in
+    one copy: argc, argv, envp and auxv take a few hundred bytes above rsp (the copy
+    stops at the top of the stack)."""
+    data = t.tracee.read_partial(rsp, memory.PAGE)
+    words = struct.unpack_from(f"<{len(data) // 8}Q", data)
+    try:
+        i = 1 + words[0] + 1  # argc, argv[], NULL
+        while words[i]:  # envp[]
+            i += 1
+        i += 1
+        auxv = {}
+        while words[i] != AuxType.AT_NULL:
+            auxv[words[i]] = words[i + 1]
+            i += 2
+    except IndexError:
+        raise Errno(errno.EFAULT, "the stub's initial stack is not where it should be") from None
+    return auxv
 
 
 def load(t: "Task", prog: Program, envp: list[str], stub_rsp: int) -> None:
@@ -201,18 +208,40 @@ SIG_DFL, SIG_IGN = 0, 1
 
 def read_strings(t: "Task", ptr: int) -> list[str]:
     """A NULL-terminated char *[] of the app (NULL itself: empty). E2BIG past one
-    string of MAX_ARG_STRLEN."""
+    string of MAX_ARG_STRLEN. Read a page at a time: execve's strings usually lie
+    together (on the caller's stack), so a 30-variable environment takes a few copies
+    rather than two per string."""
     out: list[str] = []
     if not ptr:
         return out
+    mem = t.mem
+    pages: dict[int, bytes] = {}
+
+    def rest_of_page(addr: int) -> bytes:
+        """The app's bytes from `addr` to the end of its page (b"" if unreadable)."""
+        base = addr & ~(memory.PAGE - 1)
+        data = pages.get(base)
+        if data is None:
+            data = pages[base] = mem.read_partial(base, memory.PAGE)
+        return data[addr - base:]
+
     while True:
-        (p,) = struct.unpack("<Q", t.mem.read(ptr + 8 * len(out), 8))
+        addr = ptr + 8 * len(out)
+        word = rest_of_page(addr)[:8]
+        if len(word) < 8:  # unreadable, or straddling two pages
+            word = mem.read(addr, 8)
+        (p,) = struct.unpack("<Q", word)
         if not p:
             return out
-        try:
-            s = t.mem.read_cstr(p, MAX_ARG_STRLEN)
-        except Errno as exc:
-            raise Errno(errno.E2BIG if exc.errno == errno.ENAMETOOLONG else exc.errno) from None
+        text = rest_of_page(p)
+        nul = text.find(b"\0")
+        if nul >= 0:
+            s = text[:nul]
+        else:  # longer than the rest of its page, or unreadable: the careful way
+            try:
+                s = mem.read_cstr(p, MAX_ARG_STRLEN)
+            except Errno as exc:
+                raise Errno(errno.E2BIG if exc.errno == errno.ENAMETOOLONG else exc.errno) from None
         out.append(os.fsdecode(s))
 
 
