@@ -99,9 +99,13 @@ def prepare(t: "Task", path: str, argv: list[str]) -> Program:
     return Program(real, execfn, file, image, head, argv, interp_info)
 
 
+PROT_R, PROT_W, PROT_X = int(Prot.PROT_READ), int(Prot.PROT_WRITE), int(Prot.PROT_EXEC)
+MAP_PRIVATE_FIXED = int(MapFlags.MAP_PRIVATE | MapFlags.MAP_FIXED)
+
+
 def prot_of(flags: int) -> int:
-    return ((flags & elf.PF_R) and Prot.PROT_READ) | ((flags & elf.PF_W) and Prot.PROT_WRITE) | \
-        ((flags & elf.PF_X) and Prot.PROT_EXEC)
+    """A segment's p_flags as mmap's prot (plain ints: IntFlag arithmetic is slow)."""
+    return ((flags & elf.PF_R) and PROT_R) | ((flags & elf.PF_W) and PROT_W) | ((flags & elf.PF_X) and PROT_X)
 
 
 def map_image(t: "Task", image: elf.ElfImage, file: OpenFile, hint: int, fds: memory.AppFds) -> int:
@@ -118,7 +122,7 @@ def map_image(t: "Task", image: elf.ElfImage, file: OpenFile, hint: int, fds: me
         start = memory.page_down(bias + seg.vaddr)
         file_end = bias + seg.vaddr + seg.filesz
         mem_end = memory.page_up(bias + seg.vaddr + seg.memsz)
-        fixed = MapFlags.MAP_PRIVATE | MapFlags.MAP_FIXED
+        fixed = MAP_PRIVATE_FIXED
         mapped_end = start
         if seg.filesz:
             mapped_end = memory.page_up(file_end)

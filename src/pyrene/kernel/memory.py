@@ -45,8 +45,13 @@ def checked(result: int) -> int:
     return result
 
 
+# as plain ints: IntFlag arithmetic costs microseconds per operation
+NOT_SHARED_VALIDATE = ~int(MapFlags.MAP_SHARED_VALIDATE)
+PRIVATE_ANONYMOUS = int(MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS)
+
+
 def map_anonymous(tr: Tracee, addr: int, length: int, prot: int, flags: int) -> int:
-    flags = (flags & ~MapFlags.MAP_SHARED_VALIDATE) | MapFlags.MAP_PRIVATE | MapFlags.MAP_ANONYMOUS
+    flags = (int(flags) & NOT_SHARED_VALIDATE) | PRIVATE_ANONYMOUS
     return checked(tr.inject(NR_MMAP, addr, length, prot, flags, -1, 0))
 
 
