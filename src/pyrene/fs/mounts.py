@@ -34,12 +34,13 @@ class MountTable:
         # proper ancestors of mount points: they exist as directories even where the
         # file system above them has no such entry (like bwrap creating mount points)
         self.ancestors = {m.parts[:i] for m in self.mounts for i in range(1, len(m.parts))}
+        # each mount's path split once: find() runs for every component of every walk
+        self._split = [(m, m.parts) for m in self.mounts]
 
     def find(self, parts: tuple[str, ...] | list[str]) -> tuple[Mount, str]:
         """The mount serving `parts` and the path relative to its root."""
         n = len(parts)
-        for m in self.mounts:
-            mp = m.parts
+        for m, mp in self._split:
             k = len(mp)
             if k <= n and tuple(parts[:k]) == mp:
                 return m, "/".join(parts[k:])

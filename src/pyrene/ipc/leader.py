@@ -241,9 +241,10 @@ class Leader:
             sock.send(encode(PidGiven(entry.vpid)))
         elif isinstance(msg, NewThread):
             sock.send(encode(PidGiven(self.allocate_tid(msg.vpid))))
-        elif isinstance(msg, Started):
-            entry = self.processes[msg.vpid]
-            entry.host_pid, entry.instance_pid = msg.host_pid, msg.instance_pid
+        elif isinstance(msg, Started):  # from the parent's instance: the child may be gone already
+            entry = self.processes.get(msg.vpid)
+            if entry is not None:
+                entry.host_pid, entry.instance_pid = msg.host_pid, msg.instance_pid
         elif isinstance(msg, Exited):
             if msg.vpid == 1:
                 self.first_code = msg.code

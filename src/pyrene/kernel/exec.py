@@ -99,13 +99,18 @@ def prepare(t: "Task", path: str, argv: list[str]) -> Program:
     return Program(real, execfn, file, image, head, argv, interp_info)
 
 
+PROT_R, PROT_W, PROT_X = int(Prot.PROT_READ), int(Prot.PROT_WRITE), int(Prot.PROT_EXEC)
+MAP_PRIVATE_FIXED = int(MapFlags.MAP_PRIVATE | MapFlags.MAP_FIXED)
+
+
 def prot_of(flags: int) -> int:
-    return ((flags & elf.PF_R) and Prot.PROT_READ) | ((flags & elf.PF_W) and Prot.PROT_WRITE) | \
-        ((flags & elf.PF_X) and Prot.PROT_EXEC)
+    """A segment's p_flags as mmap's prot (plain ints: IntFlag arithmetic is slow)."""
+    return ((flags & elf.PF_R) and PROT_R) | ((flags & elf.PF_W) and PROT_W) | ((flags & elf.PF_X) and PROT_X)
 
 
-def map_image(t: "Task", image: elf.ElfImage, file: OpenFile, hint: int) -> int:
-    """Map every PT_LOAD of `image`; returns the load bias (0 for ET_EXEC)."""
+def map_image(t: "Task", image: elf.ElfImage, file: OpenFile, hint: int, fds: memory.AppFds) -> int:
+    """Map every PT_LOAD of `image` (with the app's copy of the file's fd in `fds`);
+    returns the load bias (0 for ET_EXEC)."""
     tr = t.tracee
     lo, hi = image.span()
     bias = 0
@@ -117,47 +122,55 @@ def map_image(t: "Task", image: elf.ElfImage, file: OpenFile, hint: int) -> int:
         start = memory.page_down(bias + seg.vaddr)
         file_end = bias + seg.vaddr + seg.filesz
         mem_end = memory.page_up(bias + seg.vaddr + seg.memsz)
-        fixed = MapFlags.MAP_PRIVATE | MapFlags.MAP_FIXED
+        fixed = MAP_PRIVATE_FIXED
         mapped_end = start
         if seg.filesz:
             mapped_end = memory.page_up(file_end)
-            memory.map_file(tr, start, mapped_end - start, prot, fixed, file, memory.page_down(seg.offset))
+            memory.map_file(tr, start, mapped_end - start, prot, fixed, file, memory.page_down(seg.offset), fds)
             if seg.memsz > seg.filesz and mapped_end > file_end:
                 # bss starts inside the last file page: zero its tail, as the kernel does
-                tr.poke_force(file_end, bytes(mapped_end - file_end))
+                # (through /proc/PID/mem only if the page is not writable)
+                try:
+                    tr.write(file_end, bytes(mapped_end - file_end))
+                except Errno:
+                    tr.poke_force(file_end, bytes(mapped_end - file_end))
         if mem_end > mapped_end:
             memory.map_anonymous(tr, mapped_end, mem_end - mapped_end, prot, MapFlags.MAP_FIXED)
     return bias
 
 
 def read_stub_auxv(t: "Task", rsp: int) -> dict[int, int]:
-    """The auxv the kernel built for the stub (its argv/envp are tiny and known)."""
-    tr = t.tracee
-    argc = struct.unpack("<Q", tr.read(rsp, 8))[0]
-    p = rsp + 8 + 8 * (argc + 1)
-    while struct.unpack("<Q", tr.read(p, 8))[0]:
-        p += 8
-    p += 8
-    auxv = {}
-    while True:
-        key, value = struct.unpack("<QQ", tr.read(p, 16))
-        if key == AuxType.AT_NULL:
-            return auxv
-        auxv[key] = value
-        p += 16
+    """The auxv the kernel built for the stub (its argv/envp are tiny and known), read in
+    one copy: argc, argv, envp and auxv take a few hundred bytes above rsp (the copy
+    stops at the top of the stack)."""
+    data = t.tracee.read_partial(rsp, memory.PAGE)
+    words = struct.unpack_from(f"<{len(data) // 8}Q", data)
+    try:
+        i = 1 + words[0] + 1  # argc, argv[], NULL
+        while words[i]:  # envp[]
+            i += 1
+        i += 1
+        auxv = {}
+        while words[i] != AuxType.AT_NULL:
+            auxv[words[i]] = words[i + 1]
+            i += 2
+    except IndexError:
+        raise Errno(errno.EFAULT, "the stub's initial stack is not where it should be") from None
+    return auxv
 
 
 def load(t: "Task", prog: Program, envp: list[str], stub_rsp: int) -> None:
     """Map `prog` into the stopped tracee and point its registers at the entry."""
     kernel_aux = read_stub_auxv(t, stub_rsp)
-    bias = map_image(t, prog.image, prog.file, PIE_BASE + (int.from_bytes(os.urandom(2), "little") << 12))
-    entry = prog.image.entry + bias
-    interp_base = 0
-    if prog.interp is not None:
-        _, ifile, iimage = prog.interp
-        ibias = map_image(t, iimage, ifile, 0)
-        interp_base = ibias + iimage.span()[0]
-        entry = iimage.entry + ibias
+    with memory.AppFds(t.tracee) as fds:
+        bias = map_image(t, prog.image, prog.file, PIE_BASE + (int.from_bytes(os.urandom(2), "little") << 12), fds)
+        entry = prog.image.entry + bias
+        interp_base = 0
+        if prog.interp is not None:
+            _, ifile, iimage = prog.interp
+            ibias = map_image(t, iimage, ifile, 0, fds)
+            interp_base = ibias + iimage.span()[0]
+            entry = iimage.entry + ibias
     creds = t.proc.creds
     auxv = [(k, kernel_aux[k]) for k in KERNEL_AUXV if k in kernel_aux]
     auxv += [
@@ -199,18 +212,40 @@ SIG_DFL, SIG_IGN = 0, 1
 
 def read_strings(t: "Task", ptr: int) -> list[str]:
     """A NULL-terminated char *[] of the app (NULL itself: empty). E2BIG past one
-    string of MAX_ARG_STRLEN."""
+    string of MAX_ARG_STRLEN. Read a page at a time: execve's strings usually lie
+    together (on the caller's stack), so a 30-variable environment takes a few copies
+    rather than two per string."""
     out: list[str] = []
     if not ptr:
         return out
+    mem = t.mem
+    pages: dict[int, bytes] = {}
+
+    def rest_of_page(addr: int) -> bytes:
+        """The app's bytes from `addr` to the end of its page (b"" if unreadable)."""
+        base = addr & ~(memory.PAGE - 1)
+        data = pages.get(base)
+        if data is None:
+            data = pages[base] = mem.read_partial(base, memory.PAGE)
+        return data[addr - base:]
+
     while True:
-        (p,) = struct.unpack("<Q", t.mem.read(ptr + 8 * len(out), 8))
+        addr = ptr + 8 * len(out)
+        word = rest_of_page(addr)[:8]
+        if len(word) < 8:  # unreadable, or straddling two pages
+            word = mem.read(addr, 8)
+        (p,) = struct.unpack("<Q", word)
         if not p:
             return out
-        try:
-            s = t.mem.read_cstr(p, MAX_ARG_STRLEN)
-        except Errno as exc:
-            raise Errno(errno.E2BIG if exc.errno == errno.ENAMETOOLONG else exc.errno) from None
+        text = rest_of_page(p)
+        nul = text.find(b"\0")
+        if nul >= 0:
+            s = text[:nul]
+        else:  # longer than the rest of its page, or unreadable: the careful way
+            try:
+                s = mem.read_cstr(p, MAX_ARG_STRLEN)
+            except Errno as exc:
+                raise Errno(errno.E2BIG if exc.errno == errno.ENAMETOOLONG else exc.errno) from None
         out.append(os.fsdecode(s))
 
 
@@ -255,13 +290,11 @@ def _exec_stub(t: "Task") -> int:
     """Host exec of the instance's stub memfd in the app process; the stub's rsp."""
     tr = t.tracee
     regs = tr.get_regs()
-    pidfd = tr.inject(memory.NR_PIDFD_OPEN, os.getpid(), 0)
-    if pidfd < 0:
-        raise Errno(-pidfd, "pidfd_open of the instance for exec")
-    fd = tr.inject(memory.NR_PIDFD_GETFD, pidfd, t.instance.stub_fd, 0)
-    tr.inject(memory.NR_CLOSE, pidfd)
-    if fd < 0:
-        raise Errno(-fd, "pidfd_getfd of the stub for exec")
+    fds = memory.AppFds(tr)
+    fd = fds.get(t.instance.stub_fd)
+    if fd is None:
+        fds.close()
+        raise Errno(fds.error, "pidfd_open/pidfd_getfd of the stub for exec")
     # the stub's argv and envp, below the red zone of the app's stack: {"pyrene-stub", NULL}, {NULL}
     base = (regs.rsp - 256) & ~0xF
     tr.write(base, struct.pack("<QQ", base + 16, 0) + b"pyrene-stub\0")
@@ -269,8 +302,9 @@ def _exec_stub(t: "Task") -> int:
     wait = _own_stops(t) if others else None
     rc = tr.inject_exec(NR_EXECVEAT, fd, base + 8, base, base + 8, AT_EMPTY_PATH, wait=wait)
     if rc < 0:
-        tr.inject(memory.NR_CLOSE, fd)
+        fds.close()
         raise Errno(-rc, "exec of the stub")
+    fds.forget()  # the exec closed them: pidfds and pidfd_getfd copies are close-on-exec
     if others:
         _de_thread(t, others)
     return tr.get_regs().rsp

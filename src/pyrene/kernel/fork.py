@@ -10,13 +10,15 @@ child runs untraced:
      poked `jmp .`; a spinning child whose new instance never comes (Pyrene killed at
      that moment) would spin forever untraced, while this one dies at the `int3`;
   2. ask the leader for the child's virtual pid, handing it the new instance's socket;
-  3. detach the child (it waits in the futex) and fork the instance twice, so that the new
-     instance is re-parented to the leader (a child subreaper): PR_SET_PDEATHSIG then
-     ties it to the leader, not to this instance, which may end first;
+  3. detach the child (it waits in the futex) and fork the instance as a sibling
+     (clone with CLONE_PARENT, `libc.fork_sibling`), so that the new instance is the
+     leader's child: PR_SET_PDEATHSIG then ties it to the leader, not to this instance,
+     which may end first;
   4. the new instance PTRACE_SEIZEs and PTRACE_INTERRUPTs the child, puts the
      registers back, resets what is per-instance (tasks, parked calls, timers, the
      wakeup pipe), and serves the child from its run loop;
-  5. this instance lets the parent's fork return, with the child's virtual pid.
+  5. this instance tells the leader which instance serves the child (`Started`) and lets
+     the parent's fork return, with the child's virtual pid.
 
 The new instance is a copy of this one (os.fork): fd table, cwd, mounts, credentials,
 signal dispositions are inherited for free, as Linux's fork inherits them.
@@ -31,7 +33,6 @@ import os
 import signal
 import struct
 import sys
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -203,19 +204,24 @@ def _hand_over(instance: "Instance", parent: Task, child_pid: int) -> bool:
     libc.ptrace(libc.PTRACE_DETACH, child_pid, 0, 0)
     sys.stdout.flush()
     sys.stderr.flush()
-    middle = os.fork()
-    if middle == 0:
+    try:
+        pid = libc.fork_sibling()
+    except BaseException:
+        ours.close()  # the leader counts the child as killed
+        raise
+    if pid == 0:
         try:
-            middle = os.getpid()
-            if os.fork() == 0:
-                _become_child(instance, LeaderClient(ours), child_pid, vpid, parent.proc.vpid, parent.proc.host_pid,
-                              saved, middle)
-                return True  # back in the run loop, as the new instance
+            _become_child(instance, LeaderClient(ours), child, vpid, parent.proc.vpid, parent.proc.host_pid, saved)
+            return True  # back in the run loop, as the new instance
         except BaseException:  # noqa: BLE001 - the new instance failed to start: the child dies with it
             os.kill(child_pid, signal.SIGKILL)
             os._exit(1)
-        os._exit(0)
-    os.waitpid(middle, 0)
+    # said here rather than by the new instance, whose every first step costs page copies
+    leader.send(Started(vpid, child_pid, pid))
+    # Let the new instance go first when it shares our CPU: until it has written a page
+    # or exited, every page we write is copied (copy-on-write); after, we write our own.
+    # A short-lived child (fork+exec+exit) then costs ~1/4 less CPU (bench/README.md).
+    os.sched_yield()
     ours.close()
     instance.children[vpid] = child_pid
     instance.waits.watch_child(child_pid)
@@ -247,17 +253,14 @@ def _first_stop(instance: "Instance", pid: int) -> None:
         raise Errno(errno.EAGAIN, "the forked child died before its first stop")
 
 
-def _become_child(instance: "Instance", client: LeaderClient, child_pid: int, vpid: int, ppid: int,
-                  parent_host_pid: int, saved: libc.UserRegs, middle: int) -> None:
-    """In the new instance: wait to be the leader's child, seize the spinning app process
-    and make this instance its kernel."""
-    leader_pid = instance.leader_pid
-    while (host_ppid := os.getppid()) != leader_pid:  # the middle process is exiting
-        if host_ppid != middle:  # the leader died first: re-parented to init or another subreaper
-            _abandon(child_pid)
-        time.sleep(0.0001)
+def _become_child(instance: "Instance", client: LeaderClient, tracee: Tracee, vpid: int, ppid: int,
+                  parent_host_pid: int, saved: libc.UserRegs) -> None:
+    """In the new instance (the leader's child): tie our life to the leader's, seize the
+    waiting app process (`tracee`, made by the parent instance) and make this instance
+    its kernel."""
+    child_pid = tracee.pid
     libc.prctl(libc.PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != leader_pid:
+    if os.getppid() != instance.leader_pid:  # the leader died before the prctl
         _abandon(child_pid)
     if instance.leader is not None:
         instance.leader.close()
@@ -279,7 +282,6 @@ def _become_child(instance: "Instance", client: LeaderClient, child_pid: int, vp
         if status >> 16 == libc.PTRACE_EVENT_STOP:
             break
         libc.ptrace(libc.PTRACE_CONT, child_pid, 0, 0)  # not ours to deliver: it spins on
-    tracee = Tracee(child_pid)
     ctypes.memmove(tracee.regs_addr, ctypes.addressof(saved), ctypes.sizeof(saved))
     tracee.set_regs()
     if saved.orig_rax == CLONE_NR and saved.rdi & CLONE_CHILD_SETTID:
@@ -289,7 +291,6 @@ def _become_child(instance: "Instance", client: LeaderClient, child_pid: int, vp
             pass
     task = Task(tracee, vpid, instance.process, instance)
     instance.tasks[child_pid] = task
-    client.send(Started(vpid, child_pid, os.getpid()))
     if instance.strace is not None:
         instance.strace.event(vpid, f"+++ forked from {ppid} +++")
     tracee.resume()

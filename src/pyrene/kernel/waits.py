@@ -157,10 +157,17 @@ class Waits:
     # -- set-up ----------------------------------------------------------------------
 
     def start(self) -> None:
-        """Create the wakeup pipe; signals caught by Python write a byte into it."""
+        """Catch WAKE_SIGNAL (a forked instance inherits the handler) and make the wakeup pipe."""
+        self._open_wakeup()
+        signal.signal(WAKE_SIGNAL, self._woken)
+
+    def _open_wakeup(self) -> None:
+        """The pipe that signals caught by Python write a byte into (signal.set_wakeup_fd):
+        it ends the event loop's poll. A forked instance makes its own when it first has
+        something to wait for (`_update_busy`): most never do, and every step of a new
+        instance costs copy-on-write faults."""
         self._wakeup = pal.pipe(0)
         signal.set_wakeup_fd(self._wakeup[1], warn_on_full_buffer=False)
-        signal.signal(WAKE_SIGNAL, self._woken)
 
     def _woken(self, _sig: int, _frame: object) -> None:
         self.woken = self.signalled = True
@@ -234,6 +241,8 @@ class Waits:
     def _update_busy(self) -> None:
         busy = bool(self.parked or self.timers or self.deferred)
         if busy != self.busy:
+            if busy and self._wakeup is None:
+                self._open_wakeup()  # before the SIGCHLD handler, whose byte must reach the poll
             self.busy = busy
             signal.signal(signal.SIGCHLD, _sigchld if busy else signal.SIG_DFL)
 
@@ -301,6 +310,8 @@ class Waits:
         timeout = None
         if deadlines:
             timeout = max(0, -(-(min(deadlines) - time.monotonic_ns()) // 1_000_000))
+        if self.woken:  # woken before the wakeup pipe existed (`_open_wakeup`): no byte is coming
+            timeout = 0
         ready = dict(poller.poll(timeout))
         if wakeup in ready:
             pal.drain(wakeup)
@@ -451,11 +462,11 @@ class Waits:
         self.signalled = self.woken = False
         for pid in list(self.child_pidfds):  # the parent's children, not ours
             self.unwatch_child(pid)
-        if self._wakeup is not None:
+        if self._wakeup is not None:  # the parent's: ours is made when we first wait
+            signal.set_wakeup_fd(-1)
             for fd in self._wakeup:
                 pal.close(fd)
             self._wakeup = None
-            self.start()
         self._update_busy()
 
 

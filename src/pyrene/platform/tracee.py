@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import mmap
 import os
 import signal
 from collections.abc import Callable
@@ -53,10 +54,13 @@ class Tracee:
         self._scratch_addr = ctypes.addressof(self._scratch)
         self._scratch_ref = ctypes.byref(self._scratch)
         self._vm = libc.VmCopier(pid)
-        # bounce buffer for memory copies up to BUF_SIZE (most of them): no allocation per call
-        self._buf = ctypes.create_string_buffer(BUF_SIZE)
-        self._buf_addr = ctypes.addressof(self._buf)
-        self._buf_view = memoryview(self._buf).cast("B")
+        # bounce buffer for memory copies up to BUF_SIZE (most of them): no allocation per
+        # call. An anonymous mapping, not a ctypes buffer, whose zeroing would write all 16
+        # pages: a Tracee is made at every fork, where each page written costs a
+        # copy-on-write fault, and most copies use the first page only.
+        self._buf = mmap.mmap(-1, BUF_SIZE)
+        self._buf_addr = ctypes.addressof(ctypes.c_char.from_buffer(self._buf))
+        self._buf_view = memoryview(self._buf)
         # signals that arrived while we were injecting; delivered on the next resume
         self.pending_signals: list[int] = []
 
@@ -256,7 +260,7 @@ class Tracee:
         s.rip = SYSCALL_SITE
         s.orig_rax = MASK64
         s.rax = nr
-        regs = tuple(a & MASK64 for a in args) + (0,) * (6 - len(args))
+        regs = tuple(int(a) & MASK64 for a in args) + (0,) * (6 - len(args))  # int(): flags may be IntFlags, slow to mask
         s.rdi, s.rsi, s.rdx, s.r10, s.r8, s.r9 = regs
         if libc.ptrace_raw(libc.PTRACE_SETREGS, self.pid, 0, self._scratch_ref) == -1:
             self._gone_or_raise("PTRACE_SETREGS")
