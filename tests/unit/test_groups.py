@@ -61,3 +61,14 @@ def test_signal_targets():
     assert leader.signal_targets(1, 42).error == errno.ESRCH
     leader.processes[3].status = 0
     assert leader.signal_targets(1, 3).error == errno.ESRCH
+
+
+def test_thread_numbers_are_forgotten():
+    """A thread's number leaves the leader's table when it ends, and with its process."""
+    leader = tree()
+    a, b = leader.allocate_tid(3), leader.allocate_tid(3)
+    c = leader.allocate_tid(4)
+    assert {a, b, c} <= set(leader.threads) and not {a, b, c} & set(leader.processes)
+    leader.threads.pop(a)  # ThreadExited
+    leader._exited(3, 0)
+    assert a not in leader.threads and b not in leader.threads and leader.threads[c] == 4

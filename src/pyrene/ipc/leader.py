@@ -36,7 +36,8 @@ from ..pal import linux as pal
 from .client import LeaderClient, socket_pair
 from .messages import (MAX_MESSAGE, DeathSignal, Describe, DescribeProcess, Exited, Facts, GroupQuery, Ids,
                        ListProcesses, NewProcess, NewThread, Noted, PidGiven, ProcessDescription, ProcessList, Reaped,
-                       Refused, SetGroup, SharedCall, SharedReply, SignalQuery, Started, Targets, decode, encode)
+                       Refused, SetGroup, SharedCall, SharedReply, SignalQuery, Started, Targets, ThreadExited,
+                       decode, encode)
 
 if TYPE_CHECKING:
     from . import shared
@@ -241,6 +242,8 @@ class Leader:
             sock.send(encode(PidGiven(entry.vpid)))
         elif isinstance(msg, NewThread):
             sock.send(encode(PidGiven(self.allocate_tid(msg.vpid))))
+        elif isinstance(msg, ThreadExited):
+            self.threads.pop(msg.vtid, None)
         elif isinstance(msg, Started):  # from the parent's instance: the child may be gone already
             entry = self.processes.get(msg.vpid)
             if entry is not None:
@@ -270,6 +273,8 @@ class Leader:
     def _exited(self, vpid: int, status: int) -> None:
         if self._shared is not None:
             self._shared.exited(vpid)  # its locks, semaphore undos and attaches go
+        for vtid in [vtid for vtid, owner in self.threads.items() if owner == vpid]:
+            del self.threads[vtid]  # threads that never said they ended (exit_group, a kill)
         entry = self.processes.get(vpid)
         if entry is None:
             return

@@ -132,6 +132,13 @@ class NewThread(NamedTuple):
     vpid: int
 
 
+class ThreadExited(NamedTuple):
+    """Instance -> leader: thread `vtid` of the instance's process is gone, its number free
+    again (no answer; a process's exit frees its threads' numbers too)."""
+
+    vtid: int
+
+
 # -- signals, process groups and sessions (syscalls/signal.py, syscalls/process.py) --------
 
 
@@ -196,10 +203,11 @@ class DeathSignal(NamedTuple):
 
 MESSAGES = {cls.__name__: cls for cls in (
     NewProcess, PidGiven, Refused, Started, Exited, Facts, Describe, Noted, Reaped, ListProcesses, ProcessList,
-    DescribeProcess, ProcessDescription, NewThread, SignalQuery, Targets, GroupQuery, SetGroup, Ids, DeathSignal)}
+    DescribeProcess, ProcessDescription, NewThread, ThreadExited, SignalQuery, Targets, GroupQuery, SetGroup, Ids,
+    DeathSignal)}
 Message = (NewProcess | PidGiven | Refused | Started | Exited | Describe | Noted | Reaped | ListProcesses
-           | ProcessList | DescribeProcess | ProcessDescription | NewThread | SignalQuery | Targets | GroupQuery
-           | SetGroup | Ids | DeathSignal)
+           | ProcessList | DescribeProcess | ProcessDescription | NewThread | ThreadExited | SignalQuery | Targets
+           | GroupQuery | SetGroup | Ids | DeathSignal)
 
 
 class _Unpickler(pickle.Unpickler):

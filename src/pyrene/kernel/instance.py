@@ -32,7 +32,8 @@ from ..errors import Errno, RunOnHost, TaskExit, WouldBlock
 from ..fs.mounts import MountTable
 from ..fs.vfs import Vfs
 from ..ipc.client import LeaderClient
-from ..ipc.messages import Describe, DescribeProcess, ListProcesses, ProcessDescription, ProcessList, Reaped
+from ..ipc.messages import (Describe, DescribeProcess, ListProcesses, ProcessDescription, ProcessList, Reaped,
+                            ThreadExited)
 from ..net.unix import UnixNamespace
 from ..platform import libc, spawn
 from ..platform.tracee import MASK64, Tracee
@@ -285,6 +286,11 @@ class Instance:
                 what = f"exited with {code}" if os.WIFEXITED(status) else \
                     f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
                 self.strace.event(t.proc.vpid, f"+++ {what} +++")
+        elif t.vtid != t.proc.vpid and self.leader is not None:
+            try:
+                self.leader.send(ThreadExited(t.vtid))  # the leader frees its number
+            except OSError:  # the leader is gone: the sandbox is ending anyway
+                pass
 
     @property
     def visible_cpus(self) -> tuple[int, ...]:
