@@ -28,7 +28,7 @@ PYTHON = "/usr/bin/python3.11"
 MODULES = ["test_os", "test_shutil", "test_tempfile", "test_pathlib", "test_glob", "test_fileio",
            "test_stat", "test_zipfile", "test_tarfile",
            "test_select", "test_poll", "test_epoll", "test_thread", "test_threading", "test_signal",
-           "test_wait3", "test_wait4", "test_fork1", "test_concurrent_futures"]
+           "test_wait3", "test_wait4", "test_fork1", "test_concurrent_futures", "test_subprocess"]
 # modules run in part, for time: the test classes (a glob) that are about Pyrene. Of
 # concurrent.futures, the process pools of the forkserver start method: fork, spawn and
 # SCM_RIGHTS between processes (the whole module passes under Pyrene too; 2.5 min natively)
