@@ -4,9 +4,11 @@ rules and whom kill(2) reaches, on the virtual tree alone (no process is started
 from __future__ import annotations
 
 import errno
+import selectors
 
+from pyrene.ipc.client import socket_pair
 from pyrene.ipc.leader import Leader
-from pyrene.ipc.messages import GroupQuery, SetGroup
+from pyrene.ipc.messages import GroupQuery, SetGroup, ThreadExited, encode
 
 
 def tree() -> Leader:
@@ -69,6 +71,11 @@ def test_thread_numbers_are_forgotten():
     a, b = leader.allocate_tid(3), leader.allocate_tid(3)
     c = leader.allocate_tid(4)
     assert {a, b, c} <= set(leader.threads) and not {a, b, c} & set(leader.processes)
-    leader.threads.pop(a)  # ThreadExited
+    ours, theirs = socket_pair()
+    theirs.send(encode(ThreadExited(a)))  # as an instance does when the thread ends
+    assert leader._message(ours, selectors.DefaultSelector())
+    ours.close()
+    theirs.close()
+    assert a not in leader.threads and leader.threads[b] == 3
     leader._exited(3, 0)
     assert a not in leader.threads and b not in leader.threads and leader.threads[c] == 4

@@ -38,6 +38,21 @@ def put(t: Task, file: OpenFile, data: bytes, offset: int | None) -> int:
         raise
 
 
+def put_after(t: Task, file: OpenFile, data: bytes, offset: int | None, done: int) -> int:
+    """`put` for a call that has written `done` bytes already (before it parked, or in
+    earlier chunks): the bytes written in all. A failure after some progress ends the
+    call with that progress; a new park carries it on."""
+    try:
+        return done + put(t, file, data, offset)
+    except WouldBlock as block:
+        block.progress += done
+        raise
+    except Errno:
+        if done:
+            return done
+        raise
+
+
 def read_into(t: Task, file: OpenFile, buf: int, count: int, offset: int | None) -> int:
     """The shared core of read, pread64, readv and preadv."""
     count = min(count, MAX_RW, CHUNK)
@@ -53,17 +68,8 @@ def write_from(t: Task, file: OpenFile, buf: int, count: int, offset: int | None
     done = t.instance.waits.progress(t)
     while done < count:
         data = t.mem.read(buf + done, min(count - done, CHUNK))
-        try:
-            n = put(t, file, data, None if offset is None else offset + done)
-        except WouldBlock as block:
-            block.progress += done
-            raise
-        except Errno:
-            if done:
-                return done
-            raise
-        done += n
-        if n < len(data):
+        before, done = done, put_after(t, file, data, None if offset is None else offset + done, done)
+        if done - before < len(data):
             break
     return done
 
@@ -124,15 +130,7 @@ def writev_at(t: Task, fd: int, iov: int, count: int, offset: int | None) -> int
     done = t.instance.waits.progress(t)  # a blocking pipe write that parked part done
     if not data:
         return 0
-    try:
-        return done + put(t, file, data[done:] if done else data, offset)
-    except WouldBlock as block:
-        block.progress += done
-        raise
-    except Errno:
-        if done:
-            return done
-        raise
+    return put_after(t, file, data[done:] if done else data, offset, done)
 
 
 @syscall("readv", Fd, Ptr, Int)
