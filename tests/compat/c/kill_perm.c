@@ -27,12 +27,13 @@ int main(void)
         _exit(0);
     }
     setpgid(sibling, sibling);
-    int go[2];
-    if (pipe(go) < 0)
+    int go[2], ready[2];
+    if (pipe(go) < 0 || pipe(ready) < 0)
         return 1;
     pid_t child = fork();
     if (child == 0) {
         close(go[1]);
+        close(ready[0]);
         if (setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000))
             return 2;
         show("kill(parent, 0)", kill(parent, 0));
@@ -56,18 +57,18 @@ int main(void)
         if (setpgid(0, 0) < 0)
             return 3;
         show("kill(-root's group, SIGUSR1)", kill(-sibling, SIGUSR1));
+        write(ready[1], "r", 1); /* everything is printed and flushed */
         char c;
         read(go[0], &c, 1); /* the parent kills us */
         return 4;
     }
     close(go[0]);
+    close(ready[1]);
     int status;
+    char c;
     /* the child's SIGUSR1s must not have arrived: they would have killed us */
-    while (waitpid(child, &status, WNOHANG) == 0) {
-        if (kill(child, 0) == 0 && getpgid(child) == child)
-            break;
-        usleep(1000);
-    }
+    if (read(ready[0], &c, 1) != 1)
+        return 5;
     show("root: kill(child, SIGKILL)", kill(child, SIGKILL));
     waitpid(child, &status, 0);
     printf("child: %s\n", WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exited");
