@@ -245,6 +245,23 @@ def test_kill_permissions_follow_the_virtual_uids(cbuild, tmp_path):
     assert out.stdout.count(b"EPERM") == 5 and b"sibling: Terminated" in out.stdout
 
 
+def test_a_signal_right_after_fork_reaches_the_child(cbuild, tmp_path):
+    """Each of 200 children is signalled by its parent as soon as fork returns, while
+    its new instance may still be taking it over: the handler runs once in every child,
+    none is lost or killed."""
+    out = assert_same([cbuild("fork_signal_race.c")], cwd=tmp_path)
+    assert out.stdout == b"lost 0, killed 0\n"
+
+
+def test_a_child_exit_ends_the_parents_wait(cbuild, tmp_path):
+    """SIGCHLD ends a ppoll parked in Pyrene, 100 times in a row. Pyrene learns of the
+    exit from a pidfd and then from the child's tracer; a report landing just before
+    the event loop polled again was once lost, and the parent waited forever (found
+    as a hang of Python's forkserver, which waits for SIGCHLD in epoll_wait)."""
+    out = assert_same([cbuild("child_exit_ends_wait.c")], cwd=tmp_path)
+    assert out.stdout == b"interrupted 100 of 100\n"
+
+
 @pytest.mark.parametrize(
     "script",
     [

@@ -54,6 +54,7 @@ log = logging.getLogger("pyrene.kernel")
 MASK64 = (1 << 64) - 1
 NR_FUTEX, FUTEX_WAIT_PRIVATE = 202, 0 | 128
 PARK_TIMEOUT_S = 10  # how long a forked child waits for its new instance before it dies
+ALL_SIGNALS = MASK64  # a signal mask blocking every signal (SIGKILL and SIGSTOP stay unblockable)
 CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
 CLONE_VFORK, CLONE_PARENT, CLONE_THREAD = 0x4000, 0x8000, 0x10000
 CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID = 0x100000, 0x200000, 0x1000000
@@ -184,6 +185,7 @@ def _hand_over(instance: "Instance", parent: Task, child_pid: int) -> bool:
     _first_stop(instance, child_pid)
     child = Tracee(child_pid)
     saved = libc.UserRegs.from_buffer_copy(child.get_regs())
+    mask = child.signal_mask()
     _park(child)
     leader = instance.leader
     assert leader is not None
@@ -211,7 +213,8 @@ def _hand_over(instance: "Instance", parent: Task, child_pid: int) -> bool:
         raise
     if pid == 0:
         try:
-            _become_child(instance, LeaderClient(ours), child, vpid, parent.proc.vpid, parent.proc.host_pid, saved)
+            _become_child(instance, LeaderClient(ours), child, vpid, parent.proc.vpid, parent.proc.host_pid,
+                          saved, mask)
             return True  # back in the run loop, as the new instance
         except BaseException:  # noqa: BLE001 - the new instance failed to start: the child dies with it
             os.kill(child_pid, signal.SIGKILL)
@@ -234,7 +237,12 @@ def _park(child: Tracee) -> None:
     instance interrupts the wait long before the timeout; if it never comes (Pyrene was
     killed in between), the wait ends and the `int3` kills the untraced child with
     SIGTRAP, so nothing is left behind. The timespec goes below the child's stack
-    pointer (its own memory after fork; after vfork, the sleeping parent's unused stack)."""
+    pointer (its own memory after fork; after vfork, the sleeping parent's unused stack).
+
+    Every signal is blocked meanwhile: one sent to the new pid now (its parent may kill
+    it as soon as fork returns) would end the wait early, run its handler untraced and
+    hit the `int3`. It stays pending until the new instance restores the mask."""
+    child.set_signal_mask(ALL_SIGNALS)
     regs = child.regs
     timespec = (regs.rsp - 512) & ~0xF
     child.write(timespec, struct.pack("<qq", PARK_TIMEOUT_S, 0))
@@ -254,7 +262,7 @@ def _first_stop(instance: "Instance", pid: int) -> None:
 
 
 def _become_child(instance: "Instance", client: LeaderClient, tracee: Tracee, vpid: int, ppid: int,
-                  parent_host_pid: int, saved: libc.UserRegs) -> None:
+                  parent_host_pid: int, saved: libc.UserRegs, mask: int) -> None:
     """In the new instance (the leader's child): tie our life to the leader's, seize the
     waiting app process (`tracee`, made by the parent instance) and make this instance
     its kernel."""
@@ -284,6 +292,7 @@ def _become_child(instance: "Instance", client: LeaderClient, tracee: Tracee, vp
         libc.ptrace(libc.PTRACE_CONT, child_pid, 0, 0)  # not ours to deliver: it spins on
     ctypes.memmove(tracee.regs_addr, ctypes.addressof(saved), ctypes.sizeof(saved))
     tracee.set_regs()
+    tracee.set_signal_mask(mask)  # signals sent meanwhile are delivered now (`_park`)
     if saved.orig_rax == CLONE_NR and saved.rdi & CLONE_CHILD_SETTID:
         try:  # glibc keeps the thread's tid there (raise, pthread_kill): the virtual one
             tracee.write(saved.r10, vpid.to_bytes(4, "little"))

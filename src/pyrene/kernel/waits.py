@@ -77,7 +77,6 @@ by the app (fork.reaped) is no longer watched.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import select
@@ -102,7 +101,7 @@ SA_RESTART = 0x10000000
 # signals whose default action is to do nothing: they never interrupt a wait
 DEFAULT_IGNORED = frozenset({signal.SIGCHLD, signal.SIGURG, signal.SIGWINCH, signal.SIGCONT})
 EINTR, RESTART = "eintr", "restart"
-PTRACE_SINGLESTEP, PTRACE_GETSIGMASK, PTRACE_SETSIGMASK = 9, 0x420A, 0x420B
+PTRACE_SINGLESTEP = 9
 UC_SIGMASK = 304  # offset of uc.uc_sigmask in x86-64's struct rt_sigframe (after pretcode)
 POLL_ANY = select.POLLHUP | select.POLLERR | select.POLLNVAL
 WAKE_SIGNAL = signal.SIGRTMAX  # instance -> instance: "look again" (see "Waking" above)
@@ -264,6 +263,8 @@ class Waits:
             if pid:
                 return pid, status
             self._fire_timers()
+            if self.parked:
+                self._check_exits()  # before the signals: a child's reported exit is one
             if self.signalled:
                 self.signalled = False
                 self._deliver_signals()
@@ -294,7 +295,6 @@ class Waits:
         wanted: dict[int, int] = {}
         deadlines = [tm.deadline for tm in self.timers]
         if self.parked:
-            self._check_exits()
             for pid, pidfd in self.child_pidfds.items():
                 if pid not in self.exiting:
                     poller.register(pidfd, select.POLLIN)
@@ -353,7 +353,7 @@ class Waits:
             del self.parked[p.task.tid]
             try:
                 if p.block.sigmask is not None and own_mask & (1 << (sig - 1)):
-                    _set_mask(p.task.tid, p.block.sigmask)
+                    p.task.tracee.set_signal_mask(p.block.sigmask)
                     self.mask_fixes[p.task.tid] = (own_mask, 0)
                 if p.block.progress:  # a partly done call returns what it did (a short write)
                     self.instance.finish(p.task, p.spec, p.args, p.block.progress)
@@ -419,7 +419,7 @@ class Waits:
             t.tracee.write(regs.rsp + UC_SIGMASK, own_mask.to_bytes(8, "little"))
             t.tracee.resume()
         else:
-            _set_mask(t.tid, own_mask)
+            t.tracee.set_signal_mask(own_mask)
             t.tracee.resume(0 if sig == signal.SIGTRAP else sig)
 
     # -- children's exits -------------------------------------------------------------
@@ -473,11 +473,6 @@ class Waits:
 def wake_instance(instance_pid: int) -> None:
     """Tell the instance `instance_pid` to look again at its parked calls (module doc)."""
     pal.host_kill(instance_pid, WAKE_SIGNAL)
-
-
-def _set_mask(tid: int, mask: int) -> None:
-    value = ctypes.c_uint64(mask)
-    libc.ptrace(PTRACE_SETSIGMASK, tid, 8, ctypes.addressof(value))
 
 
 def _sigchld(_sig: int, _frame: object) -> None:

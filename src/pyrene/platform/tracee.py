@@ -113,6 +113,18 @@ class Tracee:
         libc.ptrace(libc.PTRACE_GETEVENTMSG, self.pid, 0, ctypes.addressof(msg))
         return msg.value
 
+    def signal_mask(self) -> int:
+        """The thread's blocked signals, as a 64-bit set (bit N-1 for signal N)."""
+        mask = ctypes.c_uint64()
+        if _ptrace(libc.PTRACE_GETSIGMASK, self.pid, 8, ctypes.byref(mask)) == -1:
+            self._gone_or_raise("PTRACE_GETSIGMASK")
+        return mask.value
+
+    def set_signal_mask(self, mask: int) -> None:
+        value = ctypes.c_uint64(mask)
+        if _ptrace(libc.PTRACE_SETSIGMASK, self.pid, 8, ctypes.byref(value)) == -1:
+            self._gone_or_raise("PTRACE_SETSIGMASK")
+
     # -- memory ----------------------------------------------------------------------
 
     def read(self, addr: int, length: int) -> bytes:
