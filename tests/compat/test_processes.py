@@ -245,6 +245,13 @@ def test_kill_permissions_follow_the_virtual_uids(cbuild, tmp_path):
     assert out.stdout.count(b"EPERM") == 5 and b"sibling: Terminated" in out.stdout
 
 
+def test_tgkill_reaches_a_thread_of_another_process(cbuild, tmp_path):
+    """tgkill/tkill name a non-main thread of another process (the leader knows its host
+    tid): that thread runs the handler; a tid paired with the wrong process is ESRCH."""
+    out = assert_same([cbuild("tgkill_other.c")], cwd=tmp_path)
+    assert out.stdout.count(b"in the second thread") == 2
+
+
 def test_a_signal_right_after_fork_reaches_the_child(cbuild, tmp_path):
     """Each of 200 children is signalled by its parent as soon as fork returns, while
     its new instance may still be taking it over: the handler runs once in every child,

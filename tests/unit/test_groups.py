@@ -8,7 +8,7 @@ import selectors
 
 from pyrene.ipc.client import socket_pair
 from pyrene.ipc.leader import Leader
-from pyrene.ipc.messages import GroupQuery, SetGroup, ThreadExited, encode
+from pyrene.ipc.messages import GroupQuery, SetGroup, SignalQuery, ThreadExited, encode
 
 
 def tree() -> Leader:
@@ -68,14 +68,28 @@ def test_signal_targets():
 def test_thread_numbers_are_forgotten():
     """A thread's number leaves the leader's table when it ends, and with its process."""
     leader = tree()
-    a, b = leader.allocate_tid(3), leader.allocate_tid(3)
-    c = leader.allocate_tid(4)
+    a, b = leader.allocate_tid(3, 103), leader.allocate_tid(3, 104)
+    c = leader.allocate_tid(4, 105)
     assert {a, b, c} <= set(leader.threads) and not {a, b, c} & set(leader.processes)
     ours, theirs = socket_pair()
     theirs.send(encode(ThreadExited(a)))  # as an instance does when the thread ends
     assert leader._message(ours, selectors.DefaultSelector())
     ours.close()
     theirs.close()
-    assert a not in leader.threads and leader.threads[b] == 3
+    assert a not in leader.threads and leader.threads[b] == (3, 104)
     leader._exited(3, 0)
-    assert a not in leader.threads and b not in leader.threads and leader.threads[c] == 4
+    assert a not in leader.threads and b not in leader.threads and leader.threads[c] == (4, 105)
+
+
+def test_a_thread_of_another_process_is_named_with_its_process():
+    """tgkill's target: thread `tid` of process `tgid` (any, for tkill), or its main
+    thread by the process's pid; ESRCH when the thread is not that process's."""
+    leader = tree()
+    vtid = leader.allocate_tid(3, 1003)
+    host_pid = leader.processes[3].host_pid
+    assert leader.thread_target(SignalQuery(1, 3, 10, vtid)).host_tid == 1003
+    assert leader.thread_target(SignalQuery(1, 0, 10, vtid)).host_tid == 1003
+    assert leader.thread_target(SignalQuery(1, 3, 10, 3)).host_tid == host_pid
+    assert leader.thread_target(SignalQuery(1, 4, 10, vtid)).error == errno.ESRCH
+    assert leader.thread_target(SignalQuery(1, 3, 10, 4)).error == errno.ESRCH
+    assert leader.thread_target(SignalQuery(1, 0, 10, 99)).error == errno.ESRCH

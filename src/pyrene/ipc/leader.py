@@ -85,7 +85,7 @@ class Leader:
     processes: dict[int, ProcessEntry] = field(default_factory=dict)
     next_vpid: int = 1
     first_code: int | None = None
-    threads: dict[int, int] = field(default_factory=dict)  # vtid -> vpid of the other threads
+    threads: dict[int, tuple[int, int]] = field(default_factory=dict)  # vtid -> (vpid, host tid), but main threads
     # file locks and System V IPC of the sandbox (ipc/shared.py): see `shared`
     _shared: shared.SharedState | None = None
     socket_vpids: dict[int, int] = field(default_factory=dict)  # instance socket fileno -> vpid
@@ -106,10 +106,10 @@ class Leader:
         self.processes[vpid] = entry
         return entry
 
-    def allocate_tid(self, vpid: int) -> int:
+    def allocate_tid(self, vpid: int, host_tid: int) -> int:
         """A virtual tid for a new thread of process `vpid`, from the pids' number space."""
         vtid = self._free_number()
-        self.threads[vtid] = vpid
+        self.threads[vtid] = (vpid, host_tid)
         return vtid
 
     def _free_number(self) -> int:
@@ -241,7 +241,7 @@ class Leader:
                 self._shared.forked(msg.parent, entry.vpid)
             sock.send(encode(PidGiven(entry.vpid)))
         elif isinstance(msg, NewThread):
-            sock.send(encode(PidGiven(self.allocate_tid(msg.vpid))))
+            sock.send(encode(PidGiven(self.allocate_tid(msg.vpid, msg.host_tid))))
         elif isinstance(msg, ThreadExited):
             self.threads.pop(msg.vtid, None)
         elif isinstance(msg, Started):  # from the parent's instance: the child may be gone already
@@ -256,7 +256,7 @@ class Leader:
         elif isinstance(msg, SharedCall):
             self._shared_call(sock, msg)
         elif isinstance(msg, SignalQuery):
-            sock.send(encode(self.signal_targets(msg.sender, msg.target, msg.sig)))
+            sock.send(encode(self.thread_target(msg) if msg.tid else self.signal_targets(msg.sender, msg.target, msg.sig)))
         elif isinstance(msg, GroupQuery):
             sock.send(encode(self.ids(msg)))
         elif isinstance(msg, SetGroup):
@@ -273,7 +273,7 @@ class Leader:
     def _exited(self, vpid: int, status: int) -> None:
         if self._shared is not None:
             self._shared.exited(vpid)  # its locks, semaphore undos and attaches go
-        for vtid in [vtid for vtid, owner in self.threads.items() if owner == vpid]:
+        for vtid in [vtid for vtid, (owner, _) in self.threads.items() if owner == vpid]:
             del self.threads[vtid]  # threads that never said they ended (exit_group, a kill)
         entry = self.processes.get(vpid)
         if entry is None:
@@ -404,6 +404,21 @@ class Leader:
         if not allowed and target != -1:
             return Targets(errno.EPERM)
         return Targets(0, tuple((e.vpid, e.host_pid, e.instance_pid) for e in allowed))
+
+    def thread_target(self, q: SignalQuery) -> Targets:
+        """tgkill(2)'s thread: `q.tid` of process `q.target` (0: any), its main thread
+        when the tid is the process's pid; ESRCH when it is not a live thread of it, EPERM
+        when the sender may not signal its process."""
+        if q.tid in self.threads:
+            vpid, host_tid = self.threads[q.tid]
+        else:
+            vpid, host_tid = q.tid, 0
+        e = self.processes.get(vpid)
+        if e is None or not e.alive or q.target not in (0, vpid):
+            return Targets(errno.ESRCH)
+        if not may_signal(self.processes.get(q.sender), e, q.sig):
+            return Targets(errno.EPERM)
+        return Targets(0, ((e.vpid, e.host_pid, e.instance_pid),), host_tid or e.host_pid)
 
     def _group_host_pgid(self, pgid: int, sid: int) -> int:
         """The host pgid of the live virtual group `pgid` in session `sid`; 0 if none."""

@@ -126,10 +126,12 @@ class ProcessDescription(NamedTuple):
 
 
 class NewThread(NamedTuple):
-    """Instance -> leader: process `vpid` created a thread; answered by `PidGiven` with its
-    virtual tid (tids and pids share one number space, as in Linux)."""
+    """Instance -> leader: process `vpid` created a thread, host thread `host_tid`;
+    answered by `PidGiven` with its virtual tid (tids and pids share one number space,
+    as in Linux). The leader keeps the host tid for tgkill from other processes."""
 
     vpid: int
+    host_tid: int
 
 
 class ThreadExited(NamedTuple):
@@ -145,19 +147,22 @@ class ThreadExited(NamedTuple):
 class SignalQuery(NamedTuple):
     """Instance -> leader: which processes does kill(`target`, `sig`) from `sender` reach?
     `target` as kill(2) takes it: > 0 a pid, 0 the sender's group, -1 everyone it may
-    signal, < -1 the group -target. Answered by `Targets`."""
+    signal, < -1 the group -target. With `tid` (tgkill, tkill): thread `tid` of process
+    `target` (0: of whichever process it is in). Answered by `Targets`."""
 
     sender: int
     target: int
     sig: int = 0
+    tid: int = 0
 
 
 class Targets(NamedTuple):
     """Leader -> instance: (vpid, host pid, instance pid) of each process reached, or an
-    errno (ESRCH, EPERM) in `error`."""
+    errno (ESRCH, EPERM) in `error`; for a thread, its host tid too."""
 
     error: int
     targets: tuple[tuple[int, int, int], ...] = ()
+    host_tid: int = 0
 
 
 class GroupQuery(NamedTuple):

@@ -330,6 +330,8 @@ def _de_thread(t: "Task", others: list["Task"]) -> None:
     killed them; their exit reports, if still to come, find no task) and `t` is the
     thread-group leader, with the process's pid as its tid (Linux's de_thread)."""
     instance = t.instance
+    for task in others + [t]:  # their numbers are free; `t` takes the process's pid
+        instance.thread_ended(task)
     for task in others:
         instance.tasks.pop(task.tid, None)
         instance.waits.forget(task.tid)

@@ -119,7 +119,7 @@ def new_thread(instance: "Instance", parent: Task, tid: int) -> None:
         return
     leader = instance.leader
     assert leader is not None
-    answer = leader.request(NewThread(parent.proc.vpid))
+    answer = leader.request(NewThread(parent.proc.vpid, tid))
     assert isinstance(answer, PidGiven)
     vtid = answer.vpid
     task = Task(Tracee(tid), vtid, parent.proc, instance)

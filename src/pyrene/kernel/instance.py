@@ -286,9 +286,14 @@ class Instance:
                 what = f"exited with {code}" if os.WIFEXITED(status) else \
                     f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
                 self.strace.event(t.proc.vpid, f"+++ {what} +++")
-        elif t.vtid != t.proc.vpid and self.leader is not None:
+        else:
+            self.thread_ended(t)
+
+    def thread_ended(self, t: Task) -> None:
+        """Thread `t`, not its process's main thread, is gone: the leader frees its number."""
+        if t.vtid != t.proc.vpid and self.leader is not None:
             try:
-                self.leader.send(ThreadExited(t.vtid))  # the leader frees its number
+                self.leader.send(ThreadExited(t.vtid))
             except OSError:  # the leader is gone: the sandbox is ending anyway
                 pass
 

@@ -75,6 +75,20 @@ def resolve(t: "Task", target: int, sig: int = 0) -> tuple[tuple[int, int, int],
     return answer.targets
 
 
+def resolve_thread(t: "Task", tgid: int, tid: int, sig: int = 0) -> tuple[int, int, int]:
+    """(host pid, host tid, instance pid) of thread `tid` of another process `tgid` (0:
+    whichever process it is in), as tgkill(2) names it."""
+    leader = t.instance.leader
+    if leader is None:  # no leader (a bare instance): only our own process exists
+        raise Errno(errno.ESRCH)
+    answer = leader.request(SignalQuery(t.proc.vpid, tgid, sig, tid))
+    assert isinstance(answer, Targets)
+    if answer.error:
+        raise Errno(answer.error)
+    (_vpid, host_pid, instance_pid), = answer.targets
+    return host_pid, answer.host_tid, instance_pid
+
+
 def queue(t: "Task", host_pid: int, instance_pid: int, sig: int, info: bytes, host_tid: int = 0) -> None:
     """Queue `sig` with `info` to one app process (or one of its threads) and make its
     instance look at its parked tasks."""

@@ -63,18 +63,14 @@ def kill(t: Task, pid: int, sig: int) -> int:
 
 def thread_target(t: Task, tgid: int, tid: int, sig: int) -> tuple[int, int, int]:
     """(host pid, host tid, instance pid) of thread `tid` of process `tgid` (0: any
-    process, for tkill). Threads of our own process are ours; of another process, only
-    its main thread (tid == its pid) can be named for now."""
+    process, for tkill). Threads of our own process are ours; the leader knows the others'."""
     if tgid in (0, t.proc.vpid):
         task = t.instance.thread(tid)
         if task is not None and task.proc is t.proc:
             return t.proc.host_pid, task.tid, 0
         if tgid:
             raise Errno(errno.ESRCH)
-    if tgid not in (0, tid):
-        raise Errno(errno.ESRCH)
-    (_vpid, host_pid, instance_pid), = signals.resolve(t, tid, sig)
-    return host_pid, host_pid, instance_pid
+    return signals.resolve_thread(t, tgid, tid, sig)
 
 
 def send_to_thread(t: Task, tgid: int, tid: int, sig: int, info: bytes | None) -> int:
@@ -89,14 +85,14 @@ def send_to_thread(t: Task, tgid: int, tid: int, sig: int, info: bytes | None) -
     return 0
 
 
-@syscall("tgkill", Int, Int, Int, support=PARTIAL, note="another process's threads: its main thread only")
+@syscall("tgkill", Int, Int, Int)
 def tgkill(t: Task, tgid: int, tid: int, sig: int) -> int:
     if tgid <= 0:
         raise Errno(errno.EINVAL)
     return send_to_thread(t, tgid, tid, sig, None)
 
 
-@syscall("tkill", Int, Int, support=PARTIAL, note="another process's threads: its main thread only")
+@syscall("tkill", Int, Int)
 def tkill(t: Task, tid: int, sig: int) -> int:
     return send_to_thread(t, 0, tid, sig, None)
 
