@@ -91,6 +91,7 @@ def test_forwarded_signal_ends_a_blocked_read(need, tmp_path):
         assert proc.stdout.readline() == b"ready\n"
         time.sleep(0.2)
         proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)  # stdin stays open: an EOF must not end the read before the signal does
 
     for code in (handled, default):
         both([python, "-c", code], tmp_path, terminate)
@@ -148,7 +149,7 @@ def test_bash_read_timeout(need, tmp_path):
     bash = need("/bin/bash", "bash")
 
     def hold_stdin(proc: subprocess.Popen) -> None:
-        time.sleep(1.0)
+        proc.wait(timeout=60)  # stdin stays open and empty until bash is done
 
     # --norc: bash runs ~/.bashrc when getpeername(0) fails with anything but ENOTSOCK
     # (it takes stdin for a network connection), and Pyrene has no getpeername yet

@@ -135,14 +135,16 @@ def test_proc_of_another_process(cbuild, tmp_path, link):
     assert b"zombie: state Z, comm sleep" in native.stdout
 
 
-PS_SCRIPT = ("sleep 1 & a=$!; sleep 1 & b=$!; echo children $a $b; "
-             "ps -e -o pid=,ppid=,comm=,args=; echo pgrep; pgrep -l sleep; echo end; wait")
+# the children are listed once both have exec'd sleep (before, they are forked bashes)
+PS_SCRIPT = ("sleep 30 & a=$!; sleep 30 & b=$!; echo children $a $b; "
+             "until read x </proc/$a/comm && read y </proc/$b/comm && [ $x$y = sleepsleep ]; do sleep 0.01; done; "
+             "ps -e -o pid=,ppid=,comm=,args=; echo pgrep; pgrep -l sleep; echo end; pkill sleep; wait")
 
 
 def test_ps_and_pgrep_list_the_sandbox(need, tmp_path):
     """procps reads /proc: `ps -e` lists exactly the shell (pid 1), its two sleeps and
-    itself; pgrep finds the sleeps under the pids the shell got from fork. (pkill needs
-    kill(2) to other processes, which the leader does not route yet.)"""
+    itself; pgrep finds the sleeps under the pids the shell got from fork, and pkill
+    ends them."""
     bash = need("/bin/bash", "bash")
     need("/usr/bin/ps", "procps")
     out = run_pyrene([bash, "-c", PS_SCRIPT], cwd=tmp_path, env=default_env(), timeout=120)
@@ -153,8 +155,8 @@ def test_ps_and_pgrep_list_the_sandbox(need, tmp_path):
     ps = [line.split(None, 3) for line in lines[1:lines.index("pgrep")]]
     rows = {int(pid): (int(ppid), comm, args) for pid, ppid, comm, args in ps}
     assert rows.pop(1) == (0, "bash", f"{bash} -c {PS_SCRIPT}")
-    assert rows.pop(a) == (1, "sleep", "sleep 1")
-    assert rows.pop(b) == (1, "sleep", "sleep 1")
+    assert rows.pop(a) == (1, "sleep", "sleep 30")
+    assert rows.pop(b) == (1, "sleep", "sleep 30")
     (ps_pid, (ps_ppid, ps_comm, ps_args)), = rows.items()  # and ps itself, nothing else
     assert (ps_ppid, ps_comm, ps_args) == (1, "ps", "ps -e -o pid=,ppid=,comm=,args=")
     assert ps_pid > b
@@ -194,10 +196,10 @@ def test_no_host_pid_in_proc(need, tmp_path):
 
 
 ZOMBIE_SCRIPT = """
-(sleep 0.1 & exec sleep 3) &
+(sleep 0.1 & exec sleep 60) &
 for i in $(seq 50); do ps -e -o stat= | grep -q Z && break; sleep 0.1; done
 echo parent $!; ps -e -o pid=,ppid=,stat=,comm=
-wait
+kill $!; wait
 (sleep 0.1 &)
 for i in $(seq 50); do [ $(ps -e -o pid= | wc -l) = 2 ] && break; sleep 0.1; done
 echo after; ps -e -o ppid=,stat=,comm=; true
@@ -332,7 +334,8 @@ def test_signals_to_pyrene_reach_the_app(need, tmp_path):
 
 def in_a_terminal(argv: list[str], cwd: object, keys: list[bytes]) -> bytes:
     """Run `argv` as the session leader of a new pty (its controlling terminal) and type
-    `keys`, each once the prompt shows (PS1 "PROMPT$ "); what the terminal showed."""
+    `keys`, each once the prompt shows (PS1 "PROMPT$ "), a Ctrl-C once the command before
+    it has become the terminal's foreground job; what the terminal showed."""
     import fcntl
     import select
     import termios
@@ -366,15 +369,20 @@ def in_a_terminal(argv: list[str], cwd: object, keys: list[bytes]) -> bytes:
         return True
 
     try:
-        assert until(b"PROMPT$ "), f"no prompt in {shown!r}"
+        assert until(b"PROMPT$ "), f"{argv}: no prompt in {shown!r}"
+        shell_group = os.tcgetpgrp(master)  # the foreground process group, seen from the master side
         for i, key in enumerate(keys):
             os.write(master, key)
             if key == b"\x03":  # again until the prompt shows: the first may come before the command runs
                 while not until(b"PROMPT$ ", 2):
-                    assert time.monotonic() < deadline, f"no prompt after Ctrl-C in {shown!r}"
+                    assert time.monotonic() < deadline, f"{argv}: no prompt after Ctrl-C in {shown!r}"
                     os.write(master, key)
             elif keys[i + 1:i + 2] != [b"\x03"]:
-                assert until(b"PROMPT$ "), f"no prompt in {shown!r}"
+                assert until(b"PROMPT$ "), f"{argv}: no prompt in {shown!r}"
+            else:  # Ctrl-C once the command is the terminal's foreground: sooner races, natively too
+                while os.tcgetpgrp(master) == shell_group:
+                    assert time.monotonic() < deadline, f"{argv}: {key!r} never took the terminal"
+                    time.sleep(0.01)
         os.write(master, b"exit\n")
         assert proc.wait(timeout=30) == 0
     finally:
