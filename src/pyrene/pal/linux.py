@@ -627,33 +627,6 @@ def raise_host_nice(host_pid: int, nice: int) -> None:
             os.setpriority(os.PRIO_PROCESS, host_pid, nice)
 
 
-@dataclass(frozen=True, slots=True)
-class HostUsage:
-    """What the host accounted to one process or thread (proc(5) stat and status)."""
-
-    utime_ticks: int
-    stime_ticks: int
-    minflt: int
-    majflt: int
-    maxrss_kb: int
-    nvcsw: int
-    nivcsw: int
-
-
-def host_usage(host_pid: int, host_tid: int | None = None) -> HostUsage:
-    """The host's accounting of process `host_pid` (or of its thread `host_tid`)."""
-    base = f"/proc/{host_pid}" + (f"/task/{host_tid}" if host_tid is not None else "")
-    stat = read_host_text(f"{base}/stat").decode(errors="replace")
-    fields = stat.rpartition(")")[2].split()  # fields[0] is proc(5)'s field 3, state
-    numbers = [int(f) for f in fields[7:13]] if len(fields) >= 13 else [0] * 6
-    minflt, _, majflt, _, utime, stime = numbers
-    status = status_fields(f"{base}/status")
-    # a thread's status has no VmHWM of its own: the process's memory is the thread's
-    hwm = status.get("VmHWM") or status_fields(f"/proc/{host_pid}/status").get("VmHWM", "0")
-    return HostUsage(utime, stime, minflt, majflt, int(hwm),
-                     int(status.get("voluntary_ctxt_switches", 0)), int(status.get("nonvoluntary_ctxt_switches", 0)))
-
-
 def status_fields(path: str) -> dict[str, str]:
     """The first word of each "Key: value" line of a proc(5) status file."""
     fields = {}
@@ -662,16 +635,6 @@ def status_fields(path: str) -> dict[str, str]:
         if value.split():
             fields[key] = value.split()[0]
     return fields
-
-
-def clock_ticks() -> int:
-    """USER_HZ, the unit of times(2) and of proc(5)'s utime/stime."""
-    return os.sysconf("SC_CLK_TCK")
-
-
-def ticks_since_boot() -> int:
-    """What times(2) returns: the system's clock in clock ticks."""
-    return int(os.times().elapsed * clock_ticks())
 
 
 def host_nice() -> int:

@@ -12,7 +12,7 @@ import struct
 
 from ..abi.flags import CAP_SYS_NICE, Rlimit
 from ..abi.types import Int, Ptr
-from ..errors import Errno
+from ..errors import Errno, RunOnHost
 from ..kernel.table import PARTIAL, syscall
 from ..kernel.task import Process, Task
 from ..pal import linux as pal
@@ -22,9 +22,6 @@ MIN_NICE, MAX_NICE = -20, 19
 SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE, SCHED_DEADLINE = 0, 1, 2, 3, 5, 6
 SCHED_RESET_ON_FORK = 0x40000000
 REALTIME = (SCHED_FIFO, SCHED_RR)
-RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD = 0, -1, 1
-RUSAGE = struct.Struct("<4q14q")  # ru_utime, ru_stime (timevals), then 14 longs
-TMS = struct.Struct("<4q")
 SCHED_PARAM = struct.Struct("<i")
 
 
@@ -147,28 +144,14 @@ def sched_get_priority_min(t: Task, policy: int) -> int:
 
 # -- accounting -------------------------------------------------------------------------
 
-@syscall("getrusage", Int, Ptr, support=PARTIAL, note="RUSAGE_CHILDREN is all zero until processes have children")
+@syscall("getrusage", Int, Ptr)
 def getrusage(t: Task, who: int, buf: int) -> int:
-    if who == RUSAGE_CHILDREN:
-        t.mem.write(buf, RUSAGE.pack(*[0] * 18))
-        return 0
-    if who not in (RUSAGE_SELF, RUSAGE_THREAD):
-        raise Errno(errno.EINVAL)
-    u = pal.host_usage(t.proc.host_pid, t.tid if who == RUSAGE_THREAD else None)
-    hz = pal.clock_ticks()
-
-    def timeval(ticks: int) -> tuple[int, int]:
-        return ticks // hz, ticks % hz * (1_000_000 // hz)
-
-    t.mem.write(buf, RUSAGE.pack(*timeval(u.utime_ticks), *timeval(u.stime_ticks), u.maxrss_kb, 0, 0, 0,
-                                 u.minflt, u.majflt, 0, 0, 0, 0, 0, 0, u.nvcsw, u.nivcsw))
-    return 0
+    """The host accounts the app's process and threads, and its children once it has
+    waited for them (they are its host children, and its waits are the host's)."""
+    raise RunOnHost()
 
 
-@syscall("times", Ptr, support=PARTIAL, note="children's times are zero until processes have children")
+@syscall("times", Ptr)
 def times(t: Task, buf: int) -> int:
-    """The process's user and system ticks; returns the system's tick clock."""
-    if buf:
-        u = pal.host_usage(t.proc.host_pid)
-        t.mem.write(buf, TMS.pack(u.utime_ticks, u.stime_ticks, 0, 0))
-    return pal.ticks_since_boot()
+    """As getrusage; the return value is the host's tick clock, as natively."""
+    raise RunOnHost()

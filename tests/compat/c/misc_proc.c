@@ -9,6 +9,8 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/times.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NO_SUCH_PID 0x7ffffff0
@@ -88,6 +90,22 @@ int main(void) {
     clock_t now = times(&tms);
     printf("times > 0 %d, utime >= 0 %d, cutime %ld\n", now > 0, tms.tms_utime >= 0, (long)tms.tms_cutime);
     printf("times(NULL) >= then %d\n", times(NULL) >= now);
+    /* a child's time counts for its parent once the parent has waited for it */
+    pid_t child = fork();
+    if (child == 0) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+        do  /* 0.3 s of user time */
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+        while ((t1.tv_sec - t0.tv_sec) * 1000000000L + t1.tv_nsec - t0.tv_nsec < 300000000L);
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+    CHECK(getrusage(RUSAGE_CHILDREN, &ru));
+    times(&tms);
+    printf("after a child: children's time >= 0.2 s %d, maxrss > 0 %d, cutime+cstime >= 20 ticks %d\n",
+           ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec >= 200000,
+           ru.ru_maxrss > 0, tms.tms_cutime + tms.tms_cstime >= 20);
 
     /* prctl flags */
     int value = -1;
