@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -245,6 +246,14 @@ def test_kill_permissions_follow_the_virtual_uids(cbuild, tmp_path):
         pytest.skip("needs root to change uids natively")
     out = assert_same([cbuild("kill_perm.c")], cwd=tmp_path)
     assert out.stdout.count(b"EPERM") == 5 and b"sibling: Terminated" in out.stdout
+
+
+def test_pidfds(need, tmp_path):
+    """Python's pidfd calls: poll on a pidfd until the child exits, waitid(P_PIDFD) (and
+    EAGAIN for a non-blocking pidfd), pidfd_send_signal, and Linux's errors."""
+    python = need("/usr/bin/python3.11", "python3.11")
+    out = assert_same([python, str(Path(__file__).parent / "py" / "pidfd_check.py")], cwd=tmp_path)
+    assert b"waitid True True 7" in out.stdout and b"killed True True True" in out.stdout
 
 
 def test_tgkill_reaches_a_thread_of_another_process(cbuild, tmp_path):

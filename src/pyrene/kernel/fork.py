@@ -318,7 +318,7 @@ def _abandon(child_pid: int) -> None:
 # -- what the handlers of syscalls/process.py use ------------------------------------------
 
 ARG_REGS = ("rdi", "rsi", "rdx", "r10", "r8", "r9")
-P_ALL, P_PID, P_PGID = 0, 1, 2
+P_ALL, P_PID, P_PGID, P_PIDFD = 0, 1, 2, 3
 WNOWAIT = 0x01000000
 SI_PID = 16  # offset of si_pid in siginfo_t
 SI_CODE = 8
@@ -384,13 +384,15 @@ def reaped(t: Task, host_result: int, keep: bool = False) -> int:
 RESTARTS = (-512, -513, -514, -516)  # ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK
 
 
-def after_host_wait(index: int, vpid: int, done: Callable[[Task, int], int]) -> Callable[[Task, int], int]:
-    """The post hook of a host wait whose argument `index` was rewritten from `vpid`: a
-    signal that interrupts it makes the kernel restart it, and the restarted call traps
-    again, so the argument must be the app's own again (else it is taken for a vpid)."""
+def after_host_wait(app_args: dict[int, int], done: Callable[[Task, int], int]) -> Callable[[Task, int], int]:
+    """The post hook of a host wait whose arguments were rewritten (`app_args`: the app's
+    own, by index): a signal that interrupts it makes the kernel restart it, and the
+    restarted call traps again, so the arguments must be the app's again (else a host pid
+    is taken for a vpid)."""
     def post(t: Task, host_result: int) -> int:
         if host_result in RESTARTS:
-            set_arg(t, index, vpid)
+            for index, value in app_args.items():
+                set_arg(t, index, value)
             return host_result
         return done(t, host_result)
     return post

@@ -5,11 +5,13 @@ from __future__ import annotations
 import errno
 import os
 import struct
+from collections.abc import Callable
 
-from ..abi.flags import CAP_SYS_RESOURCE, RLIM_INFINITY, Rlimit
+from ..abi.flags import CAP_SYS_RESOURCE, RLIM_INFINITY, OpenFlags, Rlimit
 from ..abi.structs import RLIMIT
-from ..abi.types import DirFd, Int, Path, Ptr, SizeT, ULong, enum_type
+from ..abi.types import DirFd, Fd, Int, Path, Ptr, SizeT, UInt, ULong, enum_type
 from ..errors import Errno, RunOnHost
+from ..fs.pidfd import PidFd
 from ..ipc.messages import GroupQuery, Ids, SetGroup
 from ..kernel import exec as execmod
 from ..kernel import fork as forkmod
@@ -18,6 +20,7 @@ from ..kernel.task import Task
 from ..pal import linux as pal
 from . import ipc
 from .fs import base_dir
+from .poll import install_new
 
 RlimitArg = enum_type(Rlimit)
 
@@ -283,11 +286,12 @@ def wait4(t: Task, pid: int, status: int, options: int, rusage: int) -> int:
         if vpid > 0 and not keep and task.instance.shared_used and not pal.host_parent(result):
             task.instance.shared_call(task.tid, "reaped", (vpid,))
         return vpid
-    raise RunOnHost(post=forkmod.after_host_wait(0, pid, post))
+    raise RunOnHost(post=forkmod.after_host_wait({0: pid}, post))
 
 
-@syscall("waitid", Int, Int, Ptr, Int, Ptr, support=PARTIAL, note="no P_PIDFD")
+@syscall("waitid", Int, Int, Ptr, Int, Ptr)
 def waitid(t: Task, idtype: int, ident: int, infop: int, options: int, rusage: int) -> int:
+    done = forkmod.waitid_done
     if idtype == forkmod.P_PID:
         if ident <= 0:
             raise Errno(errno.EINVAL)
@@ -296,9 +300,53 @@ def waitid(t: Task, idtype: int, ident: int, infop: int, options: int, rusage: i
         if ident < 0:
             raise Errno(errno.EINVAL)
         forkmod.set_arg(t, 1, wait_group(t, ident) if ident else 0)
+    elif idtype == forkmod.P_PIDFD:
+        done = wait_pidfd(t, ident, options)
     elif idtype != forkmod.P_ALL:
         raise Errno(errno.EINVAL)
-    raise RunOnHost(post=forkmod.after_host_wait(1, ident, forkmod.waitid_done))
+    raise RunOnHost(post=forkmod.after_host_wait({0: idtype, 1: ident, 3: options}, done))
+
+
+def wait_pidfd(t: Task, fd: int, options: int) -> Callable[[Task, int], int]:
+    """waitid(P_PIDFD) becomes a host P_PID wait for the child the pidfd names (a pidfd
+    of a process that is not our child: ECHILD). A non-blocking pidfd waits as WNOHANG,
+    and finding nothing is EAGAIN, as Linux does. Returns the post hook."""
+    file = t.files.get(fd)
+    if not isinstance(file, PidFd):
+        raise Errno(errno.EINVAL)
+    forkmod.set_arg(t, 0, forkmod.P_PID)
+    forkmod.set_arg(t, 1, forkmod.host_wait_target(t, file.vpid))
+    if not file.flags & PIDFD_NONBLOCK or options & os.WNOHANG:
+        return forkmod.waitid_done
+    forkmod.set_arg(t, 3, options | os.WNOHANG)
+
+    def done(task: Task, host_result: int) -> int:
+        regs = task.tracee.get_regs()
+        if host_result == 0 and regs.rdx:
+            if not int.from_bytes(task.mem.read(regs.rdx + forkmod.SI_PID, 4), "little"):
+                return -errno.EAGAIN
+        return forkmod.waitid_done(task, host_result)
+    return done
+
+
+# -- pidfds (fs/pidfd.py) ---------------------------------------------------------------------
+
+PIDFD_NONBLOCK = int(OpenFlags.O_NONBLOCK)
+
+
+@syscall("pidfd_open", Int, UInt, ret=Fd)
+def pidfd_open(t: Task, pid: int, flags: int) -> int:
+    """A pidfd of a process of the sandbox: ESRCH if there is none, EINVAL for a thread
+    that is not its process's main thread."""
+    if flags & ~PIDFD_NONBLOCK or pid <= 0:
+        raise Errno(errno.EINVAL)
+    if pid == t.proc.vpid:
+        host_pid = t.proc.host_pid
+    elif t.instance.thread(pid) is not None:
+        raise Errno(errno.EINVAL)
+    else:
+        host_pid = ask_leader(t, GroupQuery(t.proc.vpid, pid)).host_pid
+    return install_new(t, PidFd(pal.pidfd_open(host_pid), pid, host_pid, int(OpenFlags.O_RDWR) | flags), True)
 
 
 # -- execve, execveat (kernel/exec.py) ----------------------------------------------------

@@ -8,8 +8,9 @@ import errno
 import signal
 import struct
 
-from ..abi.types import Fd, Int, Ptr, SizeT
+from ..abi.types import Fd, Int, Ptr, SizeT, UInt
 from ..errors import Errno, RunOnHost
+from ..fs.pidfd import PidFd
 from ..fs.signalfd import SignalFd
 from ..kernel import signals
 from ..kernel.table import PARTIAL, syscall
@@ -130,6 +131,21 @@ def rt_tgsigqueueinfo(t: Task, tgid: int, tid: int, sig: int, uinfo: int) -> int
     check_signal(sig)
     info = user_siginfo(t, tgid == t.proc.vpid, sig, uinfo)
     return send_to_thread(t, tgid, tid, sig, info)
+
+
+@syscall("pidfd_send_signal", Fd, Int, Ptr, UInt)
+def pidfd_send_signal(t: Task, fd: int, sig: int, uinfo: int, flags: int) -> int:
+    """kill(2) of the process a pidfd names (fs/pidfd.py), with rt_sigqueueinfo's rule
+    for an `info` of the app's own."""
+    file = t.files.get(fd)
+    if not isinstance(file, PidFd):
+        raise Errno(errno.EBADF)
+    if flags:
+        raise Errno(errno.EINVAL)
+    check_signal(sig)
+    info = user_siginfo(t, file.vpid == t.proc.vpid, sig, uinfo) if uinfo and sig else None
+    signals.kill(t, file.vpid, sig, info)
+    return 0
 
 
 # -- signalfd ---------------------------------------------------------------------------------
