@@ -18,6 +18,13 @@ def test_pthreads(cbuild, tmp_path, link):
     assert_same([cbuild("threads.c", link=link)], cwd=tmp_path)
 
 
+def test_thread_self_names_the_calling_thread(cbuild, tmp_path):
+    """/proc/thread-self is "<pid>/task/<tid>" of the calling thread, and task/TID/status
+    says Pid: TID, in the main thread and in a second one."""
+    out = assert_same([cbuild("thread_self.c")], cwd=tmp_path)
+    assert out.stdout.count(b" 1\n") == 4
+
+
 PYTHON_THREADS = r"""
 import queue, threading, time
 from concurrent.futures import ThreadPoolExecutor

@@ -116,9 +116,14 @@ def make_procfs(instance: "Instance", start_ns: int) -> synth.SynthFS:
     def me() -> "Process":
         return instance.process
 
+    def my_thread() -> int:
+        """The calling thread's virtual tid: the task whose call walks this path."""
+        task = instance.current
+        return task.vtid if task is not None else instance.process.vpid
+
     fixed: dict[str, synth.Node] = {
         "self": synth.link(lambda: str(me().vpid)),
-        "thread-self": synth.link(lambda: f"{me().vpid}/task/{me().vpid}"),
+        "thread-self": synth.link(lambda: f"{me().vpid}/task/{my_thread()}"),
         "mounts": synth.link(lambda: "self/mounts"),
         "loadavg": synth.text(view.loadavg),
         "sys": sys_tree(),
@@ -222,8 +227,17 @@ class ProcView:
                             size=lambda: len(p.files.entries)),  # Linux: the number of open fds
             "fdinfo": synth.directory(lambda: self.fd_infos(p), mode=0o500, owner=own),
         }
-        thread = synth.static_dir(dict(entries), owner=own)  # task/TID/: the same files, no task/ again
-        entries["task"] = synth.directory(lambda: {str(vtid): thread for vtid in thread_ids(self.instance, p)},
+        threads: dict[int, synth.Dir] = {}
+
+        def thread(vtid: int) -> synth.Dir:
+            """task/TID/: the process's files (no task/ again), the status the thread's."""
+            node = threads.get(vtid)
+            if node is None:
+                node = threads[vtid] = synth.static_dir(
+                    dict(entries, status=text(lambda: self.status(p, vtid))), owner=own)
+            return node
+
+        entries["task"] = synth.directory(lambda: {str(vtid): thread(vtid) for vtid in thread_ids(self.instance, p)},
                                           owner=own)
         return entries
 
@@ -334,15 +348,16 @@ class ProcView:
 
     # -- status and stat --------------------------------------------------------------
 
-    def status(self, p: "Process") -> bytes:
-        return self.format_status(described(p), p)
+    def status(self, p: "Process", tid: int = 0) -> bytes:
+        return self.format_status(described(p), p, tid)
 
     def stat(self, p: "Process") -> bytes:
         return self.format_stat(described(p), running=True)
 
-    def format_status(self, d: ProcessDescription, own: "Process | None" = None) -> bytes:
+    def format_status(self, d: ProcessDescription, own: "Process | None" = None, tid: int = 0) -> bytes:
         """The host's status of the app process with the sandbox's pids and identities
-        put in; `own` is given for our own process (umask and fds are known only here)."""
+        put in; `own` is given for our own process (umask and fds are known only here),
+        `tid` for one of its threads (task/TID/status)."""
         f = facts(d)
         host = pal.read_host_text(f"/proc/{d.host_pid}/status").decode(errors="replace").splitlines()
         if not host:
@@ -354,10 +369,10 @@ class ProcView:
         fields = {
             "Name": escape_comm(f.comm),
             "State": "R (running)" if own is not None else sandbox_state(host_state, d.exited, long=True),
-            "Tgid": str(d.vpid), "Ngid": "0", "Pid": str(d.vpid), "PPid": str(d.ppid), "TracerPid": "0",
+            "Tgid": str(d.vpid), "Ngid": "0", "Pid": str(tid or d.vpid), "PPid": str(d.ppid), "TracerPid": "0",
             "Uid": "\t".join(map(str, f.uids)), "Gid": "\t".join(map(str, f.gids)),
             "Groups": " ".join(map(str, f.groups)) + " ",
-            "NStgid": str(d.vpid), "NSpid": str(d.vpid), "NSpgid": str(d.pgid), "NSsid": str(d.sid),
+            "NStgid": str(d.vpid), "NSpid": str(tid or d.vpid), "NSpgid": str(d.pgid), "NSsid": str(d.sid),
             "CapInh": f"{caps[2]:016x}", "CapPrm": f"{caps[1]:016x}", "CapEff": f"{caps[0]:016x}",
             "CapBnd": f"{caps[3]:016x}", "CapAmb": f"{caps[4]:016x}", "NoNewPrivs": str(int(f.no_new_privs)),
             "Seccomp": "0", "Seccomp_filters": "0",

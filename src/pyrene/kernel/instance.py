@@ -82,6 +82,7 @@ class Instance:
         self.vfs = Vfs(config.mounts)
         self.strace = config.strace
         self.tasks: dict[int, Task] = {}
+        self.current: Task | None = None  # the task whose call is being served (/proc/thread-self)
         self.missing: set[int] = set()
         # asked once: failures are frequent (ENOENT in library searches) and the log level
         # is set before any instance exists
@@ -183,6 +184,7 @@ class Instance:
 
     def dispatch(self, t: Task) -> None:
         """Serve the trapped syscall `t` is stopped at."""
+        self.current = t
         tracee = t.tracee
         regs = tracee.get_regs()
         nr = regs.orig_rax
@@ -352,6 +354,7 @@ class Instance:
         are not ours; the process object becomes the child's (files, cwd, creds and
         rlimits are the parent's copies, as fork(2) makes them)."""
         self.tasks.clear()
+        self.current = None
         self.post_hooks.clear()
         self.children.clear()
         self.early_stops.clear()
