@@ -167,6 +167,12 @@ class FileSystem(abc.ABC):
     def lstat(self, rel: str) -> Stat:
         """Stat without following a final symlink; ENOENT/ENOTDIR when absent."""
 
+    def walk_lstat(self, rel: str) -> Stat | None:
+        """lstat of `rel`, a path of several names, in one lookup when the file system can
+        do it: every name there and none but the last a symlink. None otherwise (or when
+        it cannot): the VFS then walks one name at a time and finds out why."""
+        return None
+
     @abc.abstractmethod
     def readlink(self, rel: str) -> str:
         """Target of a symlink; EINVAL if not a symlink."""

@@ -175,6 +175,9 @@ class HostFS(FileSystem):
     def lstat(self, rel: str) -> Stat:
         return pal.lstat_beneath(self.root_fd, rel)
 
+    def walk_lstat(self, rel: str) -> Stat | None:
+        return pal.walk_lstat_beneath(self.root_fd, rel)
+
     def readlink(self, rel: str) -> str:
         return pal.readlink_beneath(self.root_fd, rel)
 

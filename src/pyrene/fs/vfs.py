@@ -212,6 +212,10 @@ class Vfs:
             done = list(split_path(base))
         todo = components(path)
         check_search = walk.creds is not None and not walk.creds.capable(CAP_DAC_READ_SEARCH)
+        if len(todo) > 1 and not (check_search or walk.resolve or trailing_slash):
+            quick = self._walk_in_one(done, todo, follow)
+            if quick is not None:
+                return quick
         st: Stat | None = None
         start_mount = None
         if not todo or check_search or walk.resolve & RESOLVE_NO_XDEV:
@@ -289,6 +293,22 @@ class Vfs:
         if st is None:  # the walk ended on '.' components
             st = self._lstat_dir(mount, rel, done)
         return Resolved(mount, rel, "/" + "/".join(done), st)
+
+    def _walk_in_one(self, done: list[str], todo: list[str], follow: bool) -> Resolved | None:
+        """The common walk in one host lookup (`FileSystem.walk_lstat`): names that stay
+        in one mount, no '.' or '..', no symlink but a last one not followed, no search
+        permission to check. What it finds is what the walk below would find; None
+        (anything else, or any error) leaves it to the walk below."""
+        if "." in todo or ".." in todo:
+            return None
+        parts = done + todo[::-1]
+        mount, rel = self.mounts.find(parts)
+        if mount is not self.mounts.find(done)[0]:
+            return None  # a mount point on the way
+        st = mount.fs.walk_lstat(rel)
+        if st is None or (follow and st.mode & S_IFMT == S_IFLNK):
+            return None
+        return Resolved(mount, rel, "/" + "/".join(parts), st)
 
     def _lstat_dir(self, mount: Mount, rel: str, done: list[str]) -> Stat:
         """The stat of a directory reached by '..', a jump or the start of the walk."""

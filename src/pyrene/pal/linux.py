@@ -73,6 +73,20 @@ def lstat_beneath(root_fd: int, rel: str) -> Stat:
             os.close(pfd)
 
 
+def walk_lstat_beneath(root_fd: int, rel: str) -> Stat | None:
+    """lstat of `rel` in one confined host lookup (no symlink on the way, the last name
+    not followed); None if that fails for any reason (fs/vfs.py then walks name by name,
+    three host calls a name, and raises the right error)."""
+    try:
+        fd = libc.openat2(root_fd, os.fsencode(rel), os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, 0, CONFINED)
+    except OSError:
+        return None
+    try:
+        return stat_of(os.fstat(fd))
+    finally:
+        os.close(fd)
+
+
 def readlink_beneath(root_fd: int, rel: str) -> str:
     with host_errors():
         fd = libc.openat2(root_fd, os.fsencode(rel), os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, 0, CONFINED)
