@@ -8,6 +8,18 @@ AT_FDCWD = -100
 PATH_MAX = 4096
 
 
+def int_operators(cls: type[enum.IntFlag]) -> type[enum.IntFlag]:
+    """Give an IntFlag int's operators. The app's flags reach handlers as plain ints,
+    and `flags & OpenFlags.O_CREAT` would go through enum's reflected operator, about
+    1 us each, a dozen times in an open(2). Combining or testing members then gives a
+    plain int; the members keep their names for traces (abi/types.render_flags). (Set
+    after the class is made: enum gives every Flag class Flag's operators otherwise.)"""
+    for op in ("__and__", "__rand__", "__or__", "__ror__", "__xor__", "__rxor__", "__invert__"):
+        setattr(cls, op, getattr(int, op))
+    return cls
+
+
+@int_operators
 class OpenFlags(enum.IntFlag):
     O_WRONLY = 0o1
     O_RDWR = 0o2
@@ -35,6 +47,7 @@ O_ACCMODE = 0o3
 SETFL_MASK = OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECT | OpenFlags.O_NOATIME | OpenFlags.O_ASYNC
 
 
+@int_operators
 class AtFlags(enum.IntFlag):
     AT_SYMLINK_NOFOLLOW = 0x100
     AT_REMOVEDIR = 0x200
@@ -44,6 +57,7 @@ class AtFlags(enum.IntFlag):
     AT_EACCESS = 0x200  # faccessat: same bit as AT_REMOVEDIR
 
 
+@int_operators
 class Prot(enum.IntFlag):
     PROT_NONE = 0
     PROT_READ = 1
@@ -51,6 +65,7 @@ class Prot(enum.IntFlag):
     PROT_EXEC = 4
 
 
+@int_operators
 class MapFlags(enum.IntFlag):
     MAP_SHARED = 0x01
     MAP_PRIVATE = 0x02
