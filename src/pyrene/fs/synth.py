@@ -20,7 +20,7 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from ..abi.flags import S_IFCHR, S_IFDIR, S_IFLNK, S_IFREG, dtype_of_mode
 from ..abi.structs import Stat
@@ -221,7 +221,7 @@ class SynthFS(FileSystem):
 
     def stat_node(self, rel: str, node: Node) -> Stat:
         st = node.stat(self.start_ns, self.dev)
-        return st if st.ino else replace(st, ino=ino_of("/" + rel))
+        return st if st.ino else st._replace(ino=ino_of("/" + rel))
 
     def lstat(self, rel: str) -> Stat:
         return self.stat_node(rel, self.node(rel))

@@ -51,7 +51,6 @@ record, so a stream read stops at it even without SO_PASSCRED.
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import json
 import logging
@@ -138,7 +137,7 @@ def describe(file: OpenFile) -> tuple[int | None, dict[str, object]]:
     entry in the record."""
     if isinstance(file, CharDevice):  # /dev/null and the like: behaviour by name
         return None, {"kind": "chardev", "flags": file.flags, "path": file.path, "device": file.kind,
-                      "stat": list(dataclasses.astuple(file.stat()))}
+                      "stat": list(file.stat())}
     kind = KINDS.get(type(file))
     if kind is None:
         log.warning("SCM_RIGHTS: cannot pass %s (%s): it has no host file (EOPNOTSUPP)",
