@@ -34,17 +34,23 @@ class MountTable:
         # proper ancestors of mount points: they exist as directories even where the
         # file system above them has no such entry (like bwrap creating mount points)
         self.ancestors = {m.parts[:i] for m in self.mounts for i in range(1, len(m.parts))}
-        # each mount's path split once: find() runs for every component of every walk
-        self._split = [(m, m.parts) for m in self.mounts]
+        # find() runs for every component of every walk: the mounts below / are looked
+        # at by their first name (each path split once), the root mount is the default
+        self._root = next(m for m in self.mounts if m.parts == ())
+        self._by_first: dict[str, list[tuple[Mount, tuple[str, ...]]]] = {}
+        for m in self.mounts:
+            if m.parts:
+                self._by_first.setdefault(m.parts[0], []).append((m, m.parts))
 
     def find(self, parts: tuple[str, ...] | list[str]) -> tuple[Mount, str]:
         """The mount serving `parts` and the path relative to its root."""
-        n = len(parts)
-        for m, mp in self._split:
-            k = len(mp)
-            if k <= n and tuple(parts[:k]) == mp:
-                return m, "/".join(parts[k:])
-        raise AssertionError("unreachable: / is always mounted")
+        if parts:
+            n = len(parts)
+            for m, mp in self._by_first.get(parts[0], ()):
+                k = len(mp)
+                if k <= n and tuple(parts[:k]) == mp:
+                    return m, "/".join(parts[k:])
+        return self._root, "/".join(parts)
 
     def release(self) -> None:
         for m in self.mounts:

@@ -39,6 +39,9 @@ def decode_status(status: int) -> tuple[int, int]:
     return (status >> 8) & 0xFF, status >> 16
 
 
+CSTR_FIRST_READ = 256  # bytes: read_cstr's first read
+
+
 class Tracee:
     """A host thread under PTRACE_SEIZE, stopped whenever Pyrene looks at it."""
 
@@ -157,25 +160,27 @@ class Tracee:
             raise Errno(errno.EFAULT if exc.errno != errno.ESRCH else errno.ESRCH) from None
 
     def read_cstr(self, addr: int, limit: int) -> bytes:
-        """A NUL-terminated string (without the NUL); ENAMETOOLONG past `limit` bytes."""
-        out = bytearray()
+        """A NUL-terminated string (without the NUL); ENAMETOOLONG past `limit` bytes.
+
+        Read in the bounce buffer, where the NUL is looked for: a short first read (most
+        strings are paths of a few dozen bytes), then up to a page at a time."""
+        out = b""
+        want = CSTR_FIRST_READ
         while True:
-            chunk_len = PAGE - (addr % PAGE)
-            chunk = self.read_partial(addr, chunk_len)
-            if not chunk:
+            chunk_len = min(want, PAGE - (addr % PAGE))
+            n = self.read_partial_into(addr, chunk_len) if addr else 0
+            if not n:
                 raise Errno(errno.EFAULT)
-            nul = chunk.find(b"\0")
-            if nul >= 0:
-                out += chunk[:nul]
-                if len(out) >= limit:
-                    raise Errno(errno.ENAMETOOLONG)
-                return bytes(out)
-            out += chunk
+            nul = self._buf.find(b"\0", 0, n)
+            out += self._buf[:nul if nul >= 0 else n]
             if len(out) >= limit:
                 raise Errno(errno.ENAMETOOLONG)
-            if len(chunk) < chunk_len:
+            if nul >= 0:
+                return out
+            if n < chunk_len:
                 raise Errno(errno.EFAULT)
-            addr += len(chunk)
+            addr += n
+            want = PAGE
 
     def write(self, addr: int, data: bytes) -> None:
         """Write all of `data` at `addr`, or EFAULT (honours page protections)."""
