@@ -212,10 +212,9 @@ class Vfs:
             done = list(split_path(base))
         todo = components(path)
         check_search = walk.creds is not None and not walk.creds.capable(CAP_DAC_READ_SEARCH)
-        if len(todo) > 1 and not (check_search or walk.resolve or trailing_slash):
-            quick = self._walk_in_one(done, todo, follow)
-            if quick is not None:
-                return quick
+        # many names in one host lookup: at the start and again after each symlink
+        quick_allowed = not (check_search or walk.resolve or trailing_slash)
+        quick = quick_allowed
         st: Stat | None = None
         start_mount = None
         if not todo or check_search or walk.resolve & RESOLVE_NO_XDEV:
@@ -225,6 +224,15 @@ class Vfs:
                 st = self._lstat_dir(mount, rel, done)
         links = 0
         while todo:
+            if quick and len(todo) > 1:
+                quick = False
+                found = self._walk_in_one(done, todo)
+                if found is not None:
+                    assert found.stat is not None
+                    if not (follow and found.stat.mode & S_IFMT == S_IFLNK):
+                        return found
+                    done += todo[:0:-1]  # the directories on the way: the link is walked below
+                    del todo[1:]
             if check_search:
                 assert st is not None
                 check_access(st, walk.creds, X_OK)
@@ -281,6 +289,7 @@ class Vfs:
                 if not target:
                     raise Errno(errno.ENOENT)
                 todo.extend(components(target))
+                quick = quick_allowed
                 if check_search or not todo:
                     mount, rel = self.mounts.find(done)
                     st = self._lstat_dir(mount, rel, done)
@@ -294,11 +303,12 @@ class Vfs:
             st = self._lstat_dir(mount, rel, done)
         return Resolved(mount, rel, "/" + "/".join(done), st)
 
-    def _walk_in_one(self, done: list[str], todo: list[str], follow: bool) -> Resolved | None:
-        """The common walk in one host lookup (`FileSystem.walk_lstat`): names that stay
-        in one mount, no '.' or '..', no symlink but a last one not followed, no search
-        permission to check. What it finds is what the walk below would find; None
-        (anything else, or any error) leaves it to the walk below."""
+    def _walk_in_one(self, done: list[str], todo: list[str]) -> Resolved | None:
+        """The rest of a walk in one host lookup (`FileSystem.walk_lstat`), the last name
+        not followed: names that stay in one mount, no '.' or '..', no symlink but the
+        last (no search permission to check: `_walk` asks only then). What it finds is
+        what the walk name by name would find; None (anything else, or any error) leaves
+        it to that walk."""
         if "." in todo or ".." in todo:
             return None
         parts = done + todo[::-1]
@@ -306,9 +316,7 @@ class Vfs:
         if mount is not self.mounts.find(done)[0]:
             return None  # a mount point on the way
         st = mount.fs.walk_lstat(rel)
-        if st is None or (follow and st.mode & S_IFMT == S_IFLNK):
-            return None
-        return Resolved(mount, rel, "/" + "/".join(parts), st)
+        return None if st is None else Resolved(mount, rel, "/" + "/".join(parts), st)
 
     def _lstat_dir(self, mount: Mount, rel: str, done: list[str]) -> Stat:
         """The stat of a directory reached by '..', a jump or the start of the walk."""
