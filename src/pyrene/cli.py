@@ -145,9 +145,9 @@ def list_syscalls(as_json: bool) -> int:
 
     from .abi import sysnum
     from .kernel.table import SyscallTable
-    from .syscalls import MODULES
+    from .syscalls import all_modules
 
-    table = SyscallTable.build(MODULES)
+    table = SyscallTable.build(all_modules())
     rows = []
     for number, name in sysnum.SYSCALLS:
         spec = table.entries[number]

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 
 from .abi.flags import Rlimit
 from .errors import Errno, PyreneError
-from .fs import dev, proc
 from .fs.file import FileSystem
 from .fs.host import HostFile, HostFS
-from .fs.mounts import Mount, MountTable, split_path
+from .fs.mounts import DeferredFS, Mount, MountTable, split_path
 from .fs.hostfile import CheckedHostFileFS, HostFileFS
 from .fs.trusted import CheckedHostFS, FileChecks
 from .ipc.client import LeaderClient
@@ -39,7 +38,7 @@ from .manifest.overrides import environment
 from .manifest.schema import Manifest, MountSpec
 from .pal import linux as pal
 from .platform import libc
-from .syscalls import MODULES
+from . import syscalls
 from .trace.strace import Strace
 
 log = logging.getLogger("pyrene")
@@ -98,10 +97,10 @@ def _mount(spec: MountSpec, manifest: Manifest, checks: FileChecks | None, insta
         fs = HostFS(host_dir, spec.readonly)
         source = "tmpfs"
     elif spec.type == "proc":
-        fs = proc.make_procfs(_Deferred(instance_ref), start_ns)  # type: ignore[arg-type]
+        fs = DeferredFS(lambda: _procfs(instance_ref, start_ns))  # type: ignore[assignment]
         source = "proc"
     elif spec.type == "dev":
-        fs = dev.make_devfs(start_ns, pts=manifest.dev_pts)
+        fs = DeferredFS(lambda: _devfs(start_ns, manifest.dev_pts))  # type: ignore[assignment]
         source = "dev"
     else:  # encrypted mounts were refused by build_mounts already
         raise ManifestError(manifest.source, spec.key, f"unknown mount type {spec.type!r}")
@@ -125,6 +124,18 @@ def file_checks(manifest: Manifest) -> FileChecks | None:
     allowed = tuple(os.path.join(os.path.realpath(a), "") if a.endswith("/") else os.path.realpath(a)
                     for a in manifest.allowed_files)
     return FileChecks(trusted, allowed, manifest.file_check_policy == "strict")  # type: ignore[arg-type]
+
+
+def _procfs(instance_ref: list[Instance], start_ns: int) -> FileSystem:
+    from .fs import proc  # here: made at the first use of /proc (DeferredFS)
+
+    return proc.make_procfs(_Deferred(instance_ref), start_ns)  # type: ignore[arg-type]
+
+
+def _devfs(start_ns: int, pts: bool) -> FileSystem:
+    from .fs import dev  # here: made at the first use of /dev (DeferredFS)
+
+    return dev.make_devfs(start_ns, pts=pts)
 
 
 class _Deferred:
@@ -195,7 +206,7 @@ def make_instance(opts: RunOptions) -> tuple[Instance, list[str]]:
         fd_limit=manifest.fd_limit, strace=strace, cpu=opts.cpu if opts.cpu is not None else manifest.cpu,
         visible_cpus=visible, disallow_subprocesses=manifest.disallow_subprocesses,
     )
-    instance = Instance(config, SyscallTable.build(MODULES))
+    instance = Instance(config, SyscallTable.build(syscalls.load(syscalls.FIRST), later=syscalls.load_later))
     ref.append(instance)
     limits = default_rlimits(manifest.fd_limit)
     if manifest.stack_size is not None:
