@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .file import FileSystem
 
@@ -13,8 +12,7 @@ def split_path(path: str) -> tuple[str, ...]:
     return tuple(p for p in path.split("/") if p and p != ".")
 
 
-@dataclass(frozen=True, slots=True)
-class Mount:
+class Mount(NamedTuple):
     path: str  # absolute, normalized sandbox path
     fs: FileSystem
     kind: str  # chroot, tmpfs, proc, dev

@@ -17,9 +17,8 @@ the hot path stays one list index, and only a call that finds no entry
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..abi import sysnum
 from ..abi.types import ArgType, Long
@@ -27,8 +26,7 @@ from ..abi.types import ArgType, Long
 FULL, PARTIAL = "full", "partial"
 
 
-@dataclass(frozen=True, slots=True)
-class SyscallSpec:
+class SyscallSpec(NamedTuple):
     name: str
     number: int
     handler: Callable[..., int]
