@@ -78,3 +78,11 @@ def test_a_run_of_true_imports_nothing_deferred():
     deferred = {"pyrene.fs.proc", "pyrene.fs.dev", "pyrene.fs.synth"} | {f"pyrene.syscalls.{m}" for m in syscalls.LATER}
     assert imported & deferred == set()
     assert {f"pyrene.syscalls.{m}" for m in syscalls.FIRST} <= imported  # (the output is the right one)
+
+
+def test_the_run_parser_alone_parses_as_the_whole_one():
+    from pyrene import cli
+
+    for argv in (["run", "--log-level", "debug", "--mount", "/a:/b:ro", "--trace", "--", "ls", "-l"],
+                 ["run", "--manifest", "m.toml", "x"]):
+        assert vars(cli.build_parser("run").parse_args(argv)) == vars(cli.build_parser().parse_args(argv))
