@@ -16,14 +16,13 @@ import stat as stat_mod
 import sys
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .abi.flags import Rlimit
 from .errors import Errno, PyreneError
 from .fs.file import FileSystem
 from .fs.host import HostFile, HostFS
 from .fs.mounts import DeferredFS, Mount, MountTable, split_path
-from .fs.hostfile import CheckedHostFileFS, HostFileFS
-from .fs.trusted import CheckedHostFS, FileChecks
 from .ipc.client import LeaderClient
 from .ipc.leader import Leader
 from .ipc.messages import Exited, Started
@@ -40,6 +39,9 @@ from .pal import linux as pal
 from .platform import libc
 from . import syscalls
 from .trace.strace import Strace
+
+if TYPE_CHECKING:
+    from .fs.trusted import FileChecks
 
 log = logging.getLogger("pyrene")
 
@@ -83,11 +85,19 @@ def _mount(spec: MountSpec, manifest: Manifest, checks: FileChecks | None, insta
     if spec.type == "chroot":
         single_file = os.path.exists(spec.uri) and not os.path.isdir(spec.uri)
         try:
+            # (the modules of the rarer kinds are imported here, when one is asked for)
             if checks:
+                from .fs.hostfile import CheckedHostFileFS
+                from .fs.trusted import CheckedHostFS
+
                 checked = CheckedHostFileFS if single_file else CheckedHostFS
                 fs = checked(spec.uri, spec.readonly, checks, os.path.realpath(spec.uri))
+            elif single_file:
+                from .fs.hostfile import HostFileFS
+
+                fs = HostFileFS(spec.uri, spec.readonly)
             else:
-                fs = (HostFileFS if single_file else HostFS)(spec.uri, spec.readonly)
+                fs = HostFS(spec.uri, spec.readonly)
         except Errno as exc:
             raise ManifestError(manifest.source, spec.key, f"file:{spec.uri}: {os.strerror(exc.errno)}") from None
         source = spec.uri
@@ -115,6 +125,7 @@ def file_checks(manifest: Manifest) -> FileChecks | None:
     (fs/trusted.py) then catches a file changed while the sandbox runs."""
     if not manifest.checks_files:
         return None
+    from .fs.trusted import FileChecks
     from .manifest import measure  # here: hashing is only needed with trusted files
 
     # files are matched by their real host paths: /lib/x86_64-linux-gnu/libc.so.6 and
