@@ -30,10 +30,21 @@ fs.start_dir; --pts sets pyrene.dev.pts. See docs/manifest.md.
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser. Given the subcommand the arguments start with, only
+    that one is added: each costs ~1 ms (argparse asks gettext for a translation of
+    every string), felt in a `pyrene run /bin/true`. `pyrene --help` and an unknown
+    subcommand need them all (`command` None)."""
     parser = argparse.ArgumentParser(prog="pyrene", description="Run Linux x86-64 programs on a library OS in Python.")
     parser.add_argument("--version", action="version", version=f"pyrene {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    for name, add in SUBCOMMANDS.items():
+        if command in (None, name):
+            add(sub)
+    return parser
+
+
+def _add_run(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     run = sub.add_parser("run", help="run a program in the sandbox", epilog=RUN_EPILOG,
                          usage="pyrene run [options] [--] PROG [ARGS...]\n"
                                "       pyrene run --manifest FILE [options] [--] [ARGS...]",
@@ -55,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="strace-like lines of every syscall, to FILE or stderr (never stdout)")
     run.add_argument("--cpu", type=int, help="pin the instance and its app to this CPU")
     run.add_argument("argv", nargs=argparse.REMAINDER, metavar="PROG ARGS")
+
+
+def _add_manifest(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     manifest = sub.add_parser("manifest", help="check or render manifests")
     msub = manifest.add_subparsers(dest="manifest_command", required=True)
     check = msub.add_parser("check", help="validate a manifest: errors and warnings, exit 0 or 2")
@@ -64,13 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("-D", "--define", metavar="NAME=VALUE", action="append", default=[],
                         help="define a template variable; repeatable")
     render.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
+
+
+def _add_syscalls(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     syscalls = sub.add_parser("syscalls", help="list the syscalls Pyrene implements")
     syscalls.add_argument("--json", action="store_true")
-    return parser
+
+
+SUBCOMMANDS = {"run": _add_run, "manifest": _add_manifest, "syscalls": _add_syscalls}
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv[0] if argv and argv[0] in SUBCOMMANDS else None).parse_args(argv)
     try:
         if args.command == "syscalls":
             return list_syscalls(args.json)
@@ -145,9 +165,9 @@ def list_syscalls(as_json: bool) -> int:
 
     from .abi import sysnum
     from .kernel.table import SyscallTable
-    from .syscalls import MODULES
+    from .syscalls import all_modules
 
-    table = SyscallTable.build(MODULES)
+    table = SyscallTable.build(all_modules())
     rows = []
     for number, name in sysnum.SYSCALLS:
         spec = table.entries[number]

@@ -16,15 +16,13 @@ import stat as stat_mod
 import sys
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .abi.flags import Rlimit
 from .errors import Errno, PyreneError
-from .fs import dev, proc
 from .fs.file import FileSystem
 from .fs.host import HostFile, HostFS
-from .fs.mounts import Mount, MountTable, split_path
-from .fs.hostfile import CheckedHostFileFS, HostFileFS
-from .fs.trusted import CheckedHostFS, FileChecks
+from .fs.mounts import DeferredFS, Mount, MountTable, split_path
 from .ipc.client import LeaderClient
 from .ipc.leader import Leader
 from .ipc.messages import Exited, Started
@@ -39,8 +37,11 @@ from .manifest.overrides import environment
 from .manifest.schema import Manifest, MountSpec
 from .pal import linux as pal
 from .platform import libc
-from .syscalls import MODULES
+from . import syscalls
 from .trace.strace import Strace
+
+if TYPE_CHECKING:
+    from .fs.trusted import FileChecks
 
 log = logging.getLogger("pyrene")
 
@@ -84,11 +85,19 @@ def _mount(spec: MountSpec, manifest: Manifest, checks: FileChecks | None, insta
     if spec.type == "chroot":
         single_file = os.path.exists(spec.uri) and not os.path.isdir(spec.uri)
         try:
+            # (the modules of the rarer kinds are imported here, when one is asked for)
             if checks:
+                from .fs.hostfile import CheckedHostFileFS
+                from .fs.trusted import CheckedHostFS
+
                 checked = CheckedHostFileFS if single_file else CheckedHostFS
                 fs = checked(spec.uri, spec.readonly, checks, os.path.realpath(spec.uri))
+            elif single_file:
+                from .fs.hostfile import HostFileFS
+
+                fs = HostFileFS(spec.uri, spec.readonly)
             else:
-                fs = (HostFileFS if single_file else HostFS)(spec.uri, spec.readonly)
+                fs = HostFS(spec.uri, spec.readonly)
         except Errno as exc:
             raise ManifestError(manifest.source, spec.key, f"file:{spec.uri}: {os.strerror(exc.errno)}") from None
         source = spec.uri
@@ -98,10 +107,10 @@ def _mount(spec: MountSpec, manifest: Manifest, checks: FileChecks | None, insta
         fs = HostFS(host_dir, spec.readonly)
         source = "tmpfs"
     elif spec.type == "proc":
-        fs = proc.make_procfs(_Deferred(instance_ref), start_ns)  # type: ignore[arg-type]
+        fs = DeferredFS(lambda: _procfs(instance_ref, start_ns))  # type: ignore[assignment]
         source = "proc"
     elif spec.type == "dev":
-        fs = dev.make_devfs(start_ns, pts=manifest.dev_pts)
+        fs = DeferredFS(lambda: _devfs(start_ns, manifest.dev_pts))  # type: ignore[assignment]
         source = "dev"
     else:  # encrypted mounts were refused by build_mounts already
         raise ManifestError(manifest.source, spec.key, f"unknown mount type {spec.type!r}")
@@ -116,6 +125,7 @@ def file_checks(manifest: Manifest) -> FileChecks | None:
     (fs/trusted.py) then catches a file changed while the sandbox runs."""
     if not manifest.checks_files:
         return None
+    from .fs.trusted import FileChecks
     from .manifest import measure  # here: hashing is only needed with trusted files
 
     # files are matched by their real host paths: /lib/x86_64-linux-gnu/libc.so.6 and
@@ -125,6 +135,18 @@ def file_checks(manifest: Manifest) -> FileChecks | None:
     allowed = tuple(os.path.join(os.path.realpath(a), "") if a.endswith("/") else os.path.realpath(a)
                     for a in manifest.allowed_files)
     return FileChecks(trusted, allowed, manifest.file_check_policy == "strict")  # type: ignore[arg-type]
+
+
+def _procfs(instance_ref: list[Instance], start_ns: int) -> FileSystem:
+    from .fs import proc  # here: made at the first use of /proc (DeferredFS)
+
+    return proc.make_procfs(_Deferred(instance_ref), start_ns)  # type: ignore[arg-type]
+
+
+def _devfs(start_ns: int, pts: bool) -> FileSystem:
+    from .fs import dev  # here: made at the first use of /dev (DeferredFS)
+
+    return dev.make_devfs(start_ns, pts=pts)
 
 
 class _Deferred:
@@ -195,7 +217,7 @@ def make_instance(opts: RunOptions) -> tuple[Instance, list[str]]:
         fd_limit=manifest.fd_limit, strace=strace, cpu=opts.cpu if opts.cpu is not None else manifest.cpu,
         visible_cpus=visible, disallow_subprocesses=manifest.disallow_subprocesses,
     )
-    instance = Instance(config, SyscallTable.build(MODULES))
+    instance = Instance(config, SyscallTable.build(syscalls.load(syscalls.FIRST), later=syscalls.load_later))
     ref.append(instance)
     limits = default_rlimits(manifest.fd_limit)
     if manifest.stack_size is not None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from .file import FileSystem
 
@@ -11,8 +12,7 @@ def split_path(path: str) -> tuple[str, ...]:
     return tuple(p for p in path.split("/") if p and p != ".")
 
 
-@dataclass(frozen=True, slots=True)
-class Mount:
+class Mount(NamedTuple):
     path: str  # absolute, normalized sandbox path
     fs: FileSystem
     kind: str  # chroot, tmpfs, proc, dev
@@ -55,3 +55,23 @@ class MountTable:
     def release(self) -> None:
         for m in self.mounts:
             m.fs.release()
+
+
+class DeferredFS:
+    """A file system made at its first use. /proc and /dev cost a `pyrene run` ~10 ms of
+    imports and building, and most programs never look at them. Every attribute is the
+    made file system's; `release` of one never made does nothing."""
+
+    def __init__(self, make: Callable[[], FileSystem]) -> None:
+        self._make = make
+        self._fs: FileSystem | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        fs = self._fs
+        if fs is None:
+            fs = self._fs = self._make()
+        return getattr(fs, name)
+
+    def release(self) -> None:
+        if self._fs is not None:
+            self._fs.release()

@@ -36,8 +36,7 @@ trailing slash) before they depend on whether it exists.
 from __future__ import annotations
 
 import errno
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ..abi.flags import CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, R_OK, S_IFDIR, S_IFLNK, S_IFMT, W_OK, X_OK
 from ..abi.structs import Stat
@@ -73,8 +72,7 @@ class Creds(Protocol):
     def capable(self, cap: int) -> bool: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Resolved:
+class Resolved(NamedTuple):
     mount: Mount
     rel: str  # path inside the mount
     path: str  # absolute sandbox path
@@ -82,8 +80,7 @@ class Resolved:
     file: OpenFile | None = None  # the open file, when the call named it by an fd
 
 
-@dataclass(frozen=True, slots=True)
-class Parent:
+class Parent(NamedTuple):
     """The directory holding a path's last component, and that component."""
 
     dir: Resolved
@@ -92,8 +89,7 @@ class Parent:
     trailing_slash: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Walk:
+class Walk(NamedTuple):
     """How to walk: openat2's resolve flags, and the credentials to check search
     permission with (None: no checks, for Pyrene's own lookups)."""
 

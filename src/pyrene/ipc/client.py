@@ -8,15 +8,14 @@ child), file locks and System V IPC; the syscall hot path never does.
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
 
 from ..errors import Blocked, Errno
 from .messages import MAX_MESSAGE, Message, SharedCall, SharedReply, decode, encode
 
 
-@dataclass(eq=False)
 class LeaderClient:
-    sock: socket.socket
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
 
     def send(self, msg: Message, fds: tuple[int, ...] = ()) -> None:
         if fds:

@@ -24,7 +24,7 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..abi.flags import CAP_KILL
@@ -78,17 +78,20 @@ class ProcessEntry:
         return self.status is None
 
 
-@dataclass(eq=False)
 class Leader:
-    prctl: Callable[[int, int], object]
-    max_processes: int = 256  # pyrene.max_processes: live app processes of the sandbox
-    processes: dict[int, ProcessEntry] = field(default_factory=dict)
-    next_vpid: int = 1
-    first_code: int | None = None
-    threads: dict[int, tuple[int, int]] = field(default_factory=dict)  # vtid -> (vpid, host tid), but main threads
-    # file locks and System V IPC of the sandbox (ipc/shared.py): see `shared`
-    _shared: shared.SharedState | None = None
-    socket_vpids: dict[int, int] = field(default_factory=dict)  # instance socket fileno -> vpid
+    """The sandbox's processes, threads and shared state. (A plain class: a dataclass
+    would cost every `pyrene run` ~1 ms to create, bench/README.md.)"""
+
+    def __init__(self, prctl: Callable[[int, int], object], max_processes: int = 256) -> None:
+        self.prctl = prctl
+        self.max_processes = max_processes  # pyrene.max_processes: live app processes of the sandbox
+        self.processes: dict[int, ProcessEntry] = {}
+        self.next_vpid = 1
+        self.first_code: int | None = None
+        self.threads: dict[int, tuple[int, int]] = {}  # vtid -> (vpid, host tid), but main threads
+        # file locks and System V IPC of the sandbox (ipc/shared.py): see `shared`
+        self._shared: shared.SharedState | None = None
+        self.socket_vpids: dict[int, int] = {}  # instance socket fileno -> vpid
 
     def shared_state(self) -> shared.SharedState:
         """The sandbox's file locks and System V objects, made at the first call that

@@ -14,7 +14,8 @@ capabilities"); PR_SET_KEEPCAPS keeps the permitted set over the drop of all roo
 from __future__ import annotations
 
 import errno
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..abi.flags import (
     CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID, CAP_LAST_CAP,
@@ -30,8 +31,7 @@ NGROUPS_MAX = 65536
 UNCHANGED = 0xFFFFFFFF  # -1 as an id argument: "leave this one"
 
 
-@dataclass(frozen=True, slots=True)
-class CapSets:
+class CapSets(NamedTuple):
     """The four capability sets of capabilities(7) (no ambient raising is supported)."""
 
     effective: int = 0
@@ -123,12 +123,12 @@ class Creds:
         was_root = 0 in (self.ruid, self.euid, self.suid)
         if was_root and 0 not in (ruid, euid, suid):
             if not self.keepcaps:
-                caps = replace(caps, permitted=0, effective=0)
-            caps = replace(caps, ambient=0)
+                caps = caps._replace(permitted=0, effective=0)
+            caps = caps._replace(ambient=0)
         if self.euid == 0 and euid != 0:
-            caps = replace(caps, effective=0)
+            caps = caps._replace(effective=0)
         if self.euid != 0 and euid == 0:
-            caps = replace(caps, effective=caps.permitted)
+            caps = caps._replace(effective=caps.permitted)
         self.caps = caps
         self.ruid, self.euid, self.suid = ruid, euid, suid
         self._set_fsuid(euid)
@@ -138,9 +138,9 @@ class Creds:
         effective set, reaching 0 raises the permitted ones."""
         caps = self.caps
         if self.uid == 0 and fsuid != 0:
-            caps = replace(caps, effective=caps.effective & ~CAP_FS_SET)
+            caps = caps._replace(effective=caps.effective & ~CAP_FS_SET)
         elif self.uid != 0 and fsuid == 0:
-            caps = replace(caps, effective=caps.effective | (caps.permitted & CAP_FS_SET))
+            caps = caps._replace(effective=caps.effective | (caps.permitted & CAP_FS_SET))
         self.caps = caps
         self.uid = fsuid
 
@@ -227,9 +227,9 @@ class Creds:
         if 0 in (self.ruid, self.euid):
             permitted = (caps.bounding | caps.inheritable) & CAP_FULL_SET
             effective = permitted if self.euid == 0 else 0
-            caps = replace(caps, permitted=permitted, effective=effective, ambient=0)
+            caps = caps._replace(permitted=permitted, effective=effective, ambient=0)
         else:
-            caps = replace(caps, permitted=caps.ambient, effective=caps.ambient)
+            caps = caps._replace(permitted=caps.ambient, effective=caps.ambient)
         self.caps = caps
         self.suid = self.uid = self.euid
         self.sgid = self.gid = self.egid
@@ -239,13 +239,13 @@ class Creds:
         """PR_CAP_AMBIENT: only what is both permitted and inheritable may be raised."""
         if ambient & ~self.caps.ambient & ~(self.caps.permitted & self.caps.inheritable):
             raise Errno(errno.EPERM)
-        self.caps = replace(self.caps, ambient=ambient)
+        self.caps = self.caps._replace(ambient=ambient)
 
     def drop_bounding(self, cap: int) -> None:
         """PR_CAPBSET_DROP: needs CAP_SETPCAP."""
         if not self.capable(CAP_SETPCAP):
             raise Errno(errno.EPERM)
-        self.caps = replace(self.caps, bounding=self.caps.bounding & ~(1 << cap))
+        self.caps = self.caps._replace(bounding=self.caps.bounding & ~(1 << cap))
 
 
 def check_id(value: int) -> None:

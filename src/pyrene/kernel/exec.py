@@ -13,8 +13,7 @@ import errno
 import os
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..abi.flags import S_IFMT, S_IFREG, AuxType, MapFlags, Prot
 from ..errors import Errno
@@ -42,8 +41,7 @@ class ExecError(Exception):
         self.errno = code
 
 
-@dataclass(frozen=True, slots=True)
-class Program:
+class Program(NamedTuple):
     """What execve resolved: the ELF to map, the final argv and its open file."""
 
     path: str  # sandbox path of the ELF actually loaded (/proc/self/exe)

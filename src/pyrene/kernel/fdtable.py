@@ -73,6 +73,15 @@ class FdTable:
         self.entries[fd] = FdEntry(file, cloexec)
         return fd
 
+    def install_new(self, file: OpenFile, cloexec: bool = False) -> int:
+        """`install` a description just made: if there is no free fd (EMFILE), its host
+        resources go back at once (nothing else holds it)."""
+        try:
+            return self.install(file, cloexec)
+        except Errno:
+            file.release()
+            raise
+
     def install_at(self, fd: int, file: OpenFile, cloexec: bool = False) -> None:
         """dup2/dup3 semantics: close whatever was at `fd` first."""
         if fd < 0 or fd >= self.limit:

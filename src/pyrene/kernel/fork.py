@@ -167,6 +167,8 @@ def fork_child(instance: "Instance", parent: Task) -> None:
     if instance.post_hooks.get(parent.tid) is thread_started:
         new_thread(instance, parent, child_pid)
         return
+    # every handler module, imported here once rather than by each new instance
+    instance.table.complete()
     try:
         if _hand_over(instance, parent, child_pid):
             return  # this is the new instance, serving the child

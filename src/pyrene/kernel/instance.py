@@ -194,6 +194,8 @@ class Instance:
             spec = None
         args = None
         if spec is None:
+            spec = self.table.lookup_after_complete(nr)
+        if spec is None:
             result = -errno.ENOSYS
             if nr not in self.missing:
                 self.missing.add(nr)

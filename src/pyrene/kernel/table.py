@@ -7,14 +7,18 @@ The decorator only attaches a `SyscallSpec` to the function; `SyscallTable.build
 collects the specs of the modules listed in `syscalls/__init__.py` into a list indexed by
 syscall number (numbers come from the generated `abi.sysnum`, never typed by hand). The
 same spec drives argument decoding, strace rendering and `pyrene syscalls`.
+
+A table may start with only the handler modules a program's start needs, and a loader
+for the rest (`later`): `complete()` imports them and fills their entries in place, so
+the hot path stays one list index, and only a call that finds no entry
+(`lookup_after_complete`) or a fork (kernel/fork.py) pays for the rest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..abi import sysnum
 from ..abi.types import ArgType, Long
@@ -22,8 +26,7 @@ from ..abi.types import ArgType, Long
 FULL, PARTIAL = "full", "partial"
 
 
-@dataclass(frozen=True, slots=True)
-class SyscallSpec:
+class SyscallSpec(NamedTuple):
     name: str
     number: int
     handler: Callable[..., int]
@@ -55,21 +58,42 @@ def syscall(name: str, *args: type[ArgType], ret: type[ArgType] = Long, support:
 class SyscallTable:
     """Handlers indexed by syscall number; `None` where Pyrene has no handler (ENOSYS)."""
 
-    def __init__(self, specs: Iterable[SyscallSpec]) -> None:
+    def __init__(self, specs: Iterable[SyscallSpec],
+                 later: Callable[[], Iterable[ModuleType]] | None = None) -> None:
         self.entries: list[SyscallSpec | None] = [None] * (sysnum.MAX_NR + 1)
+        self._add(specs)
+        self._later = later  # imports the handler modules not in the table yet
+
+    @classmethod
+    def build(cls, modules: Iterable[ModuleType],
+              later: Callable[[], Iterable[ModuleType]] | None = None) -> "SyscallTable":
+        return cls(_specs_of(modules), later)
+
+    def _add(self, specs: Iterable[SyscallSpec]) -> None:
         for spec in specs:
             if self.entries[spec.number] is not None:
                 raise ValueError(f"two handlers for {spec.name}")
             self.entries[spec.number] = spec
 
-    @classmethod
-    def build(cls, modules: Iterable[ModuleType]) -> "SyscallTable":
-        specs = []
-        for module in modules:
-            for value in vars(module).values():
-                if not isinstance(value, ModuleType):  # (asking a lazy module would load it)
-                    specs.extend(getattr(value, "__syscalls__", ()))
-        return cls(specs)
+    def complete(self) -> None:
+        """Import the handler modules left for later, if any, and add their entries."""
+        later, self._later = self._later, None
+        if later is not None:
+            self._add(_specs_of(later()))
+
+    def lookup_after_complete(self, nr: int) -> SyscallSpec | None:
+        """The entry for `nr` once every handler module is in: for a call that found none."""
+        self.complete()
+        return self.entries[nr] if 0 <= nr < len(self.entries) else None
 
     def specs(self) -> list[SyscallSpec]:
         return [s for s in self.entries if s is not None]
+
+
+def _specs_of(modules: Iterable[ModuleType]) -> list[SyscallSpec]:
+    specs = []
+    for module in modules:
+        for value in vars(module).values():
+            if not isinstance(value, ModuleType):  # (asking a lazy module would load it)
+                specs.extend(getattr(value, "__syscalls__", ()))
+    return specs

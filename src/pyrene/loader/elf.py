@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import Errno
 
@@ -20,8 +20,7 @@ class NotElf(Exception):
     """The file is not an x86-64 ELF executable; the message says what it is."""
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
+class Segment(NamedTuple):
     vaddr: int
     memsz: int
     offset: int
@@ -29,8 +28,7 @@ class Segment:
     flags: int
 
 
-@dataclass(frozen=True, slots=True)
-class ElfImage:
+class ElfImage(NamedTuple):
     etype: int
     entry: int
     phoff: int

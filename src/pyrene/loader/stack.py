@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..abi.flags import AuxType
 
 
-@dataclass(frozen=True, slots=True)
-class StackImage:
+class StackImage(NamedTuple):
     base: int  # lowest address of the image (= rsp)
     data: bytes
 

@@ -19,14 +19,13 @@ import dataclasses
 import os
 import posixpath
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .load import ManifestError
 from .schema import EnvVar, Manifest, MountSpec
 
 
-@dataclass(frozen=True, slots=True)
-class Overrides:
+class Overrides(NamedTuple):
     rootfs: str | None = None
     mounts: tuple[str, ...] = ()  # HOST:SANDBOX[:ro|:rw]
     tmpfs: tuple[str, ...] = ()

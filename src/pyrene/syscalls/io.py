@@ -12,11 +12,12 @@ from ..abi.structs import IOVEC
 from ..abi.types import CStr, Fd, FcntlCmd, Int, Long, OpenFlagsArg, Ptr, SizeT, UInt, ULong, enum_type
 from ..abi.flags import Seek
 from ..errors import Blocked, Errno, WouldBlock
-from ..fs import locks, memfd
+from ..fs import memfd
 from ..fs.file import OpenFile
 from ..fs.pipe import PipeEnd, make_pipe
 from ..pal import linux as pal
 from ..kernel import signals
+from ..lazy import lazy_module
 from ..kernel.table import PARTIAL, syscall
 from ..kernel.task import Task
 from . import process
@@ -227,7 +228,7 @@ RECORD_LOCK_CMDS = {Fcntl.F_GETLK, Fcntl.F_SETLK, Fcntl.F_SETLKW,
                     Fcntl.F_OFD_GETLK, Fcntl.F_OFD_SETLK, Fcntl.F_OFD_SETLKW}
 OFD_CMDS = {Fcntl.F_OFD_GETLK, Fcntl.F_OFD_SETLK, Fcntl.F_OFD_SETLKW}
 LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN = 1, 2, 4, 8
-FLOCK_KINDS = {LOCK_SH: locks.F_RDLCK, LOCK_EX: locks.F_WRLCK, LOCK_UN: locks.F_UNLCK}
+locks = lazy_module("pyrene.fs.locks")  # imported at a program's first lock call
 
 
 def lock_range(file: OpenFile, whence: int, start: int, length: int) -> tuple[int, int]:
@@ -300,7 +301,7 @@ def shared_lock(t: Task, op: str, args: tuple[object, ...], wait: bool) -> None:
 @syscall("flock", Fd, Int, support=PARTIAL, note=DESCRIPTION_NOTE)
 def flock(t: Task, fd: int, operation: int) -> int:
     file = t.files.get(fd)
-    kind = FLOCK_KINDS.get(operation & ~LOCK_NB)
+    kind = {LOCK_SH: locks.F_RDLCK, LOCK_EX: locks.F_WRLCK, LOCK_UN: locks.F_UNLCK}.get(operation & ~LOCK_NB)
     if kind is None:
         raise Errno(errno.EINVAL)
     if file.flags & OpenFlags.O_PATH:

@@ -178,27 +178,18 @@ def pselect6(t: Task, nfds: int, rp: int, wp: int, ep: int, ts_ptr: int, sig_ptr
 
 # -- epoll ----------------------------------------------------------------------------------
 
-def install_new(t: Task, file, cloexec: bool) -> int:  # type: ignore[no-untyped-def]
-    """Install a new description; give its host resources back if there is no free fd."""
-    try:
-        return t.files.install(file, cloexec=cloexec)
-    except Errno:
-        file.release()
-        raise
-
-
 @syscall("epoll_create", Int, ret=Fd)
 def epoll_create(t: Task, size: int) -> int:
     if size <= 0:
         raise Errno(errno.EINVAL)
-    return install_new(t, EpollFile(), False)
+    return t.files.install_new(EpollFile(), False)
 
 
 @syscall("epoll_create1", Int, ret=Fd)
 def epoll_create1(t: Task, flags: int) -> int:
     if flags & ~EPOLL_CLOEXEC:
         raise Errno(errno.EINVAL)
-    return install_new(t, EpollFile(), bool(flags & EPOLL_CLOEXEC))
+    return t.files.install_new(EpollFile(), bool(flags & EPOLL_CLOEXEC))
 
 
 def epoll_of(t: Task, epfd: int) -> EpollFile:
@@ -268,10 +259,10 @@ def epoll_pwait2(t: Task, epfd: int, events_ptr: int, maxevents: int, ts_ptr: in
 
 @syscall("eventfd2", UInt, Int, ret=Fd)
 def eventfd2(t: Task, initval: int, flags: int) -> int:
-    return install_new(t, make_eventfd(initval, flags), bool(flags & 0o2000000))
+    return t.files.install_new(make_eventfd(initval, flags), bool(flags & 0o2000000))
 
 
 @syscall("eventfd", UInt, ret=Fd)
 def eventfd(t: Task, initval: int) -> int:
-    return install_new(t, make_eventfd(initval, 0), False)
+    return t.files.install_new(make_eventfd(initval, 0), False)
 

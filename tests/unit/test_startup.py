@@ -1,0 +1,88 @@
+"""What `pyrene run` defers to first use (docs/architecture.md, "Startup"): the handler
+modules a program's start does not need, and the /proc and /dev file systems."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from pyrene import syscalls
+from pyrene.abi import sysnum
+from pyrene.fs.file import FileSystem
+from pyrene.fs.mounts import DeferredFS
+from pyrene.kernel.table import SyscallTable
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def test_every_handler_module_is_first_or_later():
+    """A module named in neither list would never be loaded."""
+    on_disk = {p.stem for p in (SRC / "pyrene" / "syscalls").glob("*.py")} - {"__init__"}
+    assert sorted(syscalls.FIRST + syscalls.LATER) == sorted(on_disk)
+
+
+def test_table_completes_at_the_first_call_it_has_no_entry_for():
+    table = SyscallTable.build(syscalls.load(syscalls.FIRST), later=syscalls.load_later)
+    nr = sysnum.BY_NAME["rt_sigaction"]  # signal.py: LATER
+    assert table.entries[nr] is None
+    spec = table.lookup_after_complete(nr)
+    assert spec is not None and spec.name == "rt_sigaction" and table.entries[nr] is spec
+    assert table.specs() == SyscallTable.build(syscalls.all_modules()).specs()
+    assert table.lookup_after_complete(sysnum.BY_NAME["kexec_load"]) is None  # no handler: ENOSYS
+    assert table.lookup_after_complete(2**64 - 1) is None  # orig_rax of no syscall
+
+
+class _Recorder(FileSystem):
+    released = False
+
+    def lstat(self, rel):  # type: ignore[no-untyped-def]
+        return ("stat of", rel)
+
+    def readlink(self, rel):  # type: ignore[no-untyped-def]
+        raise NotImplementedError
+
+    def open(self, rel, flags, mode, path):  # type: ignore[no-untyped-def]
+        raise NotImplementedError
+
+    def release(self) -> None:
+        self.released = True
+
+
+def test_deferred_fs_is_made_once_at_first_use():
+    made: list[_Recorder] = []
+
+    def make() -> FileSystem:
+        made.append(_Recorder())
+        return made[-1]
+
+    unused = DeferredFS(make)
+    unused.release()
+    assert made == []
+    fs = DeferredFS(make)
+    assert fs.lstat("a") == ("stat of", "a") and fs.lstat("b") == ("stat of", "b")
+    assert len(made) == 1
+    fs.release()
+    assert made[0].released
+
+
+def test_a_run_of_true_imports_nothing_deferred():
+    """`pyrene run /bin/true` leaves /proc, /dev and the LATER handler modules unimported
+    (in the leader, which imports all the first instance starts with)."""
+    script = ("import sys; from pyrene import cli; code = cli.main(['run', '/bin/true']); "
+              "print(' '.join(m for m in sys.modules if m.startswith('pyrene.'))); sys.exit(code)")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    imported = set(out.stdout.split())
+    deferred = {"pyrene.fs.proc", "pyrene.fs.dev", "pyrene.fs.synth"} | {f"pyrene.syscalls.{m}" for m in syscalls.LATER}
+    assert imported & deferred == set()
+    assert {f"pyrene.syscalls.{m}" for m in syscalls.FIRST} <= imported  # (the output is the right one)
+
+
+def test_the_run_parser_alone_parses_as_the_whole_one():
+    from pyrene import cli
+
+    for argv in (["run", "--log-level", "debug", "--mount", "/a:/b:ro", "--trace", "--", "ls", "-l"],
+                 ["run", "--manifest", "m.toml", "x"]):
+        assert vars(cli.build_parser("run").parse_args(argv)) == vars(cli.build_parser().parse_args(argv))
