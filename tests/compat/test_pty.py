@@ -6,7 +6,6 @@ does not give: without it no /dev/ptmx; with it, still no pts of another host pr
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 import sys
@@ -23,7 +22,7 @@ PYRENE_PTS = [sys.executable, "-m", "pyrene", "run", "--pts", "--"]
 def pts_manifest(program: str, cwd: os.PathLike[str]):  # type: ignore[no-untyped-def]
     """The default manifest with the grant, as a Manifest object (so also written out
     and read back as `pyrene.dev.pts = true`)."""
-    return dataclasses.replace(default_manifest(os.fspath(cwd)), entrypoint=program, dev_pts=True)
+    return default_manifest(os.fspath(cwd))._replace(entrypoint=program, dev_pts=True)
 
 
 @pytest.mark.parametrize("link", LINKS)

@@ -228,11 +228,11 @@ def test_argv_rules():
     assert program_argv(m, []) == ["/bin/app"]
     with pytest.raises(ManifestError, match="loader.argv: command-line arguments given"):
         program_argv(m, ["x"])
-    fixed = dataclasses.replace(m, argv=("app", "-q"))
+    fixed = m._replace(argv=("app", "-q"))
     assert program_argv(fixed, []) == ["app", "-q"]
     with pytest.raises(ManifestError):
         program_argv(fixed, ["x"])
-    open_ = dataclasses.replace(m, use_cmdline_argv=True)
+    open_ = m._replace(use_cmdline_argv=True)
     assert program_argv(open_, ["a", "b"]) == ["/bin/app", "a", "b"]
     assert program_argv(default_manifest("/w"), ["ls", "-l"]) == ["ls", "-l"]
     with pytest.raises(ManifestError, match="PROG: missing"):
@@ -244,7 +244,7 @@ def test_environment_forms():
              'loader.env.GONE = { passthrough = true }\n').manifest
     host = {"HOME": "/root", "SECRET": "x", "A": "host"}
     assert environment(m, host) == ["A=1", "B=2", "HOME=/root"]
-    everything = dataclasses.replace(m, use_host_env=True)
+    everything = m._replace(use_host_env=True)
     assert environment(everything, host) == ["HOME=/root", "SECRET=x", "A=1", "B=2"]
 
 

@@ -15,7 +15,6 @@ top of a manifest, and the program's argv. Flags win over the manifest:
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import posixpath
 from collections.abc import Mapping, Sequence
@@ -94,8 +93,8 @@ def apply(manifest: Manifest, ov: Overrides, host_cwd: str | None = None) -> Man
         if not any(m.type == "dev" for m in mounts):
             raise flag_error("--pts", "the manifest mounts no /dev (pyrene.dev = false)")
         dev_pts = True
-    return dataclasses.replace(manifest, mounts=tuple(mounts), env=tuple(env), start_dir=start_dir,
-                               dev_pts=dev_pts)
+    return manifest._replace(mounts=tuple(mounts), env=tuple(env), start_dir=start_dir,
+                             dev_pts=dev_pts)
 
 
 def program_argv(manifest: Manifest, args: Sequence[str]) -> list[str]:

@@ -4,13 +4,15 @@ embedded default; `sandbox.py` turns them into mounts, an environment and creden
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
+
+# The values are NamedTuples, not frozen dataclasses: every `pyrene run` makes these
+# classes, and a dataclass of Manifest's size costs milliseconds to create.
 
 FILE_CHECK_POLICIES = ("strict", "allow_all_but_log")
 
 
-@dataclass(frozen=True, slots=True)
-class MountSpec:
+class MountSpec(NamedTuple):
     """One mount: `type` is chroot (the host path `uri`), tmpfs, proc, dev or encrypted
     (declared only: refused before anything runs)."""
 
@@ -21,8 +23,7 @@ class MountSpec:
     key: str = ""  # where it came from, e.g. "fs.mounts[2]" or "--mount", for messages
 
 
-@dataclass(frozen=True, slots=True)
-class TrustedFile:
+class TrustedFile(NamedTuple):
     """An sgx.trusted_files entry: a host path (a directory when it ends with '/'),
     read-only, whose SHA-256 must match when opened. sha256 None: measured at start."""
 
@@ -30,16 +31,14 @@ class TrustedFile:
     sha256: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class EnvVar:
+class EnvVar(NamedTuple):
     """loader.env.NAME: a fixed value, or the host's value (passthrough)."""
 
     name: str
     value: str | None  # None: passthrough
 
 
-@dataclass(frozen=True, slots=True)
-class Manifest:
+class Manifest(NamedTuple):
     mounts: tuple[MountSpec, ...]
     entrypoint: str | None = None  # libos.entrypoint; None: the command line names the program
     argv: tuple[str, ...] | None = None  # loader.argv
@@ -63,7 +62,6 @@ class Manifest:
     dev_pts: bool = False  # pyrene.dev.pts: /dev/ptmx opens new host ptys
     max_processes: int = 256  # pyrene.max_processes: live app processes at once
     source: str = "<default>"  # the manifest's file name, for messages
-    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def checks_files(self) -> bool:
