@@ -4,7 +4,6 @@ manifest, argv and environment, and the Manifest -> TOML -> Manifest round trip.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import tomllib
 
@@ -303,7 +302,7 @@ pyrene.dev = false
     tomli_w = pytest.importorskip("tomli_w")
     data = tomllib.loads(tomli_w.dumps(to_dict(m, "/c")))
     again = from_dict(data, "app.manifest", "/elsewhere").manifest
-    strip = lambda x: dataclasses.replace(x, mounts=tuple(dataclasses.replace(s, key="") for s in x.mounts))
+    strip = lambda x: x._replace(mounts=tuple(s._replace(key="") for s in x.mounts))
     assert strip(again) == strip(m)
 
 
