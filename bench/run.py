@@ -12,6 +12,8 @@ under Pyrene, and under the peers proot and gVisor's runsc (ptrace platform):
 * processes: fork+exit+wait and fork+exec(/bin/true)+wait per iteration
   (bench/proc_loop, slope as for getppid), for the runners that follow forks
   (not the C floor tracer).
+* path lookups: stat, and open+close, of a file four directories deep
+  (bench/path_loop, slope per call), what compilers and interpreters do thousands of times.
 * pipe ping-pong: one byte bounced between two processes over two pipes
   (bench/pipe_pingpong, slope per round trip).
 * thread futex ping-pong: a token handed between two threads of one process with
@@ -59,6 +61,7 @@ BUILD_DIR = BENCH_DIR / "build"
 FLOOR_TRACER = BUILD_DIR / "floor_tracer"
 GETPPID_LOOP = BUILD_DIR / "getppid_loop"
 PROC_LOOP = BUILD_DIR / "proc_loop"
+PATH_LOOP = BUILD_DIR / "path_loop"
 PINGPONG = BUILD_DIR / "pipe_pingpong"
 THREAD_PINGPONG = BUILD_DIR / "thread_pingpong"
 MAKE_PROJECT = BENCH_DIR / "make_project"  # the sources; built in a copy under bench/build/
@@ -68,6 +71,9 @@ MAKE_DIR = BUILD_DIR / "make_project"
 # runners follow forks (the C floor tracer does not: its rows would be native forks)
 PROC_LOOPS = {"fork+exit+wait": ("fork", 400), "fork+exec+wait": ("exec", 100)}
 PROC_RUNNERS = ("native", "pyrene", "proot", "runsc")
+
+# stat and open+close of a file four directories deep: N per runner (full plan)
+PATH_LOOPS = {"stat (4 dirs deep)": ("stat", 20_000), "open+close (4 dirs deep)": ("open", 10_000)}
 
 # pipe ping-pong round trips per runner (full plan; a tracer costs two hand-offs per trip)
 PINGPONG_N = {"native": 100_000, "pyrene": 4_000, "proot": 20_000, "runsc": 20_000}
@@ -84,7 +90,7 @@ WORKLOADS = {
 # --bench names: what each measures
 BENCHMARKS = {"syscall": "getppid loop", "startup": "startup", "fork": "fork+exit+wait",
               "exec": "fork+exec+wait", "pingpong": "pipe ping-pong", "threads": "thread futex ping-pong",
-              "bash": "bash loop",
+              "bash": "bash loop", "stat": "stat (4 dirs deep)", "open": "open+close (4 dirs deep)",
               "make": "make -j2"}
 
 # floor_tracer makes getppid return this (FAKE_PPID in floor_tracer.c).
@@ -156,6 +162,7 @@ def build() -> None:
         (BENCH_DIR / "floor_tracer.c", FLOOR_TRACER, []),
         (BENCH_DIR / "getppid_loop.c", GETPPID_LOOP, ["-static"]),
         (BENCH_DIR / "proc_loop.c", PROC_LOOP, ["-static"]),
+        (BENCH_DIR / "path_loop.c", PATH_LOOP, ["-static"]),
         (BENCH_DIR / "pipe_pingpong.c", PINGPONG, ["-static"]),
         (BENCH_DIR / "thread_pingpong.c", THREAD_PINGPONG, ["-static", "-pthread"]),
     ]
@@ -387,6 +394,12 @@ def measure_proc_loop(runner: Runner, mode: str, n_full: int, plan: Plan) -> dic
     return measure_slope(runner, [str(PROC_LOOP), mode], ["N", "0"], n, plan)
 
 
+def measure_path_loop(runner: Runner, mode: str, n_full: int, plan: Plan) -> dict:
+    """Per-lookup cost of path_loop MODE (stat, or open+close, of a deep path)."""
+    n = max(100, int(n_full * (1 if runner.name.startswith("native") else 0.5) * plan.n_scale))
+    return measure_slope(runner, [str(PATH_LOOP), mode], ["N", "0"], n, plan)
+
+
 def measure_pingpong(runner: Runner, plan: Plan) -> dict:
     """Per-round-trip cost of pipe_pingpong (one byte there and back between two processes)."""
     n = max(100, int(PINGPONG_N[runner.name.split()[0]] * plan.n_scale))
@@ -438,7 +451,7 @@ def report_proc_loops(runners: list[Runner], results: dict, cpu: int) -> None:
         rows = [(r.name, by_runner[r.name]["us_per_iter"] / 1e6 if "us_per_iter" in by_runner[r.name] else None,
                  by_runner[r.name].get("error", "")) for r in runners if r.name in by_runner]
         details = {name: f"N={res['n']}" for name, res in by_runner.items() if "n" in res}
-        print_table(f"Processes: {label} (slope per iteration, pinned to CPU {cpu} unless '2 CPUs')",
+        print_table(f"{label} (slope per iteration, pinned to CPU {cpu} unless '2 CPUs')",
                     rows, "us/iter", 1e6, "", details)
     for label, by_runner in results.get("workloads", {}).items():
         rows = [(r.name, by_runner[r.name].get("median_s"), by_runner[r.name].get("error", ""))
@@ -615,6 +628,8 @@ def main(argv: list[str] | None = None) -> int:
     results["proc"] = {}
     slopes = {label: (lambda r, mode=mode, n_full=n_full: measure_proc_loop(r, mode, n_full, plan))
               for label, (mode, n_full) in PROC_LOOPS.items()}
+    slopes.update({label: (lambda r, mode=mode, n_full=n_full: measure_path_loop(r, mode, n_full, plan))
+                   for label, (mode, n_full) in PATH_LOOPS.items()})
     slopes["pipe ping-pong"] = lambda r: measure_pingpong(r, plan)
     slopes["thread futex ping-pong"] = lambda r: measure_thread_pingpong(r, plan)
     for label, measure in slopes.items():
