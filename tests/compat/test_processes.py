@@ -235,6 +235,15 @@ def test_signals_between_processes(cbuild, tmp_path, link):
     assert b"test process: exited 0" in out.stdout and b"read = -1 EINTR" in out.stdout
 
 
+def test_child_exit_ends_an_infinite_wait(cbuild, tmp_path):
+    """A child's SIGCHLD ends its parent's poll/epoll_wait with no timeout, 300 times in
+    a row (multiprocessing's forkserver waits so). Pyrene once missed an exit reported
+    to the parent just before the parked wait went back to sleep: the wait never ended
+    (the program's alarm kills it then)."""
+    out = assert_same([cbuild("sigchld_wakes.c")], cwd=tmp_path, timeout=120)
+    assert out.stdout.count(b"150 right statuses") == 2
+
+
 def test_kill_permissions_follow_the_virtual_uids(cbuild, tmp_path):
     """A child that became uid 1000 may not signal its root parent or a root group
     (EPERM, for kill, tgkill and rt_sigqueueinfo), but may SIGCONT it (same session),

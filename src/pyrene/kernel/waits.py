@@ -310,7 +310,10 @@ class Waits:
         timeout = None
         if deadlines:
             timeout = max(0, -(-(min(deadlines) - time.monotonic_ns()) // 1_000_000))
-        if self.woken:  # woken before the wakeup pipe existed (`_open_wakeup`): no byte is coming
+        if self.woken or self.signalled:
+            # woken before the wakeup pipe existed (`_open_wakeup`): no byte is coming; or a
+            # child's exit was reported just now (`_check_exits` above): its SIGCHLD is
+            # pending, no byte or pidfd will say so again, and only next_stop looks
             timeout = 0
         ready = dict(poller.poll(timeout))
         if wakeup in ready:
