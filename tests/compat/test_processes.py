@@ -301,6 +301,26 @@ def test_python_signals(need, tmp_path):
     assert_same([python, "-c", code], cwd=tmp_path)
 
 
+def test_kill_of_a_zombie(need, tmp_path):
+    """kill(2) of a child that has exited but is not waited for yet succeeds (and does
+    nothing), as multiprocessing's terminate() expects; ESRCH once it is reaped."""
+    python = need("/usr/bin/python3.11", "python3.11")
+    code = ("import os, time\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    os._exit(3)\n"
+            "time.sleep(0.3)\n"
+            "for sig in (0, 15):\n"
+            "    os.kill(pid, sig)\n"
+            "    os.killpg(os.getpgrp(), 0)\n"
+            "print('zombie: kill ok; status', os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))\n"
+            "try:\n"
+            "    os.kill(pid, 0)\n"
+            "except ProcessLookupError:\n"
+            "    print('reaped: ESRCH')\n")
+    assert_same([python, "-c", code], cwd=tmp_path)
+
+
 def test_signals_to_pyrene_reach_the_app(need, tmp_path):
     """SIGTERM sent to `pyrene run` goes to the app (process 1), whose trap runs."""
     bash = need("/bin/bash", "bash")
