@@ -238,6 +238,15 @@ def test_signals_between_processes(cbuild, tmp_path, link):
     assert b"test process: exited 0" in out.stdout and b"read = -1 EINTR" in out.stdout
 
 
+def test_child_exit_ends_an_infinite_wait(cbuild, tmp_path):
+    """A child's SIGCHLD ends its parent's poll/epoll_wait with no timeout, 300 times in
+    a row (multiprocessing's forkserver waits so). Pyrene once missed an exit reported
+    to the parent just before the parked wait went back to sleep: the wait never ended
+    (the program's alarm kills it then)."""
+    out = assert_same([cbuild("sigchld_wakes.c")], cwd=tmp_path, timeout=120)
+    assert out.stdout.count(b"150 right statuses") == 2
+
+
 def test_kill_permissions_follow_the_virtual_uids(cbuild, tmp_path):
     """A child that became uid 1000 may not signal its root parent or a root group
     (EPERM, for kill, tgkill and rt_sigqueueinfo), but may SIGCONT it (same session),
@@ -324,6 +333,26 @@ def test_python_signals(need, tmp_path):
             "signal.signal(signal.SIGUSR2, lambda s, f: got.append(s))\n"
             "os.kill(os.getpid(), signal.SIGUSR2)\n"
             "print(got, os.getpgrp() == os.getpgid(0), os.getsid(0) == os.getsid(os.getpid()))\n")
+    assert_same([python, "-c", code], cwd=tmp_path)
+
+
+def test_kill_of_a_zombie(need, tmp_path):
+    """kill(2) of a child that has exited but is not waited for yet succeeds (and does
+    nothing), as multiprocessing's terminate() expects; ESRCH once it is reaped."""
+    python = need("/usr/bin/python3.11", "python3.11")
+    code = ("import os, time\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    os._exit(3)\n"
+            "time.sleep(0.3)\n"
+            "for sig in (0, 15):\n"
+            "    os.kill(pid, sig)\n"
+            "    os.killpg(os.getpgrp(), 0)\n"
+            "print('zombie: kill ok; status', os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))\n"
+            "try:\n"
+            "    os.kill(pid, 0)\n"
+            "except ProcessLookupError:\n"
+            "    print('reaped: ESRCH')\n")
     assert_same([python, "-c", code], cwd=tmp_path)
 
 

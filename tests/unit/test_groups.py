@@ -61,7 +61,11 @@ def test_signal_targets():
     assert [v for v, _, _ in leader.signal_targets(1, 0).targets] == [1, 3, 4]
     assert [v for v, _, _ in leader.signal_targets(3, -1).targets] == [2, 4]  # not 1, not the caller
     assert leader.signal_targets(1, 42).error == errno.ESRCH
-    leader.processes[3].status = 0
+    leader.processes[3].status = 0  # a zombie: kill(2) succeeds and sends nothing, as on Linux
+    zombie = leader.signal_targets(1, 3)
+    assert (zombie.error, zombie.targets) == (0, ())
+    assert [v for v, _, _ in leader.signal_targets(1, 0).targets] == [1, 4]
+    del leader.processes[3]  # reaped
     assert leader.signal_targets(1, 3).error == errno.ESRCH
 
 

@@ -392,21 +392,22 @@ class Leader:
         """kill(2)'s choice of processes. -1 reaches every process but pid 1 (the
         namespace's init) and the sender itself, as Linux does inside a pid namespace.
         Those the sender may not signal (`may_signal`) are left out: EPERM if that leaves
-        none of a pid or a group, but success for -1, as Linux counts it."""
+        none of a pid or a group, but success for -1, as Linux counts it. A zombie (exited,
+        not yet waited for) counts as Linux counts it, but is not sent anything."""
         me = self.processes.get(sender)
         if target > 0:
-            chosen = [e for e in (self.processes.get(target),) if e is not None and e.alive]
+            chosen = [e for e in (self.processes.get(target),) if e is not None]
         elif target == -1:
-            chosen = [e for e in self.processes.values() if e.alive and e.vpid not in (1, sender)]
+            chosen = [e for e in self.processes.values() if e.vpid not in (1, sender)]
         else:
             pgid = -target if target else (me.pgid if me is not None else 0)
-            chosen = [e for e in self.processes.values() if e.alive and e.pgid == pgid]
+            chosen = [e for e in self.processes.values() if e.pgid == pgid]
         if not chosen:
             return Targets(errno.ESRCH)
         allowed = [e for e in chosen if may_signal(me, e, sig)]
         if not allowed and target != -1:
             return Targets(errno.EPERM)
-        return Targets(0, tuple((e.vpid, e.host_pid, e.instance_pid) for e in allowed))
+        return Targets(0, tuple((e.vpid, e.host_pid, e.instance_pid) for e in allowed if e.alive))
 
     def thread_target(self, q: SignalQuery) -> Targets:
         """tgkill(2)'s thread: `q.tid` of process `q.target` (0: any), its main thread

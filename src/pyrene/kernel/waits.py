@@ -310,7 +310,11 @@ class Waits:
         timeout = None
         if deadlines:
             timeout = max(0, -(-(min(deadlines) - time.monotonic_ns()) // 1_000_000))
-        if self.woken:  # woken before the wakeup pipe existed (`_open_wakeup`): no byte is coming
+        if self.woken or self.signalled:
+            # woken before the wakeup pipe existed (`_open_wakeup`): no byte is coming; or
+            # something noted a signal since next_stop looked (next_stop checks children's
+            # reported exits itself, just before: a report found there, after the last
+            # look, would have left the SIGCHLD pending with no byte or pidfd to say so)
             timeout = 0
         ready = dict(poller.poll(timeout))
         if wakeup in ready:

@@ -1,7 +1,9 @@
 """Run one CPython test module with unittest and write each test's outcome as JSON.
 
-Usage: python3.11 runner.py MODULE OUT.json [CLASSES]   (MODULE like test.test_os;
-CLASSES a glob of test class names, to run only those)
+Usage: python3.11 runner.py MODULE OUT.json [CLASSES [SKIP]]   (MODULE like test.test_os;
+CLASSES comma-separated globs of test class names, to run only those; SKIP
+comma-separated globs of test ids not to run at all, e.g. tests that leave a process
+behind that would hang the module's teardown when they fail)
 
 It runs the same way natively and under Pyrene, so the two result files can be
 compared test by test. It uses unittest directly rather than regrtest, whose
@@ -64,14 +66,20 @@ def by_class(suite):
 
 def main():
     module, out = sys.argv[1], sys.argv[2]
-    classes = sys.argv[3] if len(sys.argv) > 3 else "*"
+    classes = sys.argv[3].split(",") if len(sys.argv) > 3 else ["*"]
+    skip = [p for p in sys.argv[4].split(",") if p] if len(sys.argv) > 4 else []
     suite = unittest.defaultTestLoader.loadTestsFromName(module)
     result = Recorder(unittest.runner._WritelnDecorator(sys.stderr), True, 2)
     # as one run: module and class fixtures are set up and torn down once, not per group
     result._testRunEntered = True
     for group in by_class(suite):
-        if not fnmatch.fnmatchcase(type(next(iter(group))).__name__, classes):
+        if not any(fnmatch.fnmatchcase(type(next(iter(group))).__name__, c) for c in classes):
             continue
+        if skip:
+            group = unittest.TestSuite(t for t in group
+                                       if not any(fnmatch.fnmatchcase(t.id(), p) for p in skip))
+            if not group.countTestCases():
+                continue
         # one class at a time, so that a test that breaks the runner itself (an exception
         # escaping unittest) costs only the rest of its class
         ids = [test.id() for test in group]  # the suite forgets its tests as they run
