@@ -281,10 +281,10 @@ def test_a_signal_right_after_fork_reaches_the_child(cbuild, tmp_path):
 
 
 def test_a_child_exit_ends_the_parents_wait(cbuild, tmp_path):
-    """SIGCHLD ends a ppoll parked in Pyrene, 100 times in a row. Pyrene learns of the
-    exit from a pidfd and then from the child's tracer; a report landing just before
-    the event loop polled again was once lost, and the parent waited forever (found
-    as a hang of Python's forkserver, which waits for SIGCHLD in epoll_wait)."""
+    """SIGCHLD ends a ppoll parked in Pyrene with a temporary mask that unblocks it (the
+    pselect pattern), 100 times in a row: Pyrene learns of the exit from a pidfd and then
+    from the child's tracer, and must end the wait with the mask fixed up. (The race of
+    a report just before the event loop polls again is sigchld_wakes.c's, above.)"""
     out = assert_same([cbuild("child_exit_ends_wait.c")], cwd=tmp_path)
     assert out.stdout == b"interrupted 100 of 100\n"
 

@@ -17,7 +17,6 @@ from .eventfd import HostWaitable
 class PidFd(HostWaitable):
     """pidfd_open's description."""
 
-    def __init__(self, host_pidfd: int, vpid: int, host_pid: int, flags: int) -> None:
+    def __init__(self, host_pidfd: int, vpid: int, flags: int) -> None:
         super().__init__(host_pidfd, flags, "anon_inode:[pidfd]")
         self.vpid = vpid
-        self.host_pid = host_pid

@@ -345,7 +345,7 @@ def pidfd_open(t: Task, pid: int, flags: int) -> int:
         raise Errno(errno.EINVAL)
     else:
         host_pid = ask_leader(t, GroupQuery(t.proc.vpid, pid)).host_pid
-    return t.files.install_new(PidFd(pal.pidfd_open(host_pid), pid, host_pid, int(OpenFlags.O_RDWR) | flags), True)
+    return t.files.install_new(PidFd(pal.pidfd_open(host_pid), pid, int(OpenFlags.O_RDWR) | flags), True)
 
 
 # -- execve, execveat (kernel/exec.py) ----------------------------------------------------
