@@ -277,7 +277,7 @@ class Tracee:
         s.rip = SYSCALL_SITE
         s.orig_rax = MASK64
         s.rax = nr
-        regs = tuple(int(a) & MASK64 for a in args) + (0,) * (6 - len(args))  # int(): flags may be IntFlags, slow to mask
+        regs = tuple(int(a) & MASK64 for a in args) + (0,) * (6 - len(args))  # int(): an argument may be a flag member
         s.rdi, s.rsi, s.rdx, s.r10, s.r8, s.r9 = regs
         if libc.ptrace_raw(libc.PTRACE_SETREGS, self.pid, 0, self._scratch_ref) == -1:
             self._gone_or_raise("PTRACE_SETREGS")
