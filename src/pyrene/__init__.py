@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .manifest.schema import Manifest
 
@@ -18,8 +18,7 @@ __version__ = "0.1.0"
 __all__ = ["run", "RunResult", "Manifest", "__version__"]
 
 
-@dataclass(frozen=True, slots=True)
-class RunResult:
+class RunResult(NamedTuple):
     argv: list[str]
     returncode: int
     stdout: bytes | None

@@ -3,17 +3,18 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 from . import __version__
 from .errors import PyreneError
 from .log import LEVELS, flush_stdio, setup
 
 if TYPE_CHECKING:
+    import argparse
+
     from .manifest.schema import Manifest
 
 
@@ -30,42 +31,147 @@ fs.start_dir; --pts sets pyrene.dev.pts. See docs/manifest.md.
 """
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The command line's parser. Given the subcommand the arguments start with, only
-    that one is added: each costs ~1 ms (argparse asks gettext for a translation of
-    every string), felt in a `pyrene run /bin/true`. `pyrene --help` and an unknown
-    subcommand need them all (`command` None)."""
+RUN_USAGE = """\
+usage: pyrene run [options] [--] PROG [ARGS...]
+       pyrene run --manifest FILE [options] [--] [ARGS...]
+"""
+
+
+class RunOption(NamedTuple):
+    """One option of `pyrene run`: `metavar` None for a flag; `repeat`: each use adds
+    a value."""
+
+    metavar: str | None
+    help: str
+    repeat: bool = False
+
+
+RUN_OPTIONS = {
+    "manifest": RunOption("FILE", "TOML manifest, Gramine's keys (default: the embedded one)"),
+    "rootfs": RunOption("DIR", "the host directory DIR as / (read-write)"),
+    "mount": RunOption("HOST:SANDBOX[:ro]", "mount a host path at SANDBOX (read-write unless :ro); repeatable", True),
+    "tmpfs": RunOption("PATH", "a fresh tmpfs at PATH; repeatable", True),
+    "env": RunOption("K=V", "set K in the app's environment (K alone: the host's value); repeatable", True),
+    "cwd": RunOption("PATH", "the app's start directory (a sandbox path)"),
+    "pts": RunOption(None, "grant new pseudo-terminals: /dev/ptmx (pyrene.dev.pts = true)"),
+    "log-level": RunOption("L", f"Gramine log levels ({', '.join(LEVELS)}); default: loader.log_level, else error"),
+    "log-file": RunOption("FILE", "write Pyrene's log here instead of stderr"),
+    "trace": RunOption("[=FILE]", "strace-like lines of every syscall, to FILE or stderr (never stdout)"),
+    "cpu": RunOption("N", "pin the instance and its app to CPU N (default: spread by pid)"),
+}
+
+
+class RunArgs(NamedTuple):
+    """`pyrene run`'s command line: the options, then the program and its arguments."""
+
+    argv: list[str]
+    manifest: str | None = None
+    rootfs: str | None = None
+    mount: tuple[str, ...] = ()
+    tmpfs: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()
+    cwd: str | None = None
+    pts: bool = False
+    log_level: str | None = None
+    log_file: str | None = None
+    trace: str | None = None
+    cpu: int | None = None
+
+
+class UsageError(Exception):
+    """A bad `pyrene run` command line (exit 2, as argparse's errors)."""
+
+
+class ShowHelp(Exception):
+    """`pyrene run --help`."""
+
+
+def parse_run(args: list[str]) -> RunArgs:
+    """The arguments after `run`. Options come first: `--name VALUE`, `--name=VALUE`, or a
+    unique prefix of the name; the first word that is not an option, or what follows
+    `--`, is the program. `--trace` takes a file only as `--trace=FILE`, so that
+    `pyrene run --trace ls -l` traces ls. (By hand rather than argparse: building
+    argparse's parser took ~7 ms of every `pyrene run`, gettext lookups and the import
+    of shutil for the terminal's width.)"""
+    values: dict[str, object] = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            i += 1
+            break
+        if arg in ("-h", "--help"):
+            raise ShowHelp
+        if not arg.startswith("-") or arg == "-":
+            break
+        name, has_value, value = arg[2:].partition("=")
+        if not arg.startswith("--") or not name:
+            raise UsageError(f"unrecognized option: {arg}")
+        name = _run_option(name)
+        option = RUN_OPTIONS[name]
+        if option.metavar is None or name == "trace":
+            if has_value and name != "trace":
+                raise UsageError(f"option --{name} takes no value")
+            value = value if has_value else "-"
+        elif not has_value:
+            i += 1
+            if i == len(args):
+                raise UsageError(f"option --{name} needs a value: {option.metavar}")
+            value = args[i]
+        key = name.replace("-", "_")
+        if option.repeat:
+            values[key] = (*values.get(key, ()), value)  # type: ignore[misc]
+        else:
+            values[key] = _run_value(name, value)
+        i += 1
+    return RunArgs(argv=args[i:], **values)  # type: ignore[arg-type]
+
+
+def _run_option(name: str) -> str:
+    """The option `name` is, or is the unique prefix of."""
+    if name in RUN_OPTIONS:
+        return name
+    matches = [o for o in RUN_OPTIONS if o.startswith(name)]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise UsageError(f"ambiguous option: --{name} could be {', '.join('--' + m for m in matches)}")
+    raise UsageError(f"unrecognized option: --{name}")
+
+
+def _run_value(name: str, value: str) -> object:
+    if name == "pts":
+        return True
+    if name == "cpu":
+        try:
+            return int(value)
+        except ValueError:
+            raise UsageError(f"option --cpu: not a CPU number: {value!r}") from None
+    if name == "log-level" and value not in LEVELS:
+        raise UsageError(f"option --log-level: {value!r} is not one of {', '.join(LEVELS)}")
+    return value
+
+
+def run_help() -> str:
+    lines = [RUN_USAGE, "Run a program in the sandbox.", "", "options:"]
+    for name, option in RUN_OPTIONS.items():
+        flag = f"--{name}" + ("" if option.metavar is None else
+                              option.metavar if option.metavar.startswith("[") else f" {option.metavar}")
+        lines.append(f"  {flag:<28}{option.help}" if len(flag) < 28 else f"  {flag}\n  {'':<28}{option.help}")
+    return "\n".join(lines) + "\n\n" + RUN_EPILOG
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every subcommand but `run` (parse_run), which it only lists."""
+    import argparse
+
     parser = argparse.ArgumentParser(prog="pyrene", description="Run Linux x86-64 programs on a library OS in Python.")
     parser.add_argument("--version", action="version", version=f"pyrene {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, add in SUBCOMMANDS.items():
-        if command in (None, name):
-            add(sub)
+    sub.add_parser("run", help="run a program in the sandbox (pyrene run --help)", add_help=False)
+    _add_manifest(sub)
+    _add_syscalls(sub)
     return parser
-
-
-def _add_run(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    run = sub.add_parser("run", help="run a program in the sandbox", epilog=RUN_EPILOG,
-                         usage="pyrene run [options] [--] PROG [ARGS...]\n"
-                               "       pyrene run --manifest FILE [options] [--] [ARGS...]",
-                         formatter_class=argparse.RawDescriptionHelpFormatter)
-    run.add_argument("--manifest", metavar="FILE", help="TOML manifest, Gramine's keys (default: the embedded one)")
-    run.add_argument("--rootfs", metavar="DIR", help="the host directory DIR as / (read-write)")
-    run.add_argument("--mount", metavar="HOST:SANDBOX[:ro]", action="append", default=[],
-                     help="mount a host path at SANDBOX (read-write unless :ro); repeatable")
-    run.add_argument("--tmpfs", metavar="PATH", action="append", default=[], help="a fresh tmpfs at PATH; repeatable")
-    run.add_argument("--env", metavar="K=V", action="append", default=[],
-                     help="set K in the app's environment (K alone: the host's value); repeatable")
-    run.add_argument("--cwd", metavar="PATH", help="the app's start directory (a sandbox path)")
-    run.add_argument("--pts", action="store_true",
-                     help="grant new pseudo-terminals: /dev/ptmx (pyrene.dev.pts = true)")
-    run.add_argument("--log-level", choices=list(LEVELS), default=None,
-                     help="Gramine log levels; default: loader.log_level, else error")
-    run.add_argument("--log-file", metavar="FILE", help="write Pyrene's log here instead of stderr")
-    run.add_argument("--trace", nargs="?", const="-", metavar="FILE",
-                     help="strace-like lines of every syscall, to FILE or stderr (never stdout)")
-    run.add_argument("--cpu", type=int, help="pin the instance and its app to this CPU")
-    run.add_argument("argv", nargs=argparse.REMAINDER, metavar="PROG ARGS")
 
 
 def _add_manifest(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -85,18 +191,21 @@ def _add_syscalls(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     syscalls.add_argument("--json", action="store_true")
 
 
-SUBCOMMANDS = {"run": _add_run, "manifest": _add_manifest, "syscalls": _add_syscalls}
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(argv[0] if argv and argv[0] in SUBCOMMANDS else None).parse_args(argv)
     try:
+        if argv[:1] == ["run"]:
+            return run_command(parse_run(argv[1:]))
+        args = build_parser().parse_args(argv)
         if args.command == "syscalls":
             return list_syscalls(args.json)
-        if args.command == "manifest":
-            return manifest_command(args)
-        return run_command(args)
+        return manifest_command(args)
+    except ShowHelp:
+        sys.stdout.write(run_help())
+        return 0
+    except UsageError as exc:
+        print(f"{RUN_USAGE}pyrene run: error: {exc}", file=sys.stderr)
+        return 2
     except PyreneError as exc:
         print(str(exc), file=sys.stderr)
         return exc.status
@@ -124,20 +233,17 @@ def load_manifest(path: str) -> "Manifest":
     return result.manifest
 
 
-def run_command(args: argparse.Namespace) -> int:
+def run_command(args: RunArgs) -> int:
     from .manifest.default import default_manifest
     from .manifest.overrides import Overrides, apply, program_argv
     from .sandbox import RunOptions, run
 
-    cmdline = list(args.argv)
-    if cmdline[:1] == ["--"]:
-        cmdline = cmdline[1:]
     manifest = load_manifest(args.manifest) if args.manifest else default_manifest()
-    overrides = Overrides(rootfs=args.rootfs, mounts=tuple(args.mount), tmpfs=tuple(args.tmpfs),
-                          env=tuple(args.env), cwd=args.cwd, pts=args.pts, is_default=not args.manifest)
+    overrides = Overrides(rootfs=args.rootfs, mounts=args.mount, tmpfs=args.tmpfs,
+                          env=args.env, cwd=args.cwd, pts=args.pts, is_default=not args.manifest)
     manifest = apply(manifest, overrides)
     setup(args.log_level or manifest.log_level, args.log_file or manifest.log_file)
-    argv = program_argv(manifest, cmdline)
+    argv = program_argv(manifest, args.argv)
     return run(RunOptions(argv=argv, manifest=manifest, strace_file=args.trace, cpu=args.cpu))
 
 

@@ -15,8 +15,7 @@ import os
 import stat as stat_mod
 import sys
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .abi.flags import Rlimit
 from .errors import Errno, PyreneError
@@ -46,8 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("pyrene")
 
 
-@dataclass
-class RunOptions:
+class RunOptions(NamedTuple):
     argv: list[str]
     manifest: Manifest
     strace_file: str | None = None  # "-" for stderr

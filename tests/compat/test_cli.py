@@ -31,6 +31,19 @@ def test_trace_to_stderr_keeps_stdout_clean():
     assert b'write(1, ' in result.stderr and b"+++ exited with 0 +++" in result.stderr
 
 
+def test_run_command_line_as_the_readme_writes_it(tmp_path):
+    """`--trace` with no `=FILE` traces to stderr and takes nothing from the program's
+    words; a mistyped option is a usage error (2) before anything runs."""
+    cmd = [sys.executable, "-m", "pyrene", "run"]
+    native = subprocess.run(["ls", "-a", str(tmp_path)], capture_output=True)
+    traced = subprocess.run([*cmd, "--trace", "ls", "-a", str(tmp_path)], capture_output=True)
+    assert (traced.returncode, traced.stdout) == (0, native.stdout)
+    assert b"getdents64(" in traced.stderr and b"+++ exited with 0 +++" in traced.stderr
+    bad = subprocess.run([*cmd, "--trcae", "ls"], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.endswith("pyrene run: error: unrecognized option: --trcae\n")
+
+
 def test_syscalls_table_lists_what_runs_programs():
     out = subprocess.run([sys.executable, "-m", "pyrene", "syscalls", "--json"], capture_output=True,
                          check=True).stdout

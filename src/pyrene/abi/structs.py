@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import NamedTuple
 
 TIMESPEC = struct.Struct("<qq")
@@ -85,8 +84,7 @@ STATFS = struct.Struct("<qqQQQQQiiqqq32x")  # struct statfs, 120 bytes
 ST_RDONLY = 1
 
 
-@dataclass(frozen=True, slots=True)
-class StatFs:
+class StatFs(NamedTuple):
     """What statfs/fstatfs report (struct statfs fields, f_spare left out)."""
 
     type: int

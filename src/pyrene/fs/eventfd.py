@@ -25,7 +25,6 @@ lazily, when the set is next waited on (the dup kept the host file alive until t
 from __future__ import annotations
 
 import errno
-from dataclasses import dataclass
 
 from ..abi.flags import OpenFlags
 from ..abi.structs import Stat
@@ -103,14 +102,16 @@ def make_timerfd(clock: int, flags: int) -> TimerFd:
     return TimerFd(fd, int(OpenFlags.O_RDWR) | (flags & TFD_NONBLOCK), "anon_inode:[timerfd]")
 
 
-@dataclass(eq=False, slots=True)
 class Interest:
     """One entry of an epoll interest list."""
 
-    file: OpenFile
-    fd: int
-    host_fd: int  # our own dup of the file's host fd, registered in the host epoll
-    data: int  # the app's epoll_data, returned as is
+    __slots__ = ("file", "fd", "host_fd", "data")
+
+    def __init__(self, file: OpenFile, fd: int, host_fd: int, data: int) -> None:
+        self.file = file
+        self.fd = fd
+        self.host_fd = host_fd  # our own dup of the file's host fd, registered in the host epoll
+        self.data = data  # the app's epoll_data, returned as is
 
 
 class EpollFile(OpenFile):

@@ -11,8 +11,7 @@ import abc
 import errno
 from os import SEEK_SET, getpid
 from time import monotonic_ns
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..abi.flags import O_ACCMODE, OpenFlags
 from ..abi.structs import ST_RDONLY, Stat, StatFs
@@ -25,8 +24,7 @@ if TYPE_CHECKING:
 _ACCMODE, _WRONLY, _RDWR, _PATH = int(O_ACCMODE), int(OpenFlags.O_WRONLY), int(OpenFlags.O_RDWR), int(OpenFlags.O_PATH)
 
 
-@dataclass(frozen=True, slots=True)
-class DirEntry:
+class DirEntry(NamedTuple):
     name: bytes
     ino: int
     dtype: int

@@ -6,10 +6,8 @@ openat2 (see pal/linux.py), so neither a symlink nor '..' on the host side leads
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import os
-from dataclasses import dataclass
 
 from ..abi.flags import O_ACCMODE, OpenFlags
 from ..abi.structs import ST_RDONLY, WINSIZE, Stat, StatFs
@@ -152,12 +150,14 @@ class HostFile(OpenFile):
         return self.fd
 
 
-@dataclass(eq=False)
 class FifoOpen:
     """A blocking FIFO open waiting for its peer (HostFS._open_fifo_waiting)."""
 
-    job: pal.Background  # the host's blocking open, in a thread of the instance
-    probe: int = -1  # a reader's non-blocking fd, held while it waits
+    __slots__ = ("job", "probe")
+
+    def __init__(self, job: pal.Background, probe: int = -1) -> None:
+        self.job = job  # the host's blocking open, in a thread of the instance
+        self.probe = probe  # a reader's non-blocking fd, held while it waits
 
 
 class HostFS(FileSystem):
@@ -317,4 +317,4 @@ class HostFS(FileSystem):
 
     def statfs(self, rel: str) -> StatFs:
         st = StatFs.unpack(pal.statfs_beneath(self.root_fd, rel))
-        return dataclasses.replace(st, flags=st.flags | ST_RDONLY) if self.readonly else st
+        return st._replace(flags=st.flags | ST_RDONLY) if self.readonly else st

@@ -24,7 +24,6 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..abi.flags import CAP_KILL
@@ -51,27 +50,30 @@ SI_KERNEL = 0x80
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
 
-@dataclass(slots=True)
 class ProcessEntry:
     """One app process of the sandbox, as the leader knows it."""
 
-    vpid: int
-    ppid: int
-    host_pid: int = 0
-    instance_pid: int = 0
-    status: int | None = None  # wait status once exited
-    facts: Facts | None = None  # what its instance last said of it (/proc of other processes)
-    reaped: bool = False  # its parent waited for it (it goes once its exit is known too)
-    orphan: bool = False  # its parent died first: the host reaps it here, no wait reports it
+    __slots__ = ("vpid", "ppid", "host_pid", "instance_pid", "status", "facts", "reaped", "orphan", "pgid", "sid",
+                 "host_pgid", "pdeathsig")
+
+    def __init__(self, vpid: int, ppid: int) -> None:
+        self.vpid = vpid
+        self.ppid = ppid
+        self.host_pid = 0
+        self.instance_pid = 0
+        self.status: int | None = None  # wait status once exited
+        self.facts: Facts | None = None  # what its instance last said of it (/proc of other processes)
+        self.reaped = False  # its parent waited for it (it goes once its exit is known too)
+        self.orphan = False  # its parent died first: the host reaps it here, no wait reports it
+        self.pgid = 1  # virtual process group and session (kept here, mirrored on the host)
+        self.sid = 1
+        self.host_pgid = 0  # the host process group the app process is in
+        self.pdeathsig = 0  # PR_SET_PDEATHSIG: sent when the parent exits
 
     @property
     def uid(self) -> int:
         """The real uid (RLIMIT_NPROC counts by it)."""
         return self.facts.uids[0] if self.facts is not None else 0
-    pgid: int = 1  # virtual process group and session (kept here, mirrored on the host)
-    sid: int = 1
-    host_pgid: int = 0  # the host process group the app process is in
-    pdeathsig: int = 0  # PR_SET_PDEATHSIG: sent when the parent exits
 
     @property
     def alive(self) -> bool:
@@ -79,8 +81,7 @@ class ProcessEntry:
 
 
 class Leader:
-    """The sandbox's processes, threads and shared state. (A plain class: a dataclass
-    would cost every `pyrene run` ~1 ms to create, bench/README.md.)"""
+    """The sandbox's processes, threads and shared state."""
 
     def __init__(self, prctl: Callable[[int, int], object], max_processes: int = 256) -> None:
         self.prctl = prctl

@@ -14,7 +14,6 @@ capabilities"); PR_SET_KEEPCAPS keeps the permitted set over the drop of all roo
 from __future__ import annotations
 
 import errno
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..abi.flags import (
@@ -41,23 +40,21 @@ class CapSets(NamedTuple):
     ambient: int = 0
 
 
-@dataclass(slots=True)
 class Creds:
     """A process's identity. `uid`/`gid` are the filesystem ids: what file permission
     checks and new files' owners use."""
 
-    ruid: int
-    euid: int
-    suid: int
-    uid: int  # fsuid
-    rgid: int
-    egid: int
-    sgid: int
-    gid: int  # fsgid
-    groups: tuple[int, ...] = ()
-    caps: CapSets = CapSets()
-    keepcaps: bool = False
-    no_new_privs: bool = False
+    __slots__ = ("ruid", "euid", "suid", "uid", "rgid", "egid", "sgid", "gid", "groups", "caps", "keepcaps",
+                 "no_new_privs")
+
+    def __init__(self, uid: int, gid: int, groups: tuple[int, ...], caps: CapSets) -> None:
+        """All ids `uid` (`gid`): what a process gets when it starts."""
+        self.ruid = self.euid = self.suid = self.uid = uid  # uid: the fsuid
+        self.rgid = self.egid = self.sgid = self.gid = gid  # gid: the fsgid
+        self.groups = groups
+        self.caps = caps
+        self.keepcaps = False
+        self.no_new_privs = False
 
     @classmethod
     def initial(cls, uid: int, gid: int, groups: tuple[int, ...], host: CapSets | None) -> "Creds":
@@ -66,7 +63,7 @@ class Creds:
         gets from an execve by root: all capabilities for 0, none otherwise."""
         if host is None:
             host = CapSets(CAP_FULL_SET, CAP_FULL_SET) if uid == 0 else CapSets()
-        return cls(uid, uid, uid, uid, gid, gid, gid, gid, tuple(sorted(groups)), host)
+        return cls(uid, gid, tuple(sorted(groups)), host)
 
     def capable(self, cap: int) -> bool:
         return bool(self.caps.effective >> cap & 1)

@@ -15,19 +15,19 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from ..errors import Errno
 from ..fs.file import OpenFile
 
 
-@dataclass(slots=True)
 class FdEntry:
-    file: OpenFile
-    cloexec: bool
+    __slots__ = ("file", "cloexec")
+
+    def __init__(self, file: OpenFile, cloexec: bool) -> None:
+        self.file = file
+        self.cloexec = cloexec
 
 
-@dataclass(slots=True)
 class LockHints:
     """What the process may hold in the leader's lock table: files (st_dev, st_ino) with
     its POSIX locks, descriptions with OFD or flock locks. `release(op, args)` tells the
@@ -35,9 +35,13 @@ class LockHints:
     copy of its parent's POSIX files: POSIX locks are not inherited) costs one useless
     call at the file's next close, nothing more."""
 
-    posix: set[tuple[int, int]] = field(default_factory=set)
-    descriptions: set[tuple[int, int, int]] = field(default_factory=set)
-    release: Callable[[str, tuple[object, ...]], object] | None = None
+    __slots__ = ("posix", "descriptions", "release")
+
+    def __init__(self, posix: set[tuple[int, int]] | None = None, descriptions: set[tuple[int, int, int]] | None = None,
+                 release: Callable[[str, tuple[object, ...]], object] | None = None) -> None:
+        self.posix = posix if posix is not None else set()
+        self.descriptions = descriptions if descriptions is not None else set()
+        self.release = release
 
 
 class FdTable:

@@ -24,8 +24,7 @@ import os
 import signal
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..abi import sysnum
 from ..errors import Errno, RunOnHost, TaskExit, WouldBlock
@@ -59,8 +58,7 @@ JOB_STOP_SIGNALS = (signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU)
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
 
-@dataclass
-class InstanceConfig:
+class InstanceConfig(NamedTuple):
     mounts: MountTable
     env: list[str]
     cwd: str

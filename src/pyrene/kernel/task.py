@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..abi.flags import Rlimit
@@ -32,29 +31,30 @@ def default_rlimits(nofile: int) -> dict[int, tuple[int, int]]:
     return limits
 
 
-@dataclass(eq=False)
 class Process:
     """A thread group: what its threads share (fds, cwd, identity, limits)."""
 
-    vpid: int
-    ppid: int
-    host_pid: int
-    files: FdTable
-    cwd: str
-    creds: Creds
-    argv: list[str] = field(default_factory=list)
-    env: list[str] = field(default_factory=list)
-    exe: str = ""
-    comm: str = ""
-    umask: int = 0o022
-    rlimits: dict[int, tuple[int, int]] = field(default_factory=lambda: default_rlimits(1024))
-    exit_status: int | None = None
-    instance: "Instance | None" = None
-    nice: int = 0  # virtual; the host process's is only ever raised to it
-    sched_policy: int = 0  # SCHED_OTHER, BATCH or IDLE, all run as the host's SCHED_OTHER
-    pdeathsig: int = 0  # PR_SET_PDEATHSIG; the leader sends it (ipc/leader.py)
-    child_subreaper: bool = False
-    dumpable: int = 1
+    def __init__(self, vpid: int, ppid: int, host_pid: int, files: FdTable, cwd: str, creds: Creds,
+                 env: list[str], instance: Instance) -> None:
+        self.vpid = vpid
+        self.ppid = ppid
+        self.host_pid = host_pid
+        self.files = files
+        self.cwd = cwd
+        self.creds = creds
+        self.env = env
+        self.instance = instance
+        self.argv: list[str] = []
+        self.exe = ""
+        self.comm = ""
+        self.umask = 0o022
+        self.rlimits = default_rlimits(1024)
+        self.exit_status: int | None = None
+        self.nice = 0  # virtual; the host process's is only ever raised to it
+        self.sched_policy = 0  # SCHED_OTHER, BATCH or IDLE, all run as the host's SCHED_OTHER
+        self.pdeathsig = 0  # PR_SET_PDEATHSIG; the leader sends it (ipc/leader.py)
+        self.child_subreaper = False
+        self.dumpable = 1
 
     def facts(self) -> Facts:
         """What the leader keeps of this process for /proc of the others; argv and env

@@ -83,7 +83,6 @@ import select
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Errno, TaskExit, WouldBlock
@@ -109,23 +108,27 @@ EXIT_RECHECK_NS = 1_000_000  # how soon a child's exit not yet reported to us is
 MAX_UNSWEPT_CHILDREN = 256  # watched children before the dead ones are swept
 
 
-@dataclass(eq=False, slots=True)
 class Parked:
     """A task waiting in a syscall, and what ends the wait."""
 
-    task: "Task"
-    block: WouldBlock
-    spec: "SyscallSpec"
-    args: list[Any] | None
+    __slots__ = ("task", "block", "spec", "args")
+
+    def __init__(self, task: Task, block: WouldBlock, spec: SyscallSpec, args: list[Any] | None) -> None:
+        self.task = task
+        self.block = block
+        self.spec = spec
+        self.args = args
 
 
-@dataclass(eq=False, slots=True)
 class Timer:
     """Run `fire` at `deadline` (time.monotonic_ns), then every `interval` ns if not 0."""
 
-    deadline: int
-    fire: Callable[[], None] = field(repr=False)
-    interval: int = 0
+    __slots__ = ("deadline", "fire", "interval")
+
+    def __init__(self, deadline: int, fire: Callable[[], None], interval: int = 0) -> None:
+        self.deadline = deadline
+        self.fire = fire
+        self.interval = interval
 
 
 class Waits:

@@ -19,8 +19,7 @@ import os
 import posixpath
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from ..errors import PyreneError
 from ..log import LEVELS
@@ -50,10 +49,9 @@ class ManifestError(PyreneError):
         self.key = key
 
 
-@dataclass
-class LoadResult:
+class LoadResult(NamedTuple):
     manifest: Manifest
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str]
 
 
 def describe(value: object) -> str:

@@ -9,7 +9,6 @@ utimes_file, statfs_of.
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import functools
 import operator
@@ -873,10 +872,10 @@ def statfs_of(res: Resolved) -> bytes:
     else:
         st = StatFs.unpack(pal.statfs_fd(host_fd))
         if res.mount.fs.readonly:
-            st = dataclasses.replace(st, flags=st.flags | ST_RDONLY)
+            st = st._replace(flags=st.flags | ST_RDONLY)
     magic = KIND_MAGIC.get(res.mount.kind)
     if magic is not None:
-        st = dataclasses.replace(st, type=magic)
+        st = st._replace(type=magic)
     return st.pack()
 
 
