@@ -96,6 +96,8 @@ BENCHMARKS = {"syscall": "getppid loop", "startup": "startup", "fork": "fork+exi
 # floor_tracer makes getppid return this (FAKE_PPID in floor_tracer.c).
 FLOOR_FAKE_PPID = 1
 
+DEBIAN_PYTHON = "/usr/bin/python3.11"
+
 STARTUP_PROGRAMS = {
     "/bin/true": ["/bin/true"],
     "python3.11 -c pass": ["/usr/bin/python3.11", "-c", "pass"],
@@ -125,6 +127,8 @@ class Runner:
     unavailable: str | None = None  # why it cannot run here, if it cannot
     note: str = ""
     syscall_only: bool = False  # a context row for the getppid loop, not for startup
+    startup_only: bool = False  # a context row for startup only
+    interpreter: str | None = None  # the Python it starts (its bare start is shown next to it)
     traps: bool = True  # getppid should cost a ptrace round trip (all but native)
     expect_ppid: int | None = None  # what getppid must return, when the runner fixes it
     cpus: set[int] | None = None  # run on these CPUs, not on run.py's one (process benchmarks)
@@ -200,12 +204,15 @@ def ensure_peers(install: bool) -> dict[str, str]:
 def pyrene_command(override: str | None) -> tuple[list[str], dict[str, str] | None]:
     """The command that starts Pyrene, and the environment it needs.
 
-    An override is used as given.  Otherwise `pyrene` on PATH (pip install -e .),
-    else this interpreter's `-m pyrene` with PYTHONPATH=src, so a fresh checkout
-    can be benchmarked without installing it.
+    An override is used as given.  Otherwise the checkout's .venv/bin/pyrene (README's
+    install), else `pyrene` on PATH, else this interpreter's `-m pyrene` with
+    PYTHONPATH=src, so a fresh checkout can be benchmarked without installing it.
     """
     if override:
         return shlex.split(override), None
+    venv = REPO_DIR / ".venv" / "bin" / "pyrene"
+    if venv.exists():
+        return [str(venv)], None
     exe = shutil.which("pyrene")
     if exe and "/.pyenv/shims/" in exe:
         # a pyenv shim is a bash script that runs `pyenv exec` (~60 ms) before the real
@@ -218,6 +225,20 @@ def pyrene_command(override: str | None) -> tuple[list[str], dict[str, str] | No
     src = str(REPO_DIR / "src")
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return [sys.executable, "-m", "pyrene"], env
+
+
+def interpreter_of(prefix: list[str]) -> str | None:
+    """The Python interpreter a command line starts: itself, or a script's #! line's."""
+    first = prefix[0]
+    if os.path.basename(first).startswith("python"):
+        return first
+    try:
+        with open(first, "rb") as f:
+            line = f.readline(256)
+    except OSError:
+        return None
+    words = line[2:].decode(errors="replace").split() if line.startswith(b"#!") else []
+    return words[0] if words and os.path.basename(words[0]).startswith("python") else None
 
 
 def make_runners(args: argparse.Namespace, missing_peers: dict[str, str],
@@ -260,6 +281,16 @@ def make_runners(args: argparse.Namespace, missing_peers: dict[str, str],
                                   cpus=set(all_cpus), traps=runner.traps,
                                   note=f"{runner.note or '(no wrapper)'}, allowed CPUs "
                                        f"{','.join(map(str, sorted(all_cpus)))} (process benchmarks only)"))
+    pyrene_runner = next(r for r in runners if r.name == "pyrene")
+    pyrene_runner.interpreter = interpreter_of(pyrene_prefix)
+    if not args.pyrene and os.path.exists(DEBIAN_PYTHON) and pyrene_runner.interpreter != DEBIAN_PYTHON:
+        # what a fresh Debian machine runs Pyrene with; this machine's own may pay more
+        # before Pyrene's first line (a pyenv build, .pth files in its site-packages)
+        env = dict(os.environ, PYTHONPATH=str(REPO_DIR / "src"))
+        prefix = [DEBIAN_PYTHON, "-m", "pyrene", "run", "--"]
+        runners.insert(runners.index(pyrene_runner) + 1, Runner(
+            "pyrene, Debian python", prefix, 0, env=env, startup_only=True, interpreter=DEBIAN_PYTHON,
+            note=shlex.join(prefix) + " (PYTHONPATH=src; startup only)"))
     if args.runners:
         wanted = {w.strip() for w in args.runners.split(",")}
         runners = [r for r in runners if r.name in wanted or r.name.replace(" ", "-") in wanted]
@@ -462,6 +493,12 @@ def report_proc_loops(runners: list[Runner], results: dict, cpu: int) -> None:
                     rows, "ms", 1e3, "", details)
 
 
+def interpreter_alone(runner: Runner, results: dict) -> str:
+    """", of which N ms the interpreter alone" for a runner that starts a Python."""
+    alone = results.get("startup_interpreters", {}).get(runner.interpreter or "", {}).get("median_s")
+    return f"; {runner.interpreter} -c pass alone: {alone * 1e3:.1f} ms" if alone else ""
+
+
 def report(runners: list[Runner], results: dict, cpu: int) -> dict:
     """Print the tables and the target verdicts; return the verdicts for JSON."""
     print("\nrunners:")
@@ -488,7 +525,7 @@ def report(runners: list[Runner], results: dict, cpu: int) -> dict:
     for label, by_runner in results["startup"].items():
         rows = [(r.name, by_runner[r.name].get("median_s"), by_runner[r.name].get("error", ""))
                 for r in runners if r.name in by_runner]
-        details = {r.name: f"min {by_runner[r.name]['min_s'] * 1e3:.1f} ms"
+        details = {r.name: f"min {by_runner[r.name]['min_s'] * 1e3:.1f} ms" + interpreter_alone(r, results)
                    for r in runners if "min_s" in by_runner.get(r.name, {})}
         print_table(f"Startup: {label} (median wall time, pinned to CPU {cpu})",
                     rows, "ms", 1e3, "", details)
@@ -500,6 +537,7 @@ def report(runners: list[Runner], results: dict, cpu: int) -> dict:
     syscall_ratio = mine / floor if floor and mine else None
     true_times = results["startup"].get("/bin/true", {})
     t_true = true_times.get("pyrene", {}).get("median_s")
+    t_true_debian = true_times.get("pyrene, Debian python", {}).get("median_s")
     runsc_true = true_times.get("runsc", {}).get("median_s")
     targets = {
         "syscall_ratio_to_floor": {
@@ -508,6 +546,9 @@ def report(runners: list[Runner], results: dict, cpu: int) -> dict:
         "true_startup_s": {
             "value": t_true, "target": TARGET_TRUE_STARTUP_S,
             "met": None if t_true is None else t_true < TARGET_TRUE_STARTUP_S},
+        "true_startup_debian_python_s": {
+            "value": t_true_debian, "target": TARGET_TRUE_STARTUP_S,
+            "met": None if t_true_debian is None else t_true_debian < TARGET_TRUE_STARTUP_S},
     }
 
     def verdict(key: str, shown: str) -> str:
@@ -522,6 +563,9 @@ def report(runners: list[Runner], results: dict, cpu: int) -> dict:
     print(f"  `pyrene run /bin/true` under {TARGET_TRUE_STARTUP_S * 1e3:.0f} ms: "
           + verdict("true_startup_s", f"{(t_true or 0) * 1e3:.1f} ms")
           + (f" (runsc here: {runsc_true * 1e3:.1f} ms)" if runsc_true else ""))
+    if t_true_debian:
+        print(f"    with Debian's {DEBIAN_PYTHON}: {t_true_debian * 1e3:.1f} ms -> "
+              f"{'met' if t_true_debian < TARGET_TRUE_STARTUP_S else 'NOT met'}")
     return targets
 
 
@@ -602,7 +646,8 @@ def main(argv: list[str] | None = None) -> int:
         probe(runner)
 
     # the "2 CPUs" variants of native and pyrene serve the process benchmarks only
-    proc_runners = [r for r in runners if r.name.split()[0] in PROC_RUNNERS and not r.syscall_only]
+    proc_runners = [r for r in runners if r.name.split()[0] in PROC_RUNNERS
+                    and not r.syscall_only and not r.startup_only]
     runners_1cpu = [r for r in runners if r.cpus is None]
     startup_runners = [r for r in runners_1cpu if not r.syscall_only]
     chosen = set(BENCHMARKS) if not args.bench else {b.strip() for b in args.bench.split(",")}
@@ -610,7 +655,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"unknown benchmark(s): {', '.join(sorted(chosen - set(BENCHMARKS)))}")
     chosen_labels = {BENCHMARKS[b] for b in chosen}
     results: dict = {"syscall": {}, "startup": {}}
-    for runner in runners_1cpu if "syscall" in chosen else []:
+    for runner in [r for r in runners_1cpu if not r.startup_only] if "syscall" in chosen else []:
         if runner.unavailable:
             results["syscall"][runner.name] = {"error": runner.unavailable}
             continue
@@ -624,6 +669,12 @@ def main(argv: list[str] | None = None) -> int:
         by_runner = measure_startup([r for r in startup_runners if not r.unavailable], program, plan)
         by_runner.update({r.name: {"error": r.unavailable} for r in startup_runners if r.unavailable})
         results["startup"][label] = by_runner
+    interpreters = sorted({r.interpreter for r in startup_runners if r.interpreter and not r.unavailable})
+    if "startup" in chosen and interpreters:
+        print("measuring startup: the interpreters alone ...", flush=True)
+        native = next(r for r in runners if r.name == "native")
+        results["startup_interpreters"] = {
+            interp: measure_startup([native], [interp, "-c", "pass"], plan)["native"] for interp in interpreters}
 
     results["proc"] = {}
     slopes = {label: (lambda r, mode=mode, n_full=n_full: measure_proc_loop(r, mode, n_full, plan))
