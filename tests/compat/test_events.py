@@ -23,7 +23,7 @@ LINKS = ["dynamic", "static"]
 
 
 @pytest.mark.parametrize("link", LINKS)
-@pytest.mark.parametrize("source", ["poll.c", "epoll.c", "sigwait.c", "kernel_siginfo.c"])
+@pytest.mark.parametrize("source", ["poll.c", "epoll.c", "sigwait.c", "kernel_siginfo.c", "far_deadline.c"])
 def test_c_program(cbuild, tmp_path, link, source):
     program = cbuild(source, link=link)
     assert_same([program], cwd=tmp_path)

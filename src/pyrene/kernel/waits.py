@@ -106,6 +106,7 @@ POLL_ANY = select.POLLHUP | select.POLLERR | select.POLLNVAL
 WAKE_SIGNAL = signal.SIGRTMAX  # instance -> instance: "look again" (see "Waking" above)
 EXIT_RECHECK_NS = 1_000_000  # how soon a child's exit not yet reported to us is looked at again
 MAX_UNSWEPT_CHILDREN = 256  # watched children before the dead ones are swept
+MAX_POLL_MS = 2**31 - 1  # poll(2)'s timeout is an int: a later deadline is waited for in parts
 
 
 class Parked:
@@ -312,7 +313,7 @@ class Waits:
             poller.register(fd, events)
         timeout = None
         if deadlines:
-            timeout = max(0, -(-(min(deadlines) - time.monotonic_ns()) // 1_000_000))
+            timeout = min(MAX_POLL_MS, max(0, -(-(min(deadlines) - time.monotonic_ns()) // 1_000_000)))
         if self.woken or self.signalled:
             # woken before the wakeup pipe existed (`_open_wakeup`): no byte is coming; or
             # something noted a signal since next_stop looked (next_stop checks children's
