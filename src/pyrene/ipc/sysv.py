@@ -48,6 +48,7 @@ SEMUSZ = 20
 MSGSSZ, MSGSEG = 16, 0xFFFF
 SHMMIN = 1
 PAGE = 4096
+MAX_FILE_SIZE = (1 << 63) - 1  # MAX_LFS_FILESIZE: what a shm segment's backing file may hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -496,8 +497,8 @@ class SysVNamespace:
 
     def shmget(self, key: int, size: int, flags: int, caller: Caller) -> int:
         def create(perm: IpcPerm) -> ShmSegment:
-            if size < SHMMIN or size > self.limits.shmmax:
-                raise Errno(errno.EINVAL)
+            if size < SHMMIN or size > self.limits.shmmax or size > MAX_FILE_SIZE:
+                raise Errno(errno.EINVAL)  # (Linux: newseg, then shmem_file_setup's size check)
             pages = (size + PAGE - 1) // PAGE
             if self._shm_pages() + pages > self.limits.shmall:
                 raise Errno(errno.ENOSPC)

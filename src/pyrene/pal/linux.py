@@ -33,10 +33,15 @@ CONFINED = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS
 
 @contextmanager
 def host_errors() -> Iterator[None]:
+    """OSError as the Errno it carries; OverflowError (an app's value too large for the
+    host call's C type, such as a length of 2^63) as EINVAL, what the kernel says to
+    such a value after its cast."""
     try:
         yield
     except OSError as exc:
         raise Errno.from_oserror(exc) from None
+    except OverflowError:
+        raise Errno(errno.EINVAL) from None
 
 
 def stat_of(st: os.stat_result) -> Stat:

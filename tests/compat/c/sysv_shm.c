@@ -49,6 +49,8 @@ int main(int argc, char **argv)
     struct shmid_ds ds;
 
     CHECK(shmget(IPC_PRIVATE, 0, IPC_CREAT | 0600));
+    CHECK(shmget(IPC_PRIVATE, (size_t)1 << 63, IPC_CREAT | 0600));  /* EINVAL: no file that big */
+    CHECK(shmget(IPC_PRIVATE, ~(size_t)0 - (1 << 24), IPC_CREAT | 0600));  /* EINVAL: SHMMAX itself */
     CHECK(shmget(key, 100, 0600));  /* ENOENT: no IPC_CREAT */
     CHECK_ID(ids[0], shmget(key, 10000, IPC_CREAT | IPC_EXCL | 0600));
     CHECK(shmget(key, 100, IPC_CREAT | IPC_EXCL | 0600));
