@@ -10,7 +10,8 @@
  * Each call runs in a forked child with an alarm, so a call that blocks or kills its
  * caller ends only that child. Calls that would end or replace the whole program, or
  * change its memory map or signal handling (exit, fork, execve, kill, mmap, sigaction,
- * ...), are left out. It refuses to run unless it is pid 1: natively, as root, these
+ * ...), are left out, and so are those that would fill the host's disk through a real
+ * fd (fallocate, copy_file_range, sendfile, splice). It refuses to run unless it is pid 1: natively, as root, these
  * calls would do to the host what they do to the sandbox. */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -41,7 +42,10 @@ static const int skip[] = {
     SYS_rt_tgsigqueueinfo, SYS_pidfd_send_signal, SYS_vhangup, SYS_munmap, SYS_mremap, SYS_brk, SYS_mmap,
     SYS_mprotect, SYS_pkey_mprotect, SYS_remap_file_pages, SYS_madvise, SYS_arch_prctl, SYS_set_tid_address,
     SYS_prctl, SYS_seccomp, SYS_rt_sigaction, SYS_rt_sigprocmask, SYS_sigaltstack, SYS_rt_sigsuspend, SYS_pause,
-    SYS_setrlimit, SYS_prlimit64, SYS_shmat, SYS_shmdt, SYS_io_uring_setup, SYS_close_range, -1};
+    SYS_setrlimit, SYS_prlimit64, SYS_shmat, SYS_shmdt, SYS_io_uring_setup, SYS_close_range,
+    /* real file descriptors make these write gigabytes to the host's disk (a random
+     * length of 2^40): left out, not to fill the machine */
+    SYS_fallocate, SYS_copy_file_range, SYS_sendfile, SYS_splice, -1};
 static unsigned long long rng;
 
 static unsigned long long next(void)
