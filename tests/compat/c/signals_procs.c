@@ -374,6 +374,11 @@ static void parent_death(void) {
 
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    /* every default action as a fresh process has it: a runner started under nohup
+     * (SIGHUP ignored, and inherited) would keep kill(-pgid, SIGHUP) from ending a group */
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);
     pid_t top = fork();
     if (top == 0) {
         CHECK(setpgid(0, 0));
