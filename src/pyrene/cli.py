@@ -38,8 +38,8 @@ usage: pyrene run [options] [--] PROG [ARGS...]
 
 
 class RunOption(NamedTuple):
-    """One option of `pyrene run`: `metavar` None for a flag; `repeat`: each use adds
-    a value."""
+    """One option of `pyrene run`: `metavar` None for a flag, "[=X]" for a value given
+    only as `--name=X` ("-" without one); `repeat`: each use adds a value."""
 
     metavar: str | None
     help: str
@@ -109,16 +109,20 @@ def parse_run(args: list[str]) -> RunArgs:
             raise UsageError(f"unrecognized option: {arg}")
         name = _run_option(name)
         option = RUN_OPTIONS[name]
-        if option.metavar is None or name == "trace":
-            if has_value and name != "trace":
+        key = name.replace("-", "_")
+        if option.metavar is None:
+            if has_value:
                 raise UsageError(f"option --{name} takes no value")
+            values[key] = True
+            i += 1
+            continue
+        if option.metavar.startswith("[="):
             value = value if has_value else "-"
         elif not has_value:
             i += 1
             if i == len(args):
                 raise UsageError(f"option --{name} needs a value: {option.metavar}")
             value = args[i]
-        key = name.replace("-", "_")
         if option.repeat:
             values[key] = (*values.get(key, ()), value)  # type: ignore[misc]
         else:
@@ -140,8 +144,6 @@ def _run_option(name: str) -> str:
 
 
 def _run_value(name: str, value: str) -> object:
-    if name == "pts":
-        return True
     if name == "cpu":
         try:
             return int(value)
@@ -156,13 +158,15 @@ def run_help() -> str:
     lines = [RUN_USAGE, "Run a program in the sandbox.", "", "options:"]
     for name, option in RUN_OPTIONS.items():
         flag = f"--{name}" + ("" if option.metavar is None else
-                              option.metavar if option.metavar.startswith("[") else f" {option.metavar}")
+                              option.metavar if option.metavar.startswith("[=") else f" {option.metavar}")
         lines.append(f"  {flag:<28}{option.help}" if len(flag) < 28 else f"  {flag}\n  {'':<28}{option.help}")
     return "\n".join(lines) + "\n\n" + RUN_EPILOG
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser of every subcommand but `run` (parse_run), which it only lists."""
+    """The parser of every subcommand but `run`, which it only lists: a command line
+    whose first word is not `run` cannot name it (the top level's only options, -h and
+    --version, exit), and `main` hands those that do to parse_run."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="pyrene", description="Run Linux x86-64 programs on a library OS in Python.")
@@ -194,7 +198,7 @@ def _add_syscalls(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        if argv[:1] == ["run"]:
+        if argv[:1] == ["run"]:  # without building argparse's parser: every `pyrene run` starts here
             return run_command(parse_run(argv[1:]))
         args = build_parser().parse_args(argv)
         if args.command == "syscalls":

@@ -37,10 +37,9 @@ class LockHints:
 
     __slots__ = ("posix", "descriptions", "release")
 
-    def __init__(self, posix: set[tuple[int, int]] | None = None, descriptions: set[tuple[int, int, int]] | None = None,
-                 release: Callable[[str, tuple[object, ...]], object] | None = None) -> None:
-        self.posix = posix if posix is not None else set()
-        self.descriptions = descriptions if descriptions is not None else set()
+    def __init__(self, release: Callable[[str, tuple[object, ...]], object] | None = None) -> None:
+        self.posix: set[tuple[int, int]] = set()
+        self.descriptions: set[tuple[int, int, int]] = set()
         self.release = release
 
 
