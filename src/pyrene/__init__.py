@@ -28,7 +28,7 @@ class RunResult(NamedTuple):
 def run(argv: Sequence[str], manifest: "str | os.PathLike[str] | Manifest | None" = None, *,
         capture_output: bool = False, input: bytes | None = None, cwd: str | None = None,
         env: Mapping[str, str] | None = None, timeout: float | None = None, log_level: str | None = None,
-        trace: str | None = None) -> RunResult:
+        log_file: str | None = None, trace: str | None = None) -> RunResult:
     """Run `argv` in a Pyrene sandbox, like subprocess.run.
 
     `manifest` is a manifest file or a `Manifest` object (whose libos.entrypoint is then
@@ -42,6 +42,8 @@ def run(argv: Sequence[str], manifest: "str | os.PathLike[str] | Manifest | None
     cmd = [sys.executable, "-m", "pyrene", "run"]
     if log_level:
         cmd += ["--log-level", log_level]
+    if log_file:
+        cmd += [f"--log-file={log_file}"]
     if trace:
         cmd += [f"--trace={trace}"]
     with tempfile.TemporaryDirectory(prefix="pyrene-manifest-") as tmp:

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 from . import __version__
 from .errors import PyreneError
-from .log import LEVELS, flush_stdio, setup
+from .log import LEVELS, flush_stdio, setup, shutdown as shutdown_logging
 
 if TYPE_CHECKING:
     import argparse
@@ -222,7 +221,7 @@ def entry() -> NoReturn:
     every module and object at exit takes ~30 ms, a sixth of `pyrene run /bin/true`, and
     frees nothing that matters: by then the sandbox is gone and its files removed."""
     code = main()
-    logging.shutdown()
+    shutdown_logging()
     flush_stdio()
     os._exit(code)
 

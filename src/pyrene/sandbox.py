@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import logging
 import os
 import stat as stat_mod
 import sys
@@ -31,6 +30,7 @@ from .kernel.table import SyscallTable
 from .kernel.creds import CapSets, Creds
 from .kernel.task import default_rlimits
 from .loader.elf import NotElf
+from .log import get_logger
 from .manifest.load import ManifestError, describe
 from .manifest.overrides import environment
 from .manifest.schema import Manifest, MountSpec
@@ -42,7 +42,7 @@ from .trace.strace import Strace
 if TYPE_CHECKING:
     from .fs.trusted import FileChecks
 
-log = logging.getLogger("pyrene")
+log = get_logger("pyrene")
 
 
 class RunOptions(NamedTuple):

@@ -81,3 +81,26 @@ def test_ptrace_refused_says_what_to_change(need):
     lines = result.stderr.decode().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr.decode(), lines
     assert "PTRACE_SEIZE" in lines[0] and "strace or a debugger" in lines[0] and "CAP_SYS_PTRACE" in lines[0]
+
+
+def test_unknown_syscalls_are_enosys_and_warned_once_by_name_in_the_log_file(cbuild, tmp_path):
+    program = str(cbuild("unknown_syscall.c"))
+    log_file = tmp_path / "pyrene.log"
+    native = subprocess.run([program], capture_output=True)
+    result = pyrene.run([program], capture_output=True, log_level="warning", log_file=str(log_file))
+    assert (result.returncode, result.stdout, result.stderr) == (native.returncode, native.stdout, native.stderr)
+    assert native.stdout.count(b"Function not implemented") == 3
+    assert log_file.read_text().splitlines() == [
+        "pyrene WARNING: unsupported syscall vserver (returning ENOSYS)",
+        "pyrene WARNING: unsupported syscall tuxcall (returning ENOSYS)",
+    ]
+    quiet = pyrene.run([program], capture_output=True)  # the default level (error) logs nothing
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (native.returncode, native.stdout, native.stderr)
+
+
+def test_a_log_file_that_cannot_be_opened_is_a_clear_error_before_the_app_runs(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "pyrene", "run", f"--log-file={tmp_path}/no/such.log", "--",
+                             "touch", str(tmp_path / "ran")], capture_output=True, text=True)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"pyrene: cannot open log file {tmp_path}/no/such.log: No such file or directory\n"
+    assert not (tmp_path / "ran").exists()

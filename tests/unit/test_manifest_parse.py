@@ -9,6 +9,7 @@ import tomllib
 
 import pytest
 
+from pyrene import log
 from pyrene.fs.trusted import FileChecks
 from pyrene.manifest.default import default_manifest
 from pyrene.manifest.dump import to_dict
@@ -211,15 +212,32 @@ key = 1
 
 
 def test_sgx_keys_are_debug_lines(caplog):
+    """Used as a library (no log.setup), Pyrene's loggers are logging's own."""
     caplog.set_level("DEBUG", logger="pyrene.manifest")
-    logger = logging.getLogger("pyrene")  # log.setup() may have stopped propagation to caplog
-    old = logger.propagate
-    logger.propagate = True
+    logger = logging.getLogger("pyrene")  # an in-process `pyrene run` may have stopped propagation to caplog
+    old = logger.propagate, log._sink.level
+    logger.propagate, log._sink.level = True, None
     try:
         assert load('sgx.enclave_size = "1G"').warnings == []
     finally:
-        logger.propagate = old
+        logger.propagate, log._sink.level = old
     assert "sgx.enclave_size: SGX-only key, ignored" in caplog.text
+
+
+def test_debug_lines_go_to_the_log_file_setup_names(tmp_path):
+    """After log.setup (`pyrene run --log-level debug --log-file F`): logging is configured
+    at the first record, which goes to F."""
+    path = tmp_path / "pyrene.log"
+    old = log._sink.level, log._sink.stream, log._sink.configured
+    try:
+        log.setup("debug", str(path))
+        assert load('sgx.enclave_size = "1G"').warnings == []
+        log.setup("error")
+        assert load('sgx.enclave_size = "2G"').warnings == []
+    finally:
+        log._sink.level, log._sink.stream, log._sink.configured = old
+        logging.getLogger("pyrene").handlers.clear()
+    assert path.read_text() == "pyrene DEBUG: app.manifest: sgx.enclave_size: SGX-only key, ignored\n"
 
 
 def test_argv_rules():

@@ -18,18 +18,18 @@ so a manifest may name a file by any host path that leads to it.
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import posixpath
 from dataclasses import dataclass, field
 
 from ..abi.flags import O_ACCMODE, S_IFDIR, S_IFMT, OpenFlags
 from ..errors import Errno
+from ..log import get_logger
 from ..pal import linux as pal
 from .file import OpenFile
 from .host import HostFS
 
-log = logging.getLogger("pyrene.fs")
+log = get_logger("pyrene.fs")
 
 HASH_CHUNK = 1 << 20
 

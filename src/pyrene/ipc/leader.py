@@ -17,7 +17,6 @@ processes a kill(2) reaches (kernel/signals.py).
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import selectors
 import signal
@@ -30,7 +29,7 @@ from ..abi.flags import CAP_KILL
 from ..errors import Blocked, Errno, PyreneError
 from ..kernel.waits import wake_instance
 from ..lazy import lazy_module
-from ..log import flush_stdio
+from ..log import flush_stdio, get_logger
 from ..pal import linux as pal
 from .client import LeaderClient, socket_pair
 from .messages import (MAX_MESSAGE, DeathSignal, Describe, DescribeProcess, Exited, Facts, GroupQuery, Ids,
@@ -43,7 +42,7 @@ if TYPE_CHECKING:
 else:
     shared = lazy_module("pyrene.ipc.shared")  # locks and System V IPC: at first use
 
-log = logging.getLogger("pyrene.ipc")
+log = get_logger("pyrene.ipc")
 
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 SI_KERNEL = 0x80

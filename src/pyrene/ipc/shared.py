@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import logging
 import os
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -52,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import Blocked, Errno
 from ..fs.locks import F_UNLCK, FileKey, LockTable
 from ..lazy import lazy_module
+from ..log import get_logger
 from ..pal import linux as pal
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 else:
     sysv = lazy_module("pyrene.ipc.sysv")  # most sandboxes never use System V IPC
 
-log = logging.getLogger("pyrene.ipc")
+log = get_logger("pyrene.ipc")
 
 POSIX, DESC = "posix", "desc"
 DescId = tuple[int, int, int]

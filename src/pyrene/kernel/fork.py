@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import logging
 import os
 import signal
 import struct
@@ -37,6 +36,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..errors import Errno
+from ..log import INFO, WARNING, get_logger
 from ..pal import linux as pal
 from ..ipc.client import LeaderClient, socket_pair
 from ..abi.flags import CAP_SYS_ADMIN, CAP_SYS_RESOURCE, Rlimit
@@ -49,7 +49,7 @@ from .task import Task
 if TYPE_CHECKING:
     from .instance import Instance
 
-log = logging.getLogger("pyrene.kernel")
+log = get_logger("pyrene.kernel")
 
 MASK64 = (1 << 64) - 1
 NR_FUTEX, FUTEX_WAIT_PRIVATE = 202, 0 | 128
@@ -173,7 +173,7 @@ def fork_child(instance: "Instance", parent: Task) -> None:
         if _hand_over(instance, parent, child_pid):
             return  # this is the new instance, serving the child
     except (Errno, OSError) as exc:  # the fork fails with EAGAIN (`forked`): no untraced child
-        log.log(logging.INFO if isinstance(exc, Errno) and exc.errno == errno.EAGAIN else logging.WARNING,
+        log.log(INFO if isinstance(exc, Errno) and exc.errno == errno.EAGAIN else WARNING,
                 "fork: cannot hand the child over to a new instance: %s", exc)
         try:
             os.kill(child_pid, signal.SIGKILL)

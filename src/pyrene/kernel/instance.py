@@ -19,7 +19,6 @@ while any task is parked or a timer armed, the loop takes its stops from the eve
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import signal
 import time
@@ -33,6 +32,7 @@ from ..fs.vfs import Vfs
 from ..ipc.client import LeaderClient
 from ..ipc.messages import (Describe, DescribeProcess, ListProcesses, ProcessDescription, ProcessList, Reaped,
                             ThreadExited)
+from ..log import DEBUG, get_logger
 from ..net.unix import UnixNamespace
 from ..platform import libc, spawn
 from ..platform.tracee import MASK64, Tracee
@@ -48,7 +48,7 @@ from .waits import Waits
 if TYPE_CHECKING:
     from ..ipc.shared import LocalPort
 
-log = logging.getLogger("pyrene.kernel")
+log = get_logger("pyrene.kernel")
 
 SECCOMP_STATUS = (libc.PTRACE_EVENT_SECCOMP << 8) | signal.SIGTRAP
 SYSCALL_EXIT_STATUS = signal.SIGTRAP | 0x80
@@ -84,7 +84,7 @@ class Instance:
         self.missing: set[int] = set()
         # asked once: failures are frequent (ENOENT in library searches) and the log level
         # is set before any instance exists
-        self.debug = log.isEnabledFor(logging.DEBUG)
+        self.debug = log.isEnabledFor(DEBUG)
         self.post_hooks: dict[int, object] = {}
         self.start_ns = time.time_ns()
         # file locks and System V IPC are the leader's (ipc/shared.py): see shared_call

@@ -14,7 +14,6 @@ adds /dev/ptmx.
 
 from __future__ import annotations
 
-import logging
 import os
 import posixpath
 import re
@@ -22,10 +21,10 @@ from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar
 
 from ..errors import PyreneError
-from ..log import LEVELS
+from ..log import LEVELS, get_logger
 from .schema import FILE_CHECK_POLICIES, EnvVar, Manifest, MountSpec, TrustedFile
 
-log = logging.getLogger("pyrene.manifest")
+log = get_logger("pyrene.manifest")
 
 T = TypeVar("T")
 SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}

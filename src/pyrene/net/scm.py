@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import errno
 import json
-import logging
 import stat
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -68,11 +67,12 @@ from ..fs.host import HostFile
 from ..fs.memfd import MemFile
 from ..fs.pipe import FifoEnd, PipeEnd
 from ..fs.pty import PtyEnd
+from ..log import get_logger
 from ..pal import linux as pal
 from ..pal import net as pal_net
 from .unix import SOCK_TYPES, UnixNamespace, UnixSocket
 
-log = logging.getLogger("pyrene.net")
+log = get_logger("pyrene.net")
 
 MAGIC = b"pyrene-scm 1\n"
 RECORD_MAX = 1 << 20

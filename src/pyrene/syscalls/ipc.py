@@ -19,7 +19,6 @@ the munmap itself.
 from __future__ import annotations
 
 import errno
-import logging
 import struct
 import time
 from typing import TYPE_CHECKING, Any
@@ -32,6 +31,7 @@ from ..kernel import memory
 from ..kernel.table import syscall
 from ..kernel.task import Task
 from ..lazy import lazy_module
+from ..log import get_logger
 from ..pal import linux as pal
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 else:
     sysv = lazy_module("pyrene.ipc.sysv")  # imported at a program's first System V call
 
-log = logging.getLogger("pyrene.ipc")
+log = get_logger("pyrene.ipc")
 
 SHMLBA = memory.PAGE
 NR_MUNMAP = memory.NR_MUNMAP

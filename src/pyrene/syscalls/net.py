@@ -7,7 +7,6 @@ what Linux says of an address family it does not have (logged once per family).
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import signal
 import struct
@@ -23,12 +22,13 @@ from ..fs.vfs import Resolved
 from ..kernel import signals
 from ..kernel.table import PARTIAL, syscall
 from ..kernel.task import Task
+from ..log import get_logger
 from ..net import scm
 from ..net.unix import SOCK_TYPES, UnixSocket, new_socket, new_socketpair
 from ..pal import net as pal_net
 from .fs import resolve_at
 
-log = logging.getLogger("pyrene.net")
+log = get_logger("pyrene.net")
 
 AF_UNIX = F.AF_UNIX
 SOCK_NONBLOCK, SOCK_CLOEXEC = F.SOCK_NONBLOCK, F.SOCK_CLOEXEC
