@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
 
 from .manifest.schema import Manifest
+from .record import NamedTuple
 
 __version__ = "0.1.0"
 __all__ = ["run", "RunResult", "Manifest", "__version__"]

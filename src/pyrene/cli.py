@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, NamedTuple, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
 from .errors import PyreneError
 from .log import LEVELS, flush_stdio, setup, shutdown as shutdown_logging
+from .record import NamedTuple
 
 if TYPE_CHECKING:
     import argparse

@@ -14,7 +14,7 @@ import os
 import stat as stat_mod
 import sys
 import time
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from .abi.flags import Rlimit
 from .errors import Errno, PyreneError
@@ -37,6 +37,7 @@ from .manifest.schema import Manifest, MountSpec
 from .pal import linux as pal
 from .platform import libc
 from . import syscalls
+from .record import NamedTuple
 from .trace.strace import Strace
 
 if TYPE_CHECKING:

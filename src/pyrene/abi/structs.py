@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import struct
-from typing import NamedTuple
+
+from ..record import NamedTuple
 
 TIMESPEC = struct.Struct("<qq")
 TIMEVAL = struct.Struct("<qq")

@@ -11,11 +11,12 @@ import abc
 import errno
 from os import SEEK_SET, getpid
 from time import monotonic_ns
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ..abi.flags import O_ACCMODE, OpenFlags
 from ..abi.structs import ST_RDONLY, Stat, StatFs
 from ..errors import Errno
+from ..record import NamedTuple
 
 if TYPE_CHECKING:
     from ..kernel.task import Task

@@ -36,11 +36,12 @@ trailing slash) before they depend on whether it exists.
 from __future__ import annotations
 
 import errno
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from ..abi.flags import CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, R_OK, S_IFDIR, S_IFLNK, S_IFMT, W_OK, X_OK
 from ..abi.structs import Stat
 from ..errors import Errno
+from ..record import NamedTuple
 from .file import OpenFile
 from .mounts import Mount, MountTable, split_path
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import io
 import pickle
-from typing import NamedTuple
+
+from ..record import NamedTuple
 
 MAX_MESSAGE = 64 * 1024
 

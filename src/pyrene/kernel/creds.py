@@ -14,13 +14,13 @@ capabilities"); PR_SET_KEEPCAPS keeps the permitted set over the drop of all roo
 from __future__ import annotations
 
 import errno
-from typing import NamedTuple
 
 from ..abi.flags import (
     CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID, CAP_LAST_CAP,
     CAP_LINUX_IMMUTABLE, CAP_MAC_OVERRIDE, CAP_MKNOD, CAP_SETGID, CAP_SETPCAP, CAP_SETUID,
 )
 from ..errors import Errno
+from ..record import NamedTuple
 
 CAP_FULL_SET = (1 << (CAP_LAST_CAP + 1)) - 1
 # what a change of the fsuid from/to 0 drops from/raises in the effective set (CAP_FS_SET)

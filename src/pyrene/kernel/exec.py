@@ -13,7 +13,7 @@ import errno
 import os
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ..abi.flags import S_IFMT, S_IFREG, AuxType, MapFlags, Prot
 from ..errors import Errno
@@ -21,6 +21,7 @@ from ..fs.file import OpenFile
 from ..loader import elf, script
 from ..loader.stack import build_stack, random_bytes
 from ..platform import libc
+from ..record import NamedTuple
 from . import memory
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ import os
 import signal
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ..abi import sysnum
 from ..errors import Errno, RunOnHost, TaskExit, WouldBlock
@@ -36,6 +36,7 @@ from ..log import DEBUG, get_logger
 from ..net.unix import UnixNamespace
 from ..platform import libc, spawn
 from ..platform.tracee import MASK64, Tracee
+from ..record import NamedTuple
 from ..trace.strace import Strace
 from . import exec as execmod
 from . import fork as forkmod

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from types import ModuleType
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..abi import sysnum
 from ..abi.types import ArgType, Long
+from ..record import NamedTuple
 
 FULL, PARTIAL = "full", "partial"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import errno
 import struct
-from typing import NamedTuple
 
 from ..errors import Errno
+from ..record import NamedTuple
 
 EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
 PHDR = struct.Struct("<IIQQQQQQ")

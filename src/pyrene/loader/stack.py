@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import NamedTuple
 
 from ..abi.flags import AuxType
+from ..record import NamedTuple
 
 
 class StackImage(NamedTuple):

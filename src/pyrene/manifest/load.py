@@ -18,10 +18,11 @@ import os
 import posixpath
 import re
 from collections.abc import Callable
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from ..errors import PyreneError
 from ..log import LEVELS, get_logger
+from ..record import NamedTuple
 from .schema import FILE_CHECK_POLICIES, EnvVar, Manifest, MountSpec, TrustedFile
 
 log = get_logger("pyrene.manifest")

@@ -18,8 +18,8 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
 
+from ..record import NamedTuple
 from .load import ManifestError
 from .schema import EnvVar, Manifest, MountSpec
 

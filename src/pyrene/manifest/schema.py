@@ -4,7 +4,7 @@ embedded default; `sandbox.py` turns them into mounts, an environment and creden
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from ..record import NamedTuple
 
 # The values are NamedTuples, not frozen dataclasses: every `pyrene run` makes these
 # classes, and a dataclass of Manifest's size costs milliseconds to create.
