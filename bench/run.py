@@ -283,7 +283,9 @@ def make_runners(args: argparse.Namespace, missing_peers: dict[str, str],
                                        f"{','.join(map(str, sorted(all_cpus)))} (process benchmarks only)"))
     pyrene_runner = next(r for r in runners if r.name == "pyrene")
     pyrene_runner.interpreter = interpreter_of(pyrene_prefix)
-    if not args.pyrene and os.path.exists(DEBIAN_PYTHON) and pyrene_runner.interpreter != DEBIAN_PYTHON:
+    interpreter = pyrene_runner.interpreter
+    if (not args.pyrene and os.path.exists(DEBIAN_PYTHON)
+            and (interpreter is None or os.path.realpath(interpreter) != os.path.realpath(DEBIAN_PYTHON))):
         # what a fresh Debian machine runs Pyrene with; this machine's own may pay more
         # before Pyrene's first line (a pyenv build, .pth files in its site-packages)
         env = dict(os.environ, PYTHONPATH=str(REPO_DIR / "src"))
