@@ -136,7 +136,7 @@ class Leader:
             try:
                 ours.close()
                 for sig in FORWARDED_SIGNALS:
-                    signal.signal(sig, signal.SIG_DFL)
+                    pal.set_signal_handler(sig, signal.SIG_DFL)
                 self.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
                 if os.getppid() != leader_pid:
                     os._exit(1)
@@ -196,7 +196,7 @@ class Leader:
             signal.set_wakeup_fd(old_wakeup)
             os.close(sigfd)
             signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
-            signal.signal(signal.SIGCHLD, old_chld)
+            pal.set_signal_handler(signal.SIGCHLD, old_chld)  # type: ignore[arg-type]
             os.close(wake_r)
             os.close(wake_w)
         if self.first_code is not None:

@@ -177,13 +177,13 @@ class Waits:
 
     def close(self) -> None:
         if self._wakeup is not None:
-            signal.signal(WAKE_SIGNAL, signal.SIG_IGN)  # a late wake must not kill an instance ending
+            pal.set_signal_handler(WAKE_SIGNAL, signal.SIG_IGN)  # a late wake must not kill an instance ending
             signal.set_wakeup_fd(-1)
             for fd in self._wakeup:
                 pal.close(fd)
             self._wakeup = None
         if self.busy:
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            pal.set_signal_handler(signal.SIGCHLD, signal.SIG_DFL)
             self.busy = False
 
     # -- what handlers use -----------------------------------------------------------
@@ -247,7 +247,7 @@ class Waits:
             if busy and self._wakeup is None:
                 self._open_wakeup()  # before the SIGCHLD handler, whose byte must reach the poll
             self.busy = busy
-            signal.signal(signal.SIGCHLD, _sigchld if busy else signal.SIG_DFL)
+            pal.set_signal_handler(signal.SIGCHLD, _sigchld if busy else signal.SIG_DFL)
 
     # -- the loop -----------------------------------------------------------------------
 

@@ -239,6 +239,8 @@ def sweep_private_dirs() -> None:
     except OSError:
         return
     for name in names:
+        if not name.startswith("pyrene-"):  # most of a shared /tmp
+            continue
         m = re.match(r"pyrene-(?:tmpfs|unix)-(\d+)-", name)
         if m and not os.path.exists(f"/proc/{m.group(1)}"):
             remove_tree(os.path.join(base, name))
@@ -253,8 +255,6 @@ def remove_tree(path: str) -> None:
         import shutil
 
         shutil.rmtree(path, ignore_errors=True)
-
-
 
 
 def open_controlling_tty(flags: int) -> int | None:
@@ -848,6 +848,23 @@ def host_sigqueue(host_pid: int, sig: int, info: bytes, host_tid: int = 0) -> No
             libc.file_syscall("rt_sigqueueinfo", host_pid, sig, ctypes.addressof(buf))
     except OSError as exc:
         raise Errno(exc.errno or errno.EIO) from None
+
+
+def set_signal_handler(sig: int, handler: Callable[..., object] | int) -> Callable[..., object] | int | None:
+    """signal.signal(sig, handler), with `sig` blocked meanwhile; returns the old handler.
+
+    CPython runs the Python handlers of caught signals before it changes a handler. A
+    `sig` that arrives after that check, while its C-level handler is still installed,
+    is found later with the new handler SIG_DFL or SIG_IGN, and CPython prints "Signal N
+    ignored due to race condition" with a traceback to stderr, which is the app's. The
+    instance swaps SIGCHLD at every park and unpark (kernel/waits.py) while its children
+    stop and exit, so without the block bash pipelines saw it. Blocked, a `sig` that
+    arrives waits for the new handler (SIG_DFL of SIGCHLD: discarded)."""
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, (sig,))
+    try:
+        return signal.signal(sig, handler)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
 
 
 def signalfd(signals: tuple[int, ...]) -> int:
