@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
 from .errors import PyreneError
 from .log import LEVELS, flush_stdio, setup, shutdown as shutdown_logging
 from .record import NamedTuple
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
 if TYPE_CHECKING:
     import argparse
+    from typing import NoReturn
 
     from .manifest.schema import Manifest
 

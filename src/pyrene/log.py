@@ -14,12 +14,13 @@ Until `setup` runs (Pyrene used as a library, the tests), a `Logger` asks the re
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, TextIO
 
 from .errors import PyreneError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
 if TYPE_CHECKING:
     import logging
+    from typing import TextIO
 
 TRACE = 5
 DEBUG = 10

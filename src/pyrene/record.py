@@ -20,7 +20,10 @@ typing.NamedTuple itself, and check them.
 from __future__ import annotations
 
 import collections
-from typing import TYPE_CHECKING, Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
+if TYPE_CHECKING:
+    from typing import Any
 
 # what a class body may not define (typing's rules: namedtuple makes these itself)
 _PROHIBITED = frozenset(("__new__", "__init__", "__slots__", "__getnewargs__", "_fields", "_field_defaults",

@@ -14,7 +14,6 @@ import os
 import stat as stat_mod
 import sys
 import time
-from typing import TYPE_CHECKING
 
 from .abi.flags import Rlimit
 from .errors import Errno, PyreneError
@@ -40,6 +39,7 @@ from . import syscalls
 from .record import NamedTuple
 from .trace.strace import Strace
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
 if TYPE_CHECKING:
     from .fs.trusted import FileChecks
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 import enum
 import errno
 import os
-from typing import Any, Protocol
 
 from .flags import AT_FDCWD, PATH_MAX, AtFlags, Fcntl, MapFlags, OpenFlags, Prot
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
+if TYPE_CHECKING:
+    from typing import Any, Protocol
 
-class Memory(Protocol):
-    def read_cstr(self, addr: int, limit: int) -> bytes: ...
+    class Memory(Protocol):
+        def read_cstr(self, addr: int, limit: int) -> bytes: ...
 
 
 class ArgType:

@@ -11,13 +11,13 @@ import abc
 import errno
 from os import SEEK_SET, getpid
 from time import monotonic_ns
-from typing import TYPE_CHECKING
 
 from ..abi.flags import O_ACCMODE, OpenFlags
 from ..abi.structs import ST_RDONLY, Stat, StatFs
 from ..errors import Errno
 from ..record import NamedTuple
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
 if TYPE_CHECKING:
     from ..kernel.task import Task
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from ..record import NamedTuple
 from .file import FileSystem
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def split_path(path: str) -> tuple[str, ...]:

@@ -36,7 +36,6 @@ trailing slash) before they depend on whether it exists.
 from __future__ import annotations
 
 import errno
-from typing import Protocol
 
 from ..abi.flags import CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, R_OK, S_IFDIR, S_IFLNK, S_IFMT, W_OK, X_OK
 from ..abi.structs import Stat
@@ -44,6 +43,19 @@ from ..errors import Errno
 from ..record import NamedTuple
 from .file import OpenFile
 from .mounts import Mount, MountTable, split_path
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class Creds(Protocol):
+        """What the permission checks need of the app's credentials (kernel/creds.Creds)."""
+
+        uid: int  # the fs uid and gid
+        gid: int
+        groups: tuple[int, ...]
+
+        def capable(self, cap: int) -> bool: ...
 
 MAX_SYMLINKS = 40
 # what a mount point's missing ancestor directory looks like
@@ -61,16 +73,6 @@ RESOLVE_ALL = 0x3F
 
 # kinds of last component, as Linux's LAST_NORM/LAST_DOT/LAST_DOTDOT/LAST_ROOT
 LAST_NORM, LAST_DOT, LAST_DOTDOT, LAST_ROOT = "norm", "dot", "dotdot", "root"
-
-
-class Creds(Protocol):
-    """What the permission checks need of the app's credentials (kernel/creds.Creds)."""
-
-    uid: int  # the fs uid and gid
-    gid: int
-    groups: tuple[int, ...]
-
-    def capable(self, cap: int) -> bool: ...
 
 
 class Resolved(NamedTuple):

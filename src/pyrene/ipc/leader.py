@@ -23,7 +23,6 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from ..abi.flags import CAP_KILL
 from ..errors import Blocked, Errno, PyreneError
@@ -37,6 +36,7 @@ from .messages import (MAX_MESSAGE, DeathSignal, Describe, DescribeProcess, Exit
                        Refused, SetGroup, SharedCall, SharedReply, SignalQuery, Started, Targets, ThreadExited,
                        decode, encode)
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
 if TYPE_CHECKING:
     from . import shared
 else:

@@ -1,21 +1,27 @@
 """The messages instances and the leader exchange: typed named tuples, one per kind.
 
-A message travels as one SOCK_SEQPACKET datagram: pickle of the tuple. (Named tuples,
-not dataclasses: a frozen dataclass costs about 1 ms to create, and every `pyrene run`
-creates them all before the app starts; a named tuple costs a tenth of that, and
-pickles smaller and faster.) Only the
-classes of `MESSAGES` are accepted when decoding (`_Unpickler.find_class`), so a peer
-cannot make the leader build arbitrary objects. The instances are Pyrene's own
-processes, forked from the leader; the restriction is defence in depth, not a trust
-boundary (an app never reaches these sockets: it holds no host fds).
+A message travels as one SOCK_SEQPACKET datagram (`encode`): b"m" and the marshal of
+its class name and fields, a message inside a field (`Facts`) as a one-item dict
+{name: fields}. Only `SharedCall` and `SharedReply`, whose values may be System V
+objects (dataclasses of ipc/sysv.py), go as b"p" and a pickle (ipc/pickled.py). marshal
+is built in, where `pickle` costs ~3 ms to import, and a `pyrene run` sends and decodes
+messages before the app starts. (Named tuples, not dataclasses: a frozen dataclass
+costs about 1 ms to create.) Only the classes of `MESSAGES` (and, pickled, the System V
+values) are built when decoding, so a peer cannot make the leader build arbitrary
+objects. The instances are Pyrene's own processes, forked from the leader; the
+restriction is defence in depth, not a trust boundary (an app never reaches these
+sockets: it holds no host fds).
 """
 
 from __future__ import annotations
 
-import io
-import pickle
+import marshal
 
 from ..record import NamedTuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_MESSAGE = 64 * 1024
 
@@ -216,23 +222,53 @@ Message = (NewProcess | PidGiven | Refused | Started | Exited | Describe | Noted
            | GroupQuery | SetGroup | Ids | DeathSignal)
 
 
-class _Unpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> type:
-        cls = MESSAGES.get(name)
-        if cls is None and module == SYSV_MODULE and name in SYSV_VALUES:
-            from . import sysv
-            cls = getattr(sysv, name)
-        if cls is None or module != cls.__module__:
-            raise pickle.UnpicklingError(f"not a Pyrene message: {module}.{name}")
-        return cls
-
-
 def encode(msg: Message) -> bytes:
-    return pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)
+    if type(msg) in _PICKLED:
+        from . import pickled  # here: only locks and System V IPC send these
+
+        return b"p" + pickled.dumps(msg)
+    return b"m" + marshal.dumps(_plain(msg))
+
+
+def _plain(value: Any) -> Any:
+    """`value` as marshal takes it: a message as {name: fields}, an IntEnum as its int."""
+    kind = type(value)
+    if kind in _CLASSES:
+        return {kind.__name__: tuple(map(_plain, value))}
+    if kind is tuple or kind is list:
+        return kind(map(_plain, value))
+    if kind is not bool and isinstance(value, int):
+        return int(value)
+    return value
 
 
 def decode(data: bytes) -> Message:
-    return _Unpickler(io.BytesIO(data)).load()  # type: ignore[no-any-return]
+    """The message `encode` made; ValueError for anything else."""
+    kind, body = data[:1], memoryview(data)[1:]
+    if kind == b"p":
+        from . import pickled
+
+        return pickled.loads(body)  # type: ignore[return-value]
+    try:
+        msg = _rebuild(marshal.loads(body)) if kind == b"m" else None
+    except (EOFError, TypeError) as exc:
+        raise ValueError(f"not a Pyrene message: {exc}") from None
+    if type(msg) not in _CLASSES:
+        raise ValueError(f"not a Pyrene message: {bytes(data[:32])!r}")
+    return msg  # type: ignore[return-value]
+
+
+def _rebuild(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        ((name, fields),) = value.items()
+        cls: Any = MESSAGES.get(name)
+        if cls is None or type(fields) is not tuple:
+            raise ValueError(f"not a Pyrene message: {name!r}")
+        return cls(*map(_rebuild, fields))
+    if kind is tuple or kind is list:
+        return kind(map(_rebuild, value))
+    return value
 
 
 # -- state shared across processes (ipc/shared.py) -------------------------------------------
@@ -259,6 +295,8 @@ class SharedReply(NamedTuple):
 
 
 MESSAGES.update({cls.__name__: cls for cls in (SharedCall, SharedReply)})
+_CLASSES = frozenset(MESSAGES.values())
+_PICKLED = frozenset((SharedCall, SharedReply))
 
 # the value types a SharedCall or SharedReply may carry besides builtins (ipc/sysv.py's,
 # imported only when one arrives)

@@ -13,7 +13,6 @@ import errno
 import os
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from ..abi.flags import S_IFMT, S_IFREG, AuxType, MapFlags, Prot
 from ..errors import Errno
@@ -24,6 +23,7 @@ from ..platform import libc
 from ..record import NamedTuple
 from . import memory
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
 if TYPE_CHECKING:
     from .task import Task
 

@@ -33,7 +33,6 @@ import signal
 import struct
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from ..errors import Errno
 from ..log import INFO, WARNING, get_logger
@@ -46,6 +45,7 @@ from ..platform.stub import SYSCALL_SITE
 from ..platform.tracee import Tracee
 from .task import Task
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
 if TYPE_CHECKING:
     from .instance import Instance
 

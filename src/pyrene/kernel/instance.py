@@ -23,7 +23,6 @@ import os
 import signal
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from ..abi import sysnum
 from ..errors import Errno, RunOnHost, TaskExit, WouldBlock
@@ -46,6 +45,7 @@ from .table import SyscallSpec, SyscallTable
 from .task import Creds, Process, Task
 from .waits import Waits
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
 if TYPE_CHECKING:
     from ..ipc.shared import LocalPort
 

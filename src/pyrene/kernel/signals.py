@@ -33,7 +33,6 @@ import ctypes
 import errno
 import signal
 import struct
-from typing import TYPE_CHECKING
 
 from ..errors import Errno
 from ..ipc.messages import SignalQuery, Targets
@@ -41,6 +40,7 @@ from ..pal import linux as pal
 from ..platform import libc
 from .waits import wake_instance
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
 if TYPE_CHECKING:
     from .task import Task
 

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from types import ModuleType
-from typing import Any
 
 from ..abi import sysnum
 from ..abi.types import ArgType, Long
 from ..record import NamedTuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
+if TYPE_CHECKING:
+    from typing import Any
 
 FULL, PARTIAL = "full", "partial"
 

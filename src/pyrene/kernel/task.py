@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..abi.flags import Rlimit
 from ..ipc.messages import Facts
 from ..platform.tracee import Tracee
 from .creds import Creds
 from .fdtable import FdTable
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
 if TYPE_CHECKING:
     from .instance import Instance
 

@@ -83,13 +83,15 @@ import select
 import signal
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from ..errors import Errno, TaskExit, WouldBlock
 from ..pal import linux as pal
 from ..platform import libc
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
 if TYPE_CHECKING:
+    from typing import Any
+
     from .instance import Instance
     from .table import SyscallSpec
     from .task import Task

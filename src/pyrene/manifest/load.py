@@ -18,16 +18,20 @@ import os
 import posixpath
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
 
 from ..errors import PyreneError
 from ..log import LEVELS, get_logger
 from ..record import NamedTuple
 from .schema import FILE_CHECK_POLICIES, EnvVar, Manifest, MountSpec, TrustedFile
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
+
 log = get_logger("pyrene.manifest")
 
-T = TypeVar("T")
 SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 SIZE_RE = re.compile(r"\s*(\d+)\s*([KMGT]?)B?\s*", re.IGNORECASE)
 # Gramine keys Pyrene knows and does not implement: warned about as such, not as typos

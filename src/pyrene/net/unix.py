@@ -24,7 +24,6 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 from ..abi import flags as F
 from ..abi.flags import S_IFMT, S_IFSOCK, OpenFlags
@@ -36,6 +35,7 @@ from ..fs.vfs import Resolved
 from ..pal import linux as pal
 from ..pal import net as pal_net
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
 if TYPE_CHECKING:
     import socket
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import errno
 import struct
 from collections.abc import Callable
-from typing import TypeVar
 
 from ..abi.flags import (CAP_LAST_CAP, CAP_SETGID, LINUX_CAPABILITY_VERSION_1, LINUX_CAPABILITY_VERSION_2,
                          LINUX_CAPABILITY_VERSION_3)
@@ -17,7 +16,12 @@ from ..kernel.table import PARTIAL, syscall
 from ..kernel.task import Task
 from ..pal import linux as pal
 
-T = TypeVar("T")
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    T = TypeVar("T")
+
 CAP_HEADER = struct.Struct("<Ii")  # __user_cap_header_struct: version, pid
 CAP_DATA = struct.Struct("<III")  # __user_cap_data_struct: effective, permitted, inheritable
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import errno
 import struct
 import time
-from typing import TYPE_CHECKING, Any
 
 from ..abi import structs
 from ..abi.flags import MapFlags, Prot
@@ -34,7 +33,10 @@ from ..lazy import lazy_module
 from ..log import get_logger
 from ..pal import linux as pal
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..ipc import sysv
 else:
     sysv = lazy_module("pyrene.ipc.sysv")  # imported at a program's first System V call

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import Any, TextIO
 
 from ..abi import sysnum
 from ..kernel.table import SyscallSpec
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 
 class Strace:
