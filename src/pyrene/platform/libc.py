@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-import threading
+import sys
 
 from ..errors import HostError
 
@@ -269,7 +269,8 @@ def fork_sibling() -> int:
     FIFO open of pal.background), it runs as in os.fork(), the GIL held across the clone
     so that no other thread is inside the interpreter meanwhile (glibc's fork() adds
     only its own locks for threads: malloc, stdio)."""
-    if threading.active_count() == 1:
+    threading = sys.modules.get("threading")  # not imported: no thread was ever started
+    if threading is None or threading.active_count() == 1:
         pid = _clone_syscall(ctypes.c_long(SYS_clone), ctypes.c_long(CLONE_PARENT | SIGCHLD), ctypes.c_long(0),
                              ctypes.c_long(0), ctypes.c_long(0), ctypes.c_long(0))
         if pid < 0:
