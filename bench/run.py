@@ -106,6 +106,9 @@ STARTUP_PROGRAMS = {
 # Targets from the issue that asked for this suite.
 TARGET_SYSCALL_RATIO_TO_FLOOR = 1.5
 TARGET_TRUE_STARTUP_S = 0.100
+# the issue states the startup target as "under 100 ms (runsc takes ~130 ms here)": on
+# a VM whose speed drifts, the same target relative to runsc measured in the same run
+TARGET_TRUE_STARTUP_RUNSC_RATIO = 0.100 / 0.130
 
 RUN_TIMEOUT_S = 600
 
@@ -548,6 +551,10 @@ def report(runners: list[Runner], results: dict, cpu: int) -> dict:
         "true_startup_s": {
             "value": t_true, "target": TARGET_TRUE_STARTUP_S,
             "met": None if t_true is None else t_true < TARGET_TRUE_STARTUP_S},
+        "true_startup_ratio_to_runsc": {
+            "value": t_true / runsc_true if t_true and runsc_true else None,
+            "target": TARGET_TRUE_STARTUP_RUNSC_RATIO,
+            "met": None if not (t_true and runsc_true) else t_true / runsc_true < TARGET_TRUE_STARTUP_RUNSC_RATIO},
         "true_startup_debian_python_s": {
             "value": t_true_debian, "target": TARGET_TRUE_STARTUP_S,
             "met": None if t_true_debian is None else t_true_debian < TARGET_TRUE_STARTUP_S},
@@ -565,6 +572,11 @@ def report(runners: list[Runner], results: dict, cpu: int) -> dict:
     print(f"  `pyrene run /bin/true` under {TARGET_TRUE_STARTUP_S * 1e3:.0f} ms: "
           + verdict("true_startup_s", f"{(t_true or 0) * 1e3:.1f} ms")
           + (f" (runsc here: {runsc_true * 1e3:.1f} ms)" if runsc_true else ""))
+    if targets["true_startup_ratio_to_runsc"]["value"] is not None:
+        ratio = targets["true_startup_ratio_to_runsc"]["value"]
+        print(f"    relative to runsc in this run (the issue's 100 ms against runsc's ~130): "
+              f"{ratio:.2f}x, target {TARGET_TRUE_STARTUP_RUNSC_RATIO:.2f}x -> "
+              + ("met" if targets["true_startup_ratio_to_runsc"]["met"] else "NOT met"))
     if t_true_debian:
         print(f"    with Debian's {DEBIAN_PYTHON}: {t_true_debian * 1e3:.1f} ms -> "
               f"{'met' if t_true_debian < TARGET_TRUE_STARTUP_S else 'NOT met'}")
