@@ -334,34 +334,56 @@ def probe(runner: Runner) -> None:
         runner.unavailable = str(exc)[:300]
 
 
-def measure_syscall(runner: Runner, plan: Plan) -> dict:
-    """Per-call cost of getppid: slope between N=0 and N=n, medians of reps.
+def measure_syscalls(runners: list[Runner], plan: Plan) -> dict[str, dict]:
+    """Per-call cost of getppid under each runner: slope between N=0 and N=n, medians
+    of reps.
 
-    The two sizes are interleaved so that drift (thermal, other load) hits
-    both alike.  The loop prints the last value getppid returned; under the
-    C floor it must be FLOOR_FAKE_PPID, which proves the calls were trapped;
-    for the others a per-call cost no ptrace round trip can reach is flagged.
+    The runners are interleaved rep by rep, and the two sizes within a rep, so that
+    drift hits all alike: this VM's speed moves by 20-30% within minutes, and measured
+    one after the other the C floor and Pyrene could land in different phases (their
+    ratio read 1.30x and 1.55x in two full runs 15 minutes apart). The loop prints the
+    last value getppid returned; under the C floor it must be FLOOR_FAKE_PPID, which
+    proves the calls were trapped; for the others a per-call cost no ptrace round trip
+    can reach is flagged.
     """
-    n = max(1000, int(runner.syscall_n * plan.n_scale))
-    t_zero, t_n, last = [], [], None
-    for _ in range(plan.syscall_reps):
-        t_zero.append(run_timed(runner, [str(GETPPID_LOOP), "0"])[0])
-        elapsed, out = run_timed(runner, [str(GETPPID_LOOP), str(n)])
-        t_n.append(elapsed)
-        try:
-            count, last = map(int, out.split())
-        except ValueError:
-            raise RunFailed(f"getppid_loop printed {out[:100]!r}, not 'N LAST'") from None
-        if count != n:
-            raise RunFailed(f"getppid_loop counted {count} calls, not {n}")
-    if runner.expect_ppid is not None and last != runner.expect_ppid:
-        raise RunFailed(f"getppid returned {last}, not {runner.expect_ppid}: not trapped")
-    slope = (statistics.median(t_n) - statistics.median(t_zero)) / n
-    result = {"n": n, "t0_s": statistics.median(t_zero), "tn_s": statistics.median(t_n),
-              "us_per_call": slope * 1e6, "getppid_returned": last}
-    if runner.traps and slope < SUSPICIOUSLY_FAST_S:
-        result["warning"] = "suspiciously fast: were the calls trapped at all?"
-    return result
+    sizes = {r.name: max(1000, int(r.syscall_n * plan.n_scale)) for r in runners}
+    t_zero: dict[str, list[float]] = {r.name: [] for r in runners}
+    t_n: dict[str, list[float]] = {r.name: [] for r in runners}
+    last: dict[str, int] = {}
+    failed: dict[str, str] = {}
+    for rep in range(plan.syscall_reps):
+        print(f"measuring getppid loop: round {rep + 1} of {plan.syscall_reps} ...", flush=True)
+        for runner in runners:
+            if runner.name in failed:
+                continue
+            n = sizes[runner.name]
+            try:
+                t_zero[runner.name].append(run_timed(runner, [str(GETPPID_LOOP), "0"])[0])
+                elapsed, out = run_timed(runner, [str(GETPPID_LOOP), str(n)])
+                try:
+                    count, last[runner.name] = map(int, out.split())
+                except ValueError:
+                    raise RunFailed(f"getppid_loop printed {out[:100]!r}, not 'N LAST'") from None
+                if count != n:
+                    raise RunFailed(f"getppid_loop counted {count} calls, not {n}")
+                if runner.expect_ppid is not None and last[runner.name] != runner.expect_ppid:
+                    raise RunFailed(f"getppid returned {last[runner.name]}, not {runner.expect_ppid}: not trapped")
+            except RunFailed as exc:
+                failed[runner.name] = str(exc)[:300]
+                continue
+            t_n[runner.name].append(elapsed)
+    results: dict[str, dict] = {name: {"error": why} for name, why in failed.items()}
+    for runner in runners:
+        if runner.name in failed:
+            continue
+        n = sizes[runner.name]
+        slope = (statistics.median(t_n[runner.name]) - statistics.median(t_zero[runner.name])) / n
+        result = {"n": n, "t0_s": statistics.median(t_zero[runner.name]), "tn_s": statistics.median(t_n[runner.name]),
+                  "us_per_call": slope * 1e6, "getppid_returned": last[runner.name]}
+        if runner.traps and slope < SUSPICIOUSLY_FAST_S:
+            result["warning"] = "suspiciously fast: were the calls trapped at all?"
+        results[runner.name] = result
+    return results
 
 
 def measure_startup(runners: list[Runner], program: list[str], plan: Plan) -> dict[str, dict]:
@@ -669,15 +691,10 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"unknown benchmark(s): {', '.join(sorted(chosen - set(BENCHMARKS)))}")
     chosen_labels = {BENCHMARKS[b] for b in chosen}
     results: dict = {"syscall": {}, "startup": {}}
-    for runner in [r for r in runners_1cpu if not r.startup_only] if "syscall" in chosen else []:
-        if runner.unavailable:
-            results["syscall"][runner.name] = {"error": runner.unavailable}
-            continue
-        print(f"measuring getppid loop: {runner.name} ...", flush=True)
-        try:
-            results["syscall"][runner.name] = measure_syscall(runner, plan)
-        except RunFailed as exc:
-            results["syscall"][runner.name] = {"error": str(exc)[:300]}
+    if "syscall" in chosen:
+        syscall_runners = [r for r in runners_1cpu if not r.startup_only]
+        results["syscall"] = measure_syscalls([r for r in syscall_runners if not r.unavailable], plan)
+        results["syscall"].update({r.name: {"error": r.unavailable} for r in syscall_runners if r.unavailable})
     for label, program in STARTUP_PROGRAMS.items() if "startup" in chosen else []:
         print(f"measuring startup: {label} ...", flush=True)
         by_runner = measure_startup([r for r in startup_runners if not r.unavailable], program, plan)
