@@ -29,7 +29,6 @@ from .kernel.table import SyscallTable
 from .kernel.creds import CapSets, Creds
 from .kernel.task import default_rlimits
 from .loader.elf import NotElf
-from .log import get_logger
 from .manifest.load import ManifestError, describe
 from .manifest.overrides import environment
 from .manifest.schema import Manifest, MountSpec
@@ -42,8 +41,6 @@ from .trace.strace import Strace
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
 if TYPE_CHECKING:
     from .fs.trusted import FileChecks
-
-log = get_logger("pyrene")
 
 
 class RunOptions(NamedTuple):

@@ -51,15 +51,12 @@ from typing import TYPE_CHECKING, Any
 from ..errors import Blocked, Errno
 from ..fs.locks import F_UNLCK, FileKey, LockTable
 from ..lazy import lazy_module
-from ..log import get_logger
 from ..pal import linux as pal
 
 if TYPE_CHECKING:
     from . import sysv
 else:
     sysv = lazy_module("pyrene.ipc.sysv")  # most sandboxes never use System V IPC
-
-log = get_logger("pyrene.ipc")
 
 POSIX, DESC = "posix", "desc"
 DescId = tuple[int, int, int]

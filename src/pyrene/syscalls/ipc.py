@@ -30,7 +30,6 @@ from ..kernel import memory
 from ..kernel.table import syscall
 from ..kernel.task import Task
 from ..lazy import lazy_module
-from ..log import get_logger
 from ..pal import linux as pal
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
@@ -40,8 +39,6 @@ if TYPE_CHECKING:
     from ..ipc import sysv
 else:
     sysv = lazy_module("pyrene.ipc.sysv")  # imported at a program's first System V call
-
-log = get_logger("pyrene.ipc")
 
 SHMLBA = memory.PAGE
 NR_MUNMAP = memory.NR_MUNMAP
