@@ -43,6 +43,8 @@ class OpenFlags(enum.IntFlag):
 
 
 O_ACCMODE = 0o3
+# the flags with which open(2) reads its mode argument (Linux's O_CREAT | __O_TMPFILE)
+O_MODE_USED = OpenFlags.O_CREAT | 0o20000000
 # status flags F_SETFL may change (fs/fcntl.c SETFL_MASK)
 SETFL_MASK = OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECT | OpenFlags.O_NOATIME | OpenFlags.O_ASYNC
 
@@ -55,6 +57,22 @@ class AtFlags(enum.IntFlag):
     AT_NO_AUTOMOUNT = 0x800
     AT_EMPTY_PATH = 0x1000
     AT_EACCESS = 0x200  # faccessat: same bit as AT_REMOVEDIR
+
+
+@int_operators
+class AccessAtFlags(enum.IntFlag):
+    """faccessat2's flags, named apart from AtFlags, where 0x200 prints as AT_REMOVEDIR."""
+    AT_EACCESS = 0x200
+    AT_SYMLINK_NOFOLLOW = 0x100
+    AT_EMPTY_PATH = 0x1000
+
+
+@int_operators
+class AccessMode(enum.IntFlag):
+    """access(2)'s mode; 0 is F_OK (abi/types.AccessModeArg)."""
+    R_OK = 4
+    W_OK = 2
+    X_OK = 1
 
 
 @int_operators

@@ -12,7 +12,7 @@ import enum
 import errno
 import os
 
-from .flags import AT_FDCWD, PATH_MAX, AtFlags, Fcntl, MapFlags, OpenFlags, Prot
+from .flags import AT_FDCWD, PATH_MAX, AccessAtFlags, AccessMode, AtFlags, Fcntl, MapFlags, OpenFlags, Prot
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
 if TYPE_CHECKING:
@@ -104,9 +104,10 @@ class Path(ArgType):
 CStr = Path
 
 
-def flag_type(flag_enum: type[enum.IntFlag], width32: bool = True) -> type[ArgType]:
+def flag_type(flag_enum: type[enum.IntFlag], width32: bool = True, zero: str | None = None) -> type[ArgType]:
     """An argument type that decodes to a plain int (an IntFlag would make every `&` in
-    the handler an enum operation, microseconds on a stat), rendering `A|B|0x...`."""
+    the handler an enum operation, microseconds on a stat), rendering `A|B|0x...`, and
+    and `zero`, if given, for 0 (F_OK for access modes, as strace)."""
 
     class _Flags(ArgType):
         @staticmethod
@@ -115,7 +116,7 @@ def flag_type(flag_enum: type[enum.IntFlag], width32: bool = True) -> type[ArgTy
 
         @staticmethod
         def render(value: int) -> str:
-            return render_flags(value, flag_enum)
+            return zero if zero is not None and not value else render_flags(value, flag_enum)
 
     _Flags.__name__ = flag_enum.__name__
     return _Flags
@@ -150,6 +151,8 @@ def enum_type(int_enum: type[enum.IntEnum]) -> type[ArgType]:
 
 OpenFlagsArg = flag_type(OpenFlags)
 AtFlagsArg = flag_type(AtFlags)
+AccessModeArg = flag_type(AccessMode, zero="F_OK")
+AccessAtFlagsArg = flag_type(AccessAtFlags)
 ProtArg = flag_type(Prot)
 MapFlagsArg = flag_type(MapFlags)
 FcntlCmd = enum_type(Fcntl)

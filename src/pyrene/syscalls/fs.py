@@ -18,7 +18,7 @@ import struct
 from ..abi.flags import (AT_FDCWD, CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, F_OK, O_ACCMODE, R_OK,
                          S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, W_OK, X_OK, AtFlags, OpenFlags)
 from ..abi.structs import ST_RDONLY, TIMESPEC, TIMEVAL, Stat, StatFs, pack_dirent64
-from ..abi.types import AtFlagsArg, DirFd, Fd, Int, Long, Mode, OpenFlagsArg, Path, Ptr, SizeT, UInt
+from ..abi.types import AccessAtFlagsArg, AccessModeArg, AtFlagsArg, DirFd, Fd, Int, Long, Mode, OpenFlagsArg, Path, Ptr, SizeT, UInt
 from ..errors import Errno
 from ..fs.mounts import split_path
 from ..fs.vfs import (LAST_DOT, LAST_DOTDOT, LAST_NORM, LAST_ROOT, RESOLVE_ALL, RESOLVE_BENEATH, RESOLVE_CACHED,
@@ -278,17 +278,17 @@ def access_at(t: Task, dirfd: int, path: str, mode: int, flags: int) -> int:
     return 0
 
 
-@syscall("access", Path, Int)
+@syscall("access", Path, AccessModeArg)
 def access(t: Task, path: str, mode: int) -> int:
     return access_at(t, AT_FDCWD, path, mode, 0)
 
 
-@syscall("faccessat", DirFd, Path, Int)
+@syscall("faccessat", DirFd, Path, AccessModeArg)
 def faccessat(t: Task, dirfd: int, path: str, mode: int) -> int:
     return access_at(t, dirfd, path, mode, 0)
 
 
-@syscall("faccessat2", DirFd, Path, Int, AtFlagsArg)
+@syscall("faccessat2", DirFd, Path, AccessModeArg, AccessAtFlagsArg)
 def faccessat2(t: Task, dirfd: int, path: str, mode: int, flags: int) -> int:
     return access_at(t, dirfd, path, mode, flags)
 

@@ -13,11 +13,16 @@ import errno
 import os
 
 from ..abi import sysnum
+from ..abi.flags import O_MODE_USED
 from ..kernel.table import SyscallSpec
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
 if TYPE_CHECKING:
     from typing import Any, TextIO
+
+
+# open and openat: where their flags are (strace shows the mode only when they use it)
+OPEN_FLAGS_INDEX = {"open": 1, "openat": 2}
 
 
 class Strace:
@@ -47,7 +52,11 @@ class Strace:
 
 
 def render_call(spec: SyscallSpec, args: Any) -> str:
-    return f"{spec.name}({', '.join(t.render(v) for t, v in zip(spec.args, args))})"
+    shown = len(spec.args)
+    flags_at = OPEN_FLAGS_INDEX.get(spec.name)
+    if flags_at is not None and not args[flags_at] & O_MODE_USED:
+        shown -= 1  # the mode, last, which open(2) reads only to create a file
+    return f"{spec.name}({', '.join(t.render(v) for t, v in zip(spec.args[:shown], args))})"
 
 
 def render_result(result: int) -> str:
