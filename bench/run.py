@@ -3,7 +3,7 @@
 
     python3 bench/run.py [--quick] [--json FILE] [--pyrene CMD] [--runners LIST]
 
-Two benchmarks, each run natively, under the C floor tracer (bench/floor_tracer.c),
+Each benchmark runs natively, under the C floor tracer (bench/floor_tracer.c),
 under Pyrene, and under the peers proot and gVisor's runsc (ptrace platform):
 
 * syscall: cost of one trapped getppid.  bench/getppid_loop makes N calls; the
@@ -21,10 +21,15 @@ under Pyrene, and under the peers proot and gVisor's runsc (ptrace platform):
 * workloads: the bash loop of 200 small pipelines, and `make -j2` of
   bench/make_project (`make clean` before each run, untimed): median wall time.
 
-plus context rows: the C floor with tracer and tracee on two different CPUs
-(getppid), and native and Pyrene allowed both CPUs (processes, ping-pong,
-workloads: Pyrene then puts each process's instance and app on one CPU and
-spreads the processes over both by virtual pid), to show what pinning buys.
+plus context rows:
+* getppid: the Python floor (bench/floor_tracer.py, the C floor's twin in Python
+  + ctypes, run by Pyrene's interpreter: what any Python tracer of this design
+  pays); the same call served by seccomp user notification instead of ptrace
+  (bench/notif_floor.py, Python: a measured alternative to the design); the C
+  floor with tracer and tracee on two different CPUs.
+* processes, ping-pong, workloads: native and Pyrene allowed both CPUs (Pyrene
+  then puts each process's instance and app on one CPU and spreads the processes
+  over both by virtual pid), to show what pinning buys.
 
 Everything runs pinned to one CPU: this script pins itself with
 sched_setaffinity (what `taskset -c CPU` does) and every command inherits it,
@@ -59,6 +64,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 BUILD_DIR = BENCH_DIR / "build"
 FLOOR_TRACER = BUILD_DIR / "floor_tracer"
+PY_FLOOR_TRACER = BENCH_DIR / "floor_tracer.py"
+PY_NOTIF_FLOOR = BENCH_DIR / "notif_floor.py"
 GETPPID_LOOP = BUILD_DIR / "getppid_loop"
 PROC_LOOP = BUILD_DIR / "proc_loop"
 PATH_LOOP = BUILD_DIR / "path_loop"
@@ -93,7 +100,7 @@ BENCHMARKS = {"syscall": "getppid loop", "startup": "startup", "fork": "fork+exi
               "bash": "bash loop", "stat": "stat (4 dirs deep)", "open": "open+close (4 dirs deep)",
               "make": "make -j2"}
 
-# floor_tracer makes getppid return this (FAKE_PPID in floor_tracer.c).
+# floor_tracer makes getppid return this (FAKE_PPID in floor_tracer.c and .py).
 FLOOR_FAKE_PPID = 1
 
 DEBIAN_PYTHON = "/usr/bin/python3.11"
@@ -287,6 +294,14 @@ def make_runners(args: argparse.Namespace, missing_peers: dict[str, str],
     pyrene_runner = next(r for r in runners if r.name == "pyrene")
     pyrene_runner.interpreter = interpreter_of(pyrene_prefix)
     interpreter = pyrene_runner.interpreter
+    py_floor = [interpreter or sys.executable, str(PY_FLOOR_TRACER)]
+    runners.insert(runners.index(pyrene_runner), Runner(
+        "Python floor", py_floor, 100_000, syscall_only=True, expect_ppid=FLOOR_FAKE_PPID,
+        note="bench/floor_tracer.py: the C floor's loop in Python + ctypes, " + py_floor[0]))
+    runners.insert(runners.index(pyrene_runner), Runner(
+        "Python notif", [py_floor[0], str(PY_NOTIF_FLOOR)], 100_000, syscall_only=True,
+        expect_ppid=FLOOR_FAKE_PPID,
+        note="bench/notif_floor.py: getppid by seccomp USER_NOTIF, two ioctls, no ptrace (not Pyrene's design)"))
     if (not args.pyrene and os.path.exists(DEBIAN_PYTHON)
             and (interpreter is None or os.path.realpath(interpreter) != os.path.realpath(DEBIAN_PYTHON))):
         # what a fresh Debian machine runs Pyrene with; this machine's own may pay more
@@ -562,6 +577,7 @@ def report(runners: list[Runner], results: dict, cpu: int) -> dict:
     floor = syscall.get("C floor", {}).get("us_per_call")
     mine = syscall.get("pyrene", {}).get("us_per_call")
     syscall_ratio = mine / floor if floor and mine else None
+    py_floor = syscall.get("Python floor", {}).get("us_per_call")
     true_times = results["startup"].get("/bin/true", {})
     t_true = true_times.get("pyrene", {}).get("median_s")
     t_true_debian = true_times.get("pyrene, Debian python", {}).get("median_s")
@@ -570,6 +586,8 @@ def report(runners: list[Runner], results: dict, cpu: int) -> dict:
         "syscall_ratio_to_floor": {
             "value": syscall_ratio, "target": TARGET_SYSCALL_RATIO_TO_FLOOR,
             "met": None if syscall_ratio is None else syscall_ratio <= TARGET_SYSCALL_RATIO_TO_FLOOR},
+        "syscall_ratio_to_python_floor": {  # context, no target: what Pyrene's own work costs
+            "value": mine / py_floor if py_floor and mine else None, "target": None, "met": None},
         "true_startup_s": {
             "value": t_true, "target": TARGET_TRUE_STARTUP_S,
             "met": None if t_true is None else t_true < TARGET_TRUE_STARTUP_S},
@@ -591,6 +609,10 @@ def report(runners: list[Runner], results: dict, cpu: int) -> dict:
     print("\nTargets:")
     print(f"  trapped syscall within {TARGET_SYSCALL_RATIO_TO_FLOOR}x of the C floor: "
           + verdict("syscall_ratio_to_floor", f"{syscall_ratio or 0:.2f}x"))
+    if py_floor and floor and mine:
+        print(f"    of which CPython + ctypes (the Python floor against the C floor): {py_floor / floor:.2f}x; "
+              f"Pyrene's own work (pyrene against the Python floor): {mine / py_floor:.2f}x, "
+              f"{mine - py_floor:+.2f} us a call")
     print(f"  `pyrene run /bin/true` under {TARGET_TRUE_STARTUP_S * 1e3:.0f} ms: "
           + verdict("true_startup_s", f"{(t_true or 0) * 1e3:.1f} ms")
           + (f" (runsc here: {runsc_true * 1e3:.1f} ms)" if runsc_true else ""))
@@ -647,7 +669,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="command that starts pyrene (default: `pyrene` on PATH, "
                              "else `python3 -m pyrene` with PYTHONPATH=src)")
     parser.add_argument("--runners", metavar="LIST",
-                        help="comma-separated subset of: native,C-floor,C-floor-2-CPUs,pyrene,proot,runsc")
+                        help="comma-separated subset of: native,C-floor,C-floor-2-CPUs,Python-floor,Python-notif,pyrene,proot,runsc")
     parser.add_argument("--bench", metavar="LIST",
                         help="comma-separated subset of: " + ",".join(BENCHMARKS) + " (default: all)")
     parser.add_argument("--cpu", type=int, help="CPU to pin to (default: the highest allowed)")
