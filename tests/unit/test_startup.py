@@ -94,3 +94,32 @@ def test_a_run_of_true_imports_no_slow_stdlib_module():
     slow = {"dataclasses", "inspect", "argparse", "logging", "typing", "pickle", "threading", "tempfile", "shutil"}
     assert imported & slow == set()
 
+
+
+def test_the_start_runs_without_cyclic_gc_and_both_processes_collect_after(tmp_path):
+    """cli.entry turns the collector off for the start (~20 collections that find
+    nothing); the leader freezes what the start made and turns it back on, in itself and
+    in the first instance, before the app runs."""
+    seen = tmp_path / "seen"
+    script = (
+        "import gc, sys\n"
+        "from pyrene import cli, sandbox\n"
+        "from pyrene.ipc.leader import Leader\n"
+        f"SEEN = {str(seen)!r}\n"
+        "def note(who):\n"
+        "    with open(SEEN, 'a') as f: f.write(f'{who} {gc.isenabled()} {gc.get_freeze_count() > 0}\\n')\n"
+        "first, serve = sandbox._first_instance, Leader._serve\n"
+        "def first_instance(*a):\n"
+        "    note('instance'); return first(*a)\n"
+        "def leader_serve(self, *a):\n"
+        "    note('leader'); return serve(self, *a)\n"
+        "sandbox._first_instance, Leader._serve = first_instance, leader_serve\n"
+        "def main():\n"
+        "    note('start'); return real_main()\n"
+        "real_main, cli.main = cli.main, main\n"
+        "sys.argv = ['pyrene', 'run', '/bin/true']\n"
+        "cli.entry()\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    assert sorted(seen.read_text().splitlines()) == ["instance True True", "leader True True", "start False False"]

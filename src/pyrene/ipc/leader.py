@@ -17,6 +17,7 @@ processes a kill(2) reaches (kernel/signals.py).
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import selectors
 import signal
@@ -130,7 +131,14 @@ class Leader:
         first = self.allocate(0)
         first.host_pgid = os.getpgrp()  # virtual group and session 1: Pyrene's own on the host
         ours, theirs = socket_pair()
+        started_without_gc = not gc.isenabled()  # the `pyrene` command's start (cli.entry)
+        if started_without_gc:
+            # what the start made lives as long as the processes do: frozen, no collection
+            # in either walks it again (its writes would copy the instance's pages)
+            gc.freeze()
         pid = os.fork()
+        if started_without_gc:
+            gc.enable()
         if pid == 0:  # pragma: no cover - the first instance
             code = 1
             try:
