@@ -16,19 +16,15 @@ Stdlib only; no import of pyrene, so that nothing but the round trip is measured
 import ctypes
 import os
 import signal
-import struct
 import sys
+
+import floor_child  # bench/, this script's directory
 
 FAKE_PPID = 1  # as in floor_tracer.c: bench/run.py checks that getppid returned it
 
 PTRACE_TRACEME, PTRACE_CONT, PTRACE_GETREGS, PTRACE_SETREGS, PTRACE_SETOPTIONS = 0, 7, 12, 13, 0x4200
 PTRACE_O_TRACESECCOMP, PTRACE_O_TRACEEXEC, PTRACE_O_EXITKILL = 0x80, 0x10, 0x100000
 PTRACE_EVENT_SECCOMP = 7
-PR_SET_NO_NEW_PRIVS, SYS_SECCOMP, SECCOMP_SET_MODE_FILTER = 38, 317, 1
-SYS_GETPPID, X32_SYSCALL_BIT, AUDIT_ARCH_X86_64 = 110, 0x40000000, 0xC000003E
-RET_KILL_PROCESS, RET_TRACE, RET_ALLOW = 0x80000000, 0x7FF00000, 0x7FFF0000
-BPF_LD_W_ABS, BPF_JEQ_K, BPF_JGE_K, BPF_RET_K = 0x20, 0x15, 0x35, 0x06
-SECCOMP_DATA_NR, SECCOMP_DATA_ARCH = 0, 4
 SECCOMP_STOP = signal.SIGTRAP | (PTRACE_EVENT_SECCOMP << 8)
 MINUS_ONE = (1 << 64) - 1
 
@@ -43,39 +39,8 @@ class Regs(ctypes.Structure):
         "fs_base gs_base ds es fs gs").split()]
 
 
-class SockFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-
-
 def die(what: str) -> None:
-    err = ctypes.get_errno()
-    print(f"{what}: {os.strerror(err)}", file=sys.stderr)
-    os._exit(127)
-
-
-def insn(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
-    return struct.pack("=HBBI", code, jt, jf, k)
-
-
-def install_filter() -> None:
-    """Trap getppid, allow everything else; kill on a foreign ABI (as floor_tracer.c)."""
-    program = b"".join([
-        insn(BPF_LD_W_ABS, SECCOMP_DATA_ARCH),
-        insn(BPF_JEQ_K, AUDIT_ARCH_X86_64, jt=1),
-        insn(BPF_RET_K, RET_KILL_PROCESS),
-        insn(BPF_LD_W_ABS, SECCOMP_DATA_NR),
-        insn(BPF_JGE_K, X32_SYSCALL_BIT, jf=1),
-        insn(BPF_RET_K, RET_KILL_PROCESS),
-        insn(BPF_JEQ_K, SYS_GETPPID, jf=1),
-        insn(BPF_RET_K, RET_TRACE),
-        insn(BPF_RET_K, RET_ALLOW),
-    ])
-    buffer = ctypes.create_string_buffer(program, len(program))
-    fprog = SockFprog(len(program) // 8, ctypes.addressof(buffer))
-    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-        die("prctl(PR_SET_NO_NEW_PRIVS)")
-    if libc.syscall(SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, 0, ctypes.byref(fprog)) != 0:
-        die("seccomp(SECCOMP_SET_MODE_FILTER)")
+    floor_child.die(what, ctypes.get_errno())
 
 
 def run_child(argv: list[str]) -> None:
@@ -83,12 +48,8 @@ def run_child(argv: list[str]) -> None:
     if ptrace(PTRACE_TRACEME, 0, 0, 0) != 0:
         die("ptrace(PTRACE_TRACEME)")
     os.kill(os.getpid(), signal.SIGSTOP)
-    install_filter()
-    try:
-        os.execvp(argv[0], argv)
-    except OSError as exc:
-        print(f"{argv[0]}: {exc.strerror}", file=sys.stderr)
-    os._exit(127)
+    floor_child.install_filter(floor_child.RET_TRACE)
+    floor_child.exec_program(argv)
 
 
 def trace(pid: int) -> int:
