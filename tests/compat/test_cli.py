@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -42,6 +43,33 @@ def test_trace_lines_read_like_strace(tmp_path):
     lines = result.stderr.decode().splitlines()
     assert '[pid 1] access("/etc", F_OK) = 0' in lines
     assert '[pid 1] access("/etc", W_OK|X_OK) = -1 EROFS (Read-only file system)' in lines
+
+
+def test_trace_shows_buffers_as_strace_does(tmp_path, cbuild, need):
+    """read/write/pread64/pwrite64/readlink lines, byte for byte as strace prints them
+    for the same program: bytes handed in, bytes a call filled, escapes, 32-byte
+    truncation, an empty read, and a failed read's address."""
+    strace = need("/usr/bin/strace", "strace")
+    prog = str(cbuild("trace_buffers.c", static=True))
+    calls = "read,write,pread64,pwrite64,readlink"
+    native_log = tmp_path / "native.txt"
+    native = subprocess.run([strace, "-qq", "-e", f"trace={calls}", "-e", "signal=none", "-o", str(native_log),
+                             prog, str(tmp_path / "scratch")], capture_output=True)
+    ours = pyrene.run([prog, "scratch"], capture_output=True, cwd=str(tmp_path), trace=str(tmp_path / "ours.txt"))
+    assert (ours.returncode, ours.stdout) == (native.returncode, native.stdout.replace(
+        str(tmp_path / "scratch").encode(), b"scratch"))
+
+    def lines(text: str) -> list[str]:
+        out = []
+        for line in text.splitlines():
+            line = re.sub(r"^\[pid \d+\] ", "", line)
+            if line.split("(", 1)[0] in calls.split(","):
+                out.append(re.sub(r"0x[0-9a-f]+", "0xADDR", re.sub(r"\) +=", ") =", line)))
+        return out
+
+    expected = lines(native_log.read_text())
+    assert '"\\08\\0007\\1a\\177\\200\\377\\"\\\\\\t\\n\\r\\v\\f"' in "".join(expected)  # (the right program ran)
+    assert lines((tmp_path / "ours.txt").read_text()) == expected
 
 
 def test_trace_to_stderr_keeps_stdout_clean():

@@ -79,6 +79,16 @@ class Ptr(ArgType):
         return "NULL" if value == 0 else hex(value)
 
 
+class InBuf(Ptr):
+    """Bytes the app hands in (write's buffer), as long as the next argument says: the
+    handler gets the address; --trace shows their start, as strace does."""
+
+
+class OutBuf(Ptr):
+    """Bytes the call fills in (read's buffer), as many as it returns: the handler gets
+    the address; --trace shows what the call wrote there, as strace does."""
+
+
 class Mode(UInt):
     @staticmethod
     def render(value: int) -> str:

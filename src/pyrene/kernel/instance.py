@@ -221,7 +221,7 @@ class Instance:
                 return
         if self.strace is not None:
             self.strace.line(t.vtid, nr, spec, args,
-                             (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9), result)
+                             (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9), result, t.mem)
         tracee.return_from_syscall(result)
 
     def finish(self, t: Task, spec: SyscallSpec, args: list | None, result: int) -> None:
@@ -229,7 +229,7 @@ class Instance:
         regs = t.tracee.get_regs()
         if self.strace is not None:
             self.strace.line(t.vtid, regs.orig_rax, spec, args,
-                             (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9), result)
+                             (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9), result, t.mem)
         t.tracee.return_from_syscall(result)
 
     def restart(self, t: Task, spec: SyscallSpec) -> None:
@@ -243,7 +243,7 @@ class Instance:
 
     def _run_on_host(self, t: Task, spec: SyscallSpec, host: RunOnHost, args: list | None) -> None:
         if self.strace is not None:
-            self.strace.host_call(t.vtid, spec, args)
+            self.strace.host_call(t.vtid, spec, args, t.mem)
         if host.post is None:
             t.tracee.resume()
         else:

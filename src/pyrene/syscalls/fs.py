@@ -18,7 +18,7 @@ import struct
 from ..abi.flags import (AT_FDCWD, CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, F_OK, O_ACCMODE, R_OK,
                          S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, W_OK, X_OK, AtFlags, OpenFlags)
 from ..abi.structs import ST_RDONLY, TIMESPEC, TIMEVAL, Stat, StatFs, pack_dirent64
-from ..abi.types import AccessAtFlagsArg, AccessModeArg, AtFlagsArg, DirFd, Fd, Int, Long, Mode, OpenFlagsArg, Path, Ptr, SizeT, UInt
+from ..abi.types import AccessAtFlagsArg, AccessModeArg, AtFlagsArg, DirFd, Fd, Int, Long, Mode, OpenFlagsArg, OutBuf, Path, Ptr, SizeT, UInt
 from ..errors import Errno
 from ..fs.mounts import split_path
 from ..fs.vfs import (LAST_DOT, LAST_DOTDOT, LAST_NORM, LAST_ROOT, RESOLVE_ALL, RESOLVE_BENEATH, RESOLVE_CACHED,
@@ -308,12 +308,12 @@ def readlink_at(t: Task, dirfd: int, path: str, buf: int, size: int) -> int:
     return len(target)
 
 
-@syscall("readlink", Path, Ptr, SizeT)
+@syscall("readlink", Path, OutBuf, SizeT)
 def readlink(t: Task, path: str, buf: int, size: int) -> int:
     return readlink_at(t, AT_FDCWD, path, buf, size)
 
 
-@syscall("readlinkat", DirFd, Path, Ptr, SizeT)
+@syscall("readlinkat", DirFd, Path, OutBuf, SizeT)
 def readlinkat(t: Task, dirfd: int, path: str, buf: int, size: int) -> int:
     return readlink_at(t, dirfd, path, buf, size)
 

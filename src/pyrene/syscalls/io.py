@@ -9,7 +9,7 @@ import struct
 from ..abi.flags import (CAP_SYS_RESOURCE, FD_CLOEXEC, S_IFBLK, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG,
                          SETFL_MASK, Fcntl, OpenFlags)
 from ..abi.structs import IOVEC
-from ..abi.types import CStr, Fd, FcntlCmd, Int, Long, OpenFlagsArg, Ptr, SizeT, UInt, ULong, enum_type
+from ..abi.types import CStr, Fd, FcntlCmd, InBuf, Int, Long, OpenFlagsArg, OutBuf, Ptr, SizeT, UInt, ULong, enum_type
 from ..abi.flags import Seek
 from ..errors import Blocked, Errno, WouldBlock
 from ..fs import memfd
@@ -82,24 +82,24 @@ def iovecs(t: Task, iov: int, count: int) -> list[tuple[int, int]]:
     return [IOVEC.unpack_from(raw, i * IOVEC.size) for i in range(count)]
 
 
-@syscall("read", Fd, Ptr, SizeT)
+@syscall("read", Fd, OutBuf, SizeT)
 def read(t: Task, fd: int, buf: int, count: int) -> int:
     return read_into(t, t.files.get(fd), buf, count, None)
 
 
-@syscall("write", Fd, Ptr, SizeT)
+@syscall("write", Fd, InBuf, SizeT)
 def write(t: Task, fd: int, buf: int, count: int) -> int:
     return write_from(t, t.files.get(fd), buf, count, None)
 
 
-@syscall("pread64", Fd, Ptr, SizeT, Long)
+@syscall("pread64", Fd, OutBuf, SizeT, Long)
 def pread64(t: Task, fd: int, buf: int, count: int, offset: int) -> int:
     if offset < 0:
         raise Errno(errno.EINVAL)
     return read_into(t, t.files.get(fd), buf, count, offset)
 
 
-@syscall("pwrite64", Fd, Ptr, SizeT, Long)
+@syscall("pwrite64", Fd, InBuf, SizeT, Long)
 def pwrite64(t: Task, fd: int, buf: int, count: int, offset: int) -> int:
     if offset < 0:
         raise Errno(errno.EINVAL)

@@ -13,7 +13,7 @@ import struct
 
 from ..abi import flags as F
 from ..abi.structs import IOVEC
-from ..abi.types import Fd, Int, Ptr, SizeT, UInt
+from ..abi.types import Fd, InBuf, Int, OutBuf, Ptr, SizeT, UInt
 from ..errors import Errno
 from ..fs.file import OpenFile
 from ..fs.host import HostFile
@@ -253,14 +253,14 @@ def send_data(t: Task, sock: UnixSocket, data: bytes, flags: int, name: bytes | 
         raise
 
 
-@syscall("sendto", Fd, Ptr, SizeT, Int, Ptr, UInt)
+@syscall("sendto", Fd, InBuf, SizeT, Int, Ptr, UInt)
 def sendto(t: Task, fd: int, buf: int, length: int, flags: int, addr: int, addrlen: int) -> int:
     sock = get_socket(t, fd)
     name = read_name(t, addr, addrlen) if addr else None
     return send_data(t, sock, t.mem.read(buf, min(length, 1 << 20)), flags, name)
 
 
-@syscall("recvfrom", Fd, Ptr, SizeT, Int, Ptr, Ptr, support=PARTIAL,
+@syscall("recvfrom", Fd, OutBuf, SizeT, Int, Ptr, Ptr, support=PARTIAL,
          note="a named sender that is not the peer is reported unnamed")
 def recvfrom(t: Task, fd: int, buf: int, length: int, flags: int, addr: int, addrlen: int) -> int:
     sock = get_socket(t, fd)
