@@ -131,6 +131,24 @@ class Fcntl(enum.IntEnum):
 FD_CLOEXEC = 1
 
 
+class Fadvise(enum.IntEnum):
+    POSIX_FADV_NORMAL = 0
+    POSIX_FADV_RANDOM = 1
+    POSIX_FADV_SEQUENTIAL = 2
+    POSIX_FADV_WILLNEED = 3
+    POSIX_FADV_DONTNEED = 4
+    POSIX_FADV_NOREUSE = 5
+
+
+class ArchPrctl(enum.IntEnum):
+    ARCH_SET_GS = 0x1001
+    ARCH_SET_FS = 0x1002
+    ARCH_GET_FS = 0x1003
+    ARCH_GET_GS = 0x1004
+    ARCH_GET_CPUID = 0x1011
+    ARCH_SET_CPUID = 0x1012
+
+
 class Seek(enum.IntEnum):
     SEEK_SET = 0
     SEEK_CUR = 1

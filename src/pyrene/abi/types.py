@@ -12,6 +12,7 @@ import enum
 import errno
 import os
 
+from .structs import STAT
 from .flags import AT_FDCWD, PATH_MAX, AccessAtFlags, AccessMode, AtFlags, Fcntl, MapFlags, OpenFlags, Prot
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
@@ -79,6 +80,14 @@ class Ptr(ArgType):
         return "NULL" if value == 0 else hex(value)
 
 
+class Offset(Long):
+    """A file offset where strace shows hex (mmap's)."""
+
+    @staticmethod
+    def render(value: int) -> str:
+        return hex(value) if value else "0"
+
+
 class InBuf(Ptr):
     """Bytes the app hands in (write's buffer), as long as the next argument says: the
     handler gets the address; --trace shows their start, as strace does."""
@@ -87,6 +96,45 @@ class InBuf(Ptr):
 class OutBuf(Ptr):
     """Bytes the call fills in (read's buffer), as many as it returns: the handler gets
     the address; --trace shows what the call wrote there, as strace does."""
+
+
+class OutStruct(Ptr):
+    """A struct the call fills in: the handler gets the address; --trace shows the struct
+    after a call that succeeded (`render_filled` of its `size` bytes), as strace does."""
+
+    size = 0
+
+    @staticmethod
+    def render_filled(data: bytes) -> str:
+        raise NotImplementedError
+
+
+FILE_TYPES = {0o140000: "S_IFSOCK", 0o120000: "S_IFLNK", 0o100000: "S_IFREG", 0o060000: "S_IFBLK",
+              0o040000: "S_IFDIR", 0o020000: "S_IFCHR", 0o010000: "S_IFIFO"}
+
+
+SPECIAL_MODE_BITS = ((0o4000, "S_ISUID"), (0o2000, "S_ISGID"), (0o1000, "S_ISVTX"))
+
+
+class StatBuf(OutStruct):
+    """struct stat: `{st_mode=S_IFREG|0644, st_size=3, ...}` (a device: its st_rdev)."""
+
+    size = STAT.size
+
+    @staticmethod
+    def render_filled(data: bytes) -> str:
+        _dev, _ino, _nlink, mode, _uid, _gid, _pad, rdev, size = STAT.unpack_from(data)[:9]
+        kind = FILE_TYPES.get(mode & 0o170000, f"{mode & 0o170000:#o}")
+        special = "".join(f"{name}|" for bit, name in SPECIAL_MODE_BITS if mode & bit)
+        perm = mode & 0o777
+        shown = f"st_mode={kind}|{special}{('0%o' % perm if perm else '0').zfill(3)}, "  # C's %#03o
+        if kind in ("S_IFCHR", "S_IFBLK"):
+            major = ((rdev >> 32) & 0xFFFFF000) | ((rdev >> 8) & 0xFFF)
+            minor = ((rdev >> 12) & 0xFFFFFF00) | (rdev & 0xFF)
+            shown += f"st_rdev=makedev({major:#x}, {minor:#x}), "
+        else:
+            shown += f"st_size={size}, "
+        return "{" + shown + "...}"
 
 
 class Mode(UInt):

@@ -18,7 +18,7 @@ import struct
 from ..abi.flags import (AT_FDCWD, CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, F_OK, O_ACCMODE, R_OK,
                          S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, W_OK, X_OK, AtFlags, OpenFlags)
 from ..abi.structs import ST_RDONLY, TIMESPEC, TIMEVAL, Stat, StatFs, pack_dirent64
-from ..abi.types import AccessAtFlagsArg, AccessModeArg, AtFlagsArg, DirFd, Fd, Int, Long, Mode, OpenFlagsArg, OutBuf, Path, Ptr, SizeT, UInt
+from ..abi.types import AccessAtFlagsArg, AccessModeArg, AtFlagsArg, DirFd, Fd, Int, Long, Mode, OpenFlagsArg, OutBuf, Path, Ptr, SizeT, StatBuf, UInt
 from ..errors import Errno
 from ..fs.mounts import split_path
 from ..fs.vfs import (LAST_DOT, LAST_DOTDOT, LAST_NORM, LAST_ROOT, RESOLVE_ALL, RESOLVE_BENEATH, RESOLVE_CACHED,
@@ -225,7 +225,7 @@ AT_STATX_SYNC_TYPE = 0x6000
 STATX_RESERVED = 0x80000000
 
 
-@syscall("newfstatat", DirFd, Path, Ptr, AtFlagsArg)
+@syscall("newfstatat", DirFd, Path, StatBuf, AtFlagsArg)
 def newfstatat(t: Task, dirfd: int, path_ptr: str, buf: int, flags: int) -> int:
     if flags & ~STAT_FLAGS:
         raise Errno(errno.EINVAL)
@@ -233,19 +233,19 @@ def newfstatat(t: Task, dirfd: int, path_ptr: str, buf: int, flags: int) -> int:
     return 0
 
 
-@syscall("stat", Path, Ptr)
+@syscall("stat", Path, StatBuf)
 def stat(t: Task, path: str, buf: int) -> int:
     t.mem.write(buf, stat_at(t, AT_FDCWD, path, 0).pack())
     return 0
 
 
-@syscall("lstat", Path, Ptr)
+@syscall("lstat", Path, StatBuf)
 def lstat(t: Task, path: str, buf: int) -> int:
     t.mem.write(buf, stat_at(t, AT_FDCWD, path, AtFlags.AT_SYMLINK_NOFOLLOW).pack())
     return 0
 
 
-@syscall("fstat", Fd, Ptr)
+@syscall("fstat", Fd, StatBuf)
 def fstat(t: Task, fd: int, buf: int) -> int:
     t.mem.write(buf, t.files.get(fd).stat().pack())
     return 0

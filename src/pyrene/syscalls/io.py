@@ -10,7 +10,7 @@ from ..abi.flags import (CAP_SYS_RESOURCE, FD_CLOEXEC, S_IFBLK, S_IFDIR, S_IFIFO
                          SETFL_MASK, Fcntl, OpenFlags)
 from ..abi.structs import IOVEC
 from ..abi.types import CStr, Fd, FcntlCmd, InBuf, Int, Long, OpenFlagsArg, OutBuf, Ptr, SizeT, UInt, ULong, enum_type
-from ..abi.flags import Seek
+from ..abi.flags import Fadvise, Seek
 from ..errors import Blocked, Errno, WouldBlock
 from ..fs import memfd
 from ..fs.file import OpenFile
@@ -27,6 +27,7 @@ CHUNK = 1 << 20  # we move data in chunks of this size
 IOV_MAX = 1024
 FIOCLEX, FIONCLEX, FIONBIO = 0x5451, 0x5450, 0x5421
 SeekArg = enum_type(Seek)
+FadviseArg = enum_type(Fadvise)
 
 
 def put(t: Task, file: OpenFile, data: bytes, offset: int | None) -> int:
@@ -338,7 +339,7 @@ def regular_or_pipe(file: OpenFile) -> int:
     return kind
 
 
-@syscall("fadvise64", Fd, Long, Long, Int)
+@syscall("fadvise64", Fd, Long, Long, FadviseArg)
 def fadvise64(t: Task, fd: int, offset: int, length: int, advice: int) -> int:
     """Advice only: the host's page cache is the host's business."""
     file = t.files.get(fd)

@@ -7,8 +7,9 @@ import errno
 import os
 import struct
 
+from ..abi.flags import ArchPrctl
 from ..abi.structs import SYSINFO, pack_utsname
-from ..abi.types import Int, Ptr, SizeT, ULong
+from ..abi.types import Int, Ptr, SizeT, ULong, enum_type
 from ..errors import Errno, RunOnHost
 from ..ipc.messages import DeathSignal
 from ..kernel.table import PARTIAL, syscall
@@ -40,7 +41,10 @@ def sysinfo(t: Task, buf: int) -> int:
     return 0
 
 
-@syscall("arch_prctl", Int, ULong)
+ArchPrctlCode = enum_type(ArchPrctl)
+
+
+@syscall("arch_prctl", ArchPrctlCode, Ptr)
 def arch_prctl(t: Task, code: int, addr: int) -> int:
     """Thread-register and CPUID controls run on the host: they touch only this thread."""
     if code not in ARCH_ALLOWED:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import errno
 
 from ..abi.flags import MapFlags, Prot
-from ..abi.types import Fd, Int, Long, MapFlagsArg, ProtArg, Ptr, SizeT
+from ..abi.types import Fd, Int, Long, MapFlagsArg, Offset, ProtArg, Ptr, SizeT
 from ..errors import Errno, RunOnHost
 from ..kernel import memory
 from ..kernel.table import syscall
 from ..kernel.task import Task
 
 
-@syscall("mmap", Ptr, SizeT, ProtArg, MapFlagsArg, Fd, Long, ret=Ptr)
+@syscall("mmap", Ptr, SizeT, ProtArg, MapFlagsArg, Fd, Offset, ret=Ptr)
 def mmap(t: Task, addr: int, length: int, prot: int, flags: int, fd: int, offset: int) -> int:
     if flags & MapFlags.MAP_ANONYMOUS:  # only if someone injected it here: run it as is
         return memory.map_anonymous(t.tracee, addr, length, prot, flags)

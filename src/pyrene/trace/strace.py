@@ -14,7 +14,7 @@ import os
 
 from ..abi import sysnum
 from ..abi.flags import O_MODE_USED
-from ..abi.types import InBuf, OutBuf
+from ..abi.types import InBuf, OutBuf, OutStruct
 from ..errors import Errno
 from ..kernel.table import SyscallSpec
 
@@ -65,6 +65,12 @@ def render_call(spec: SyscallSpec, args: Any, mem: Memory | None = None, result:
         shown -= 1  # the mode, last, which open(2) reads only to create a file
     rendered = []
     for i, (kind, value) in enumerate(zip(spec.args[:shown], args)):
+        if mem is not None and value and issubclass(kind, OutStruct) and result == 0:
+            try:
+                rendered.append(kind.render_filled(mem.read(value, kind.size)))
+                continue
+            except Errno:
+                pass
         if mem is not None and value and kind in BUFFERS:
             # the buffer's length: the next argument for bytes handed in, the result for
             # bytes the call filled (none when it failed, or has not ended)
