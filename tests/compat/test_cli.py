@@ -28,7 +28,8 @@ def test_trace_goes_to_its_file_not_stdout(tmp_path):
 
 def test_trace_lines_read_like_strace(tmp_path):
     """The arguments strace shows as it shows them: open's mode only when the flags
-    create a file, access modes by name, faccessat2's 0x200 as AT_EACCESS."""
+    create a file, access modes by name, faccessat2's 0x200 as AT_EACCESS, statx's
+    flags, mask and struct (STATX_BASIC_STATS before its bits)."""
     script = "test -r /etc/hostname && echo hi > out"
     result = pyrene.run(["/bin/sh", "-c", script], capture_output=True, cwd=str(tmp_path), trace="-")
     assert result.returncode == 0 and (tmp_path / "out").read_text() == "hi\n"
@@ -37,6 +38,11 @@ def test_trace_lines_read_like_strace(tmp_path):
     assert '[pid 1] openat(AT_FDCWD, "out", O_WRONLY|O_CREAT|O_TRUNC, 0666) = 3' in lines
     assert '[pid 1] access("/etc/ld.so.preload", R_OK) = -1 ENOENT (No such file or directory)' in lines
     assert '[pid 1] faccessat2(AT_FDCWD, "/etc/hostname", R_OK, AT_EACCESS) = 0' in lines
+    result = pyrene.run(["stat", "-c", "%s", "/dev/null"], capture_output=True, trace="-")
+    assert result.stdout == b"0\n"
+    assert ('[pid 1] statx(AT_FDCWD, "/dev/null", AT_STATX_SYNC_AS_STAT|AT_SYMLINK_NOFOLLOW|AT_NO_AUTOMOUNT, '
+            'STATX_SIZE, {stx_mask=STATX_BASIC_STATS, stx_attributes=0, stx_mode=S_IFCHR|0666, stx_size=0, ...}) = 0'
+            in result.stderr.decode().splitlines())
     code = "import os; print(os.access('/etc', os.F_OK), os.access('/etc', os.W_OK | os.X_OK))"
     result = pyrene.run(["/usr/bin/python3.11", "-c", code], capture_output=True, trace="-")
     assert result.stdout == b"True False\n"

@@ -60,22 +60,6 @@ class AtFlags(enum.IntFlag):
 
 
 @int_operators
-class AccessAtFlags(enum.IntFlag):
-    """faccessat2's flags, named apart from AtFlags, where 0x200 prints as AT_REMOVEDIR."""
-    AT_EACCESS = 0x200
-    AT_SYMLINK_NOFOLLOW = 0x100
-    AT_EMPTY_PATH = 0x1000
-
-
-@int_operators
-class AccessMode(enum.IntFlag):
-    """access(2)'s mode; 0 is F_OK (abi/types.AccessModeArg)."""
-    R_OK = 4
-    W_OK = 2
-    X_OK = 1
-
-
-@int_operators
 class Prot(enum.IntFlag):
     PROT_NONE = 0
     PROT_READ = 1
@@ -129,15 +113,6 @@ class Fcntl(enum.IntEnum):
 
 
 FD_CLOEXEC = 1
-
-
-class Fadvise(enum.IntEnum):
-    POSIX_FADV_NORMAL = 0
-    POSIX_FADV_RANDOM = 1
-    POSIX_FADV_SEQUENTIAL = 2
-    POSIX_FADV_WILLNEED = 3
-    POSIX_FADV_DONTNEED = 4
-    POSIX_FADV_NOREUSE = 5
 
 
 class ArchPrctl(enum.IntEnum):

@@ -12,8 +12,9 @@ import enum
 import errno
 import os
 
-from .structs import STAT
-from .flags import AT_FDCWD, PATH_MAX, AccessAtFlags, AccessMode, AtFlags, Fcntl, MapFlags, OpenFlags, Prot
+from .structs import STAT, STATX_HEAD, STATX_SIZE
+from .flags import (AT_FDCWD, O_ACCMODE, PATH_MAX, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
+                    AtFlags, Fcntl, MapFlags, OpenFlags, Prot)
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
 if TYPE_CHECKING:
@@ -109,11 +110,19 @@ class OutStruct(Ptr):
         raise NotImplementedError
 
 
-FILE_TYPES = {0o140000: "S_IFSOCK", 0o120000: "S_IFLNK", 0o100000: "S_IFREG", 0o060000: "S_IFBLK",
-              0o040000: "S_IFDIR", 0o020000: "S_IFCHR", 0o010000: "S_IFIFO"}
+FILE_TYPES = {S_IFSOCK: "S_IFSOCK", S_IFLNK: "S_IFLNK", S_IFREG: "S_IFREG", S_IFBLK: "S_IFBLK",
+              S_IFDIR: "S_IFDIR", S_IFCHR: "S_IFCHR", S_IFIFO: "S_IFIFO"}
 
 
 SPECIAL_MODE_BITS = ((0o4000, "S_ISUID"), (0o2000, "S_ISGID"), (0o1000, "S_ISVTX"))
+
+
+def render_mode(mode: int) -> str:
+    """A file mode as strace shows it: S_IFDIR|S_ISVTX|0777."""
+    kind = FILE_TYPES.get(mode & S_IFMT, f"{mode & S_IFMT:#o}")
+    special = "".join(f"{name}|" for bit, name in SPECIAL_MODE_BITS if mode & bit)
+    perm = mode & 0o777
+    return f"{kind}|{special}{('0%o' % perm if perm else '0').zfill(3)}"  # C's %#03o
 
 
 class StatBuf(OutStruct):
@@ -124,17 +133,25 @@ class StatBuf(OutStruct):
     @staticmethod
     def render_filled(data: bytes) -> str:
         _dev, _ino, _nlink, mode, _uid, _gid, _pad, rdev, size = STAT.unpack_from(data)[:9]
-        kind = FILE_TYPES.get(mode & 0o170000, f"{mode & 0o170000:#o}")
-        special = "".join(f"{name}|" for bit, name in SPECIAL_MODE_BITS if mode & bit)
-        perm = mode & 0o777
-        shown = f"st_mode={kind}|{special}{('0%o' % perm if perm else '0').zfill(3)}, "  # C's %#03o
-        if kind in ("S_IFCHR", "S_IFBLK"):
+        if mode & S_IFMT in (S_IFCHR, S_IFBLK):
             major = ((rdev >> 32) & 0xFFFFF000) | ((rdev >> 8) & 0xFFF)
             minor = ((rdev >> 12) & 0xFFFFFF00) | (rdev & 0xFF)
-            shown += f"st_rdev=makedev({major:#x}, {minor:#x}), "
-        else:
-            shown += f"st_size={size}, "
-        return "{" + shown + "...}"
+            return f"{{st_mode={render_mode(mode)}, st_rdev=makedev({major:#x}, {minor:#x}), ...}}"
+        return f"{{st_mode={render_mode(mode)}, st_size={size}, ...}}"
+
+
+class StatxBuf(OutStruct):
+    """struct statx: `{stx_mask=STATX_BASIC_STATS, stx_attributes=0, stx_mode=S_IFREG|0644,
+    stx_size=3, ...}`."""
+
+    size = STATX_SIZE
+
+    @staticmethod
+    def render_filled(data: bytes) -> str:
+        mask, _blksize, attributes, _nlink, _uid, _gid, mode, _ino, size = STATX_HEAD.unpack_from(data)[:9]
+        attrs = render_flags(attributes, trace_names("StatxAttr")) if attributes else "0"
+        return (f"{{stx_mask={render_flags(mask, trace_names('StatxMask'))}, stx_attributes={attrs}, "
+                f"stx_mode={render_mode(mode)}, stx_size={size}, ...}}")
 
 
 class Mode(UInt):
@@ -162,10 +179,13 @@ class Path(ArgType):
 CStr = Path
 
 
-def flag_type(flag_enum: type[enum.IntFlag], width32: bool = True, zero: str | None = None) -> type[ArgType]:
+def flag_type(flag_enum: type[enum.IntFlag] | str, width32: bool = True, zero: str | None = None,
+              empty_field: tuple[int, str] | None = None) -> type[ArgType]:
     """An argument type that decodes to a plain int (an IntFlag would make every `&` in
     the handler an enum operation, microseconds on a stat), rendering `A|B|0x...`, and
-    and `zero`, if given, for 0 (F_OK for access modes, as strace)."""
+    `zero`, if given, for 0 (F_OK for access modes, as strace). `empty_field` names a
+    field of the flags whose value 0 has a name, shown first (O_RDONLY). A str names a
+    class of abi/names.py, imported at the first line that renders it."""
 
     class _Flags(ArgType):
         @staticmethod
@@ -174,43 +194,59 @@ def flag_type(flag_enum: type[enum.IntFlag], width32: bool = True, zero: str | N
 
         @staticmethod
         def render(value: int) -> str:
-            return zero if zero is not None and not value else render_flags(value, flag_enum)
+            if zero is not None and not value:
+                return zero
+            return render_flags(value, trace_names(flag_enum), empty_field)
 
-    _Flags.__name__ = flag_enum.__name__
+    _Flags.__name__ = flag_enum if isinstance(flag_enum, str) else flag_enum.__name__
     return _Flags
 
 
-def render_flags(value: int, flag_enum: type[enum.IntFlag]) -> str:
-    names = []
+def trace_names(kind: type[enum.Enum] | str) -> type[enum.Enum]:
+    """`kind`, or the class of abi/names.py it names (imported now, at first use)."""
+    if isinstance(kind, str):
+        from . import names
+
+        return getattr(names, kind)  # type: ignore[no-any-return]
+    return kind
+
+
+def render_flags(value: int, flag_enum: type[enum.IntFlag], empty_field: tuple[int, str] | None = None) -> str:
+    """`A|B|0x...`: names of several bits (STATX_ALL) before those of one, as strace."""
+    shown = []
     rest = int(value)
-    for member in flag_enum:
-        if member.value and rest & member.value == member.value and member.name:
-            names.append(member.name)
+    members = sorted(flag_enum.__members__.values(), key=lambda m: -int(m).bit_count())
+    for member in members:
+        if member.value and rest & member.value == member.value:
+            shown.append(member.name)
             rest &= ~member.value
-    if flag_enum is OpenFlags and not int(value) & 3:
-        names.insert(0, "O_RDONLY")
+    if empty_field is not None and not int(value) & empty_field[0]:
+        shown.insert(0, empty_field[1])
     if rest:
-        names.append(hex(rest))
-    return "|".join(names) or "0"
+        shown.append(hex(rest))
+    return "|".join(shown) or "0"
 
 
-def enum_type(int_enum: type[enum.IntEnum]) -> type[ArgType]:
+def enum_type(int_enum: type[enum.IntEnum] | str) -> type[ArgType]:
+    """An int argument rendered by name (a str: a class of abi/names.py, as flag_type)."""
     class _Enum(Int):
         @staticmethod
         def render(value: int) -> str:
             try:
-                return int_enum(value).name
+                return trace_names(int_enum)(value).name  # type: ignore[call-arg]
             except ValueError:
                 return str(value)
 
-    _Enum.__name__ = int_enum.__name__
+    _Enum.__name__ = int_enum if isinstance(int_enum, str) else int_enum.__name__
     return _Enum
 
 
-OpenFlagsArg = flag_type(OpenFlags)
+OpenFlagsArg = flag_type(OpenFlags, empty_field=(O_ACCMODE, "O_RDONLY"))
 AtFlagsArg = flag_type(AtFlags)
-AccessModeArg = flag_type(AccessMode, zero="F_OK")
-AccessAtFlagsArg = flag_type(AccessAtFlags)
+AccessModeArg = flag_type("AccessMode", zero="F_OK")
+AccessAtFlagsArg = flag_type("AccessAtFlags")
+StatxAtFlagsArg = flag_type("StatxAtFlags", empty_field=(0x6000, "AT_STATX_SYNC_AS_STAT"))
+StatxMaskArg = flag_type("StatxMask")
 ProtArg = flag_type(Prot)
 MapFlagsArg = flag_type(MapFlags)
 FcntlCmd = enum_type(Fcntl)

@@ -18,7 +18,8 @@ import struct
 from ..abi.flags import (AT_FDCWD, CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, F_OK, O_ACCMODE, R_OK,
                          S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, W_OK, X_OK, AtFlags, OpenFlags)
 from ..abi.structs import ST_RDONLY, TIMESPEC, TIMEVAL, Stat, StatFs, pack_dirent64
-from ..abi.types import AccessAtFlagsArg, AccessModeArg, AtFlagsArg, DirFd, Fd, Int, Long, Mode, OpenFlagsArg, OutBuf, Path, Ptr, SizeT, StatBuf, UInt
+from ..abi.types import (AccessAtFlagsArg, AccessModeArg, AtFlagsArg, DirFd, Fd, Int, Long, Mode, OpenFlagsArg, OutBuf,
+                         Path, Ptr, SizeT, StatBuf, StatxAtFlagsArg, StatxBuf, StatxMaskArg, UInt)
 from ..errors import Errno
 from ..fs.mounts import split_path
 from ..fs.vfs import (LAST_DOT, LAST_DOTDOT, LAST_NORM, LAST_ROOT, RESOLVE_ALL, RESOLVE_BENEATH, RESOLVE_CACHED,
@@ -251,7 +252,7 @@ def fstat(t: Task, fd: int, buf: int) -> int:
     return 0
 
 
-@syscall("statx", DirFd, Path, AtFlagsArg, UInt, Ptr)
+@syscall("statx", DirFd, Path, StatxAtFlagsArg, StatxMaskArg, StatxBuf)
 def statx(t: Task, dirfd: int, path: str, flags: int, mask: int, buf: int) -> int:
     if flags & ~(STAT_FLAGS | AT_STATX_SYNC_TYPE) or flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE \
             or mask & STATX_RESERVED:

@@ -10,7 +10,7 @@ from ..abi.flags import (CAP_SYS_RESOURCE, FD_CLOEXEC, S_IFBLK, S_IFDIR, S_IFIFO
                          SETFL_MASK, Fcntl, OpenFlags)
 from ..abi.structs import IOVEC
 from ..abi.types import CStr, Fd, FcntlCmd, InBuf, Int, Long, OpenFlagsArg, OutBuf, Ptr, SizeT, UInt, ULong, enum_type
-from ..abi.flags import Fadvise, Seek
+from ..abi.flags import Seek
 from ..errors import Blocked, Errno, WouldBlock
 from ..fs import memfd
 from ..fs.file import OpenFile
@@ -27,7 +27,7 @@ CHUNK = 1 << 20  # we move data in chunks of this size
 IOV_MAX = 1024
 FIOCLEX, FIONCLEX, FIONBIO = 0x5451, 0x5450, 0x5421
 SeekArg = enum_type(Seek)
-FadviseArg = enum_type(Fadvise)
+FadviseArg = enum_type("Fadvise")
 
 
 def put(t: Task, file: OpenFile, data: bytes, offset: int | None) -> int:
