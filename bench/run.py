@@ -394,7 +394,9 @@ def measure_syscalls(runners: list[Runner], plan: Plan) -> dict[str, dict]:
         n = sizes[runner.name]
         slope = (statistics.median(t_n[runner.name]) - statistics.median(t_zero[runner.name])) / n
         result = {"n": n, "t0_s": statistics.median(t_zero[runner.name]), "tn_s": statistics.median(t_n[runner.name]),
-                  "us_per_call": slope * 1e6, "getppid_returned": last[runner.name]}
+                  "us_per_call": slope * 1e6, "getppid_returned": last[runner.name],
+                  # each round's own slope, for ratios between runners measured seconds apart
+                  "rounds_us": [(tn - t0) / n * 1e6 for t0, tn in zip(t_zero[runner.name], t_n[runner.name])]}
         if runner.traps and slope < SUSPICIOUSLY_FAST_S:
             result["warning"] = "suspiciously fast: were the calls trapped at all?"
         results[runner.name] = result
@@ -609,6 +611,11 @@ def report(runners: list[Runner], results: dict, cpu: int) -> dict:
     print("\nTargets:")
     print(f"  trapped syscall within {TARGET_SYSCALL_RATIO_TO_FLOOR}x of the C floor: "
           + verdict("syscall_ratio_to_floor", f"{syscall_ratio or 0:.2f}x"))
+    rounds = [a / b for a, b in zip(syscall.get("pyrene", {}).get("rounds_us", []),
+                                    syscall.get("C floor", {}).get("rounds_us", [])) if b > 0]
+    if len(rounds) > 1:
+        print(f"    round by round (the two measured seconds apart, {len(rounds)} rounds): "
+              f"{min(rounds):.2f}x to {max(rounds):.2f}x, median {statistics.median(rounds):.2f}x")
     if py_floor and floor and mine:
         print(f"    of which CPython + ctypes (the Python floor against the C floor): {py_floor / floor:.2f}x; "
               f"Pyrene's own work (pyrene against the Python floor): {mine / py_floor:.2f}x, "
