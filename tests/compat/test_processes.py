@@ -370,6 +370,26 @@ def test_signals_to_pyrene_reach_the_app(need, tmp_path):
     proc.stdout.close()
 
 
+def test_a_signal_from_outside_ends_a_parked_read(need, tmp_path):
+    """A host user's kill of the app's own host pid, which Pyrene is told nothing of,
+    ends a read that waits on an idle pipe, as it does natively (status 128+15), within
+    the instance's periodic look at parked tasks (kernel/waits.py)."""
+    sh = need("/bin/sh", "dash")
+    proc = subprocess.Popen([sys.executable, "-m", "pyrene", "run", "--", sh, "-c", "echo ready; read x; echo read"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=tmp_path, env=default_env())
+    assert proc.stdout is not None and proc.stdin is not None
+    assert proc.stdout.readline() == b"ready\n"
+    # pyrene run (the leader) -> the first instance -> the app, a picoprocess running sh
+    app = [pid for pid in descendants(proc.pid) if Path(f"/proc/{pid}/exe").resolve().name.startswith("memfd:pyrene")]
+    assert len(app) == 1
+    time.sleep(0.3)  # the read is parked by now, its signals looked at once
+    os.kill(app[0], signal.SIGTERM)
+    assert proc.wait(timeout=10) == 128 + signal.SIGTERM
+    assert proc.stdout.read() == b""
+    proc.stdout.close()
+    proc.stdin.close()
+
+
 def in_a_terminal(argv: list[str], cwd: object, keys: list[bytes]) -> bytes:
     """Run `argv` as the session leader of a new pty (its controlling terminal) and type
     `keys`, each once the prompt shows (PS1 "PROMPT$ "), a Ctrl-C once the command before

@@ -43,6 +43,11 @@ thread are read from /proc/<tid>/status and, for the first deliverable signal:
     the app executes the same syscall again, which traps anew;
   * ignored -> the wait goes on.
 
+A signal sent from outside Pyrene (a host user's kill of the app's host pid) is announced
+to nobody: the kernel only queues it while the task sits in its ptrace stop. So while
+something is parked the loop also looks every SIGNAL_RECHECK_NS (0.1 s): a parked read
+then ends at such a SIGTERM within that time, where it would wait for its fd forever.
+
 Waking another instance. An instance that changes something other instances may wait
 for (it sent their app process a signal, released a lock, posted to a semaphore) wakes
 them with `wake_instance(instance_pid)`: the host signal WAKE_SIGNAL, which every
@@ -107,6 +112,7 @@ UC_SIGMASK = 304  # offset of uc.uc_sigmask in x86-64's struct rt_sigframe (afte
 POLL_ANY = select.POLLHUP | select.POLLERR | select.POLLNVAL
 WAKE_SIGNAL = signal.SIGRTMAX  # instance -> instance: "look again" (see "Waking" above)
 EXIT_RECHECK_NS = 1_000_000  # how soon a child's exit not yet reported to us is looked at again
+SIGNAL_RECHECK_NS = 100_000_000  # how often parked tasks look for signals no one told us of
 MAX_UNSWEPT_CHILDREN = 256  # watched children before the dead ones are swept
 MAX_POLL_MS = 2**31 - 1  # poll(2)'s timeout is an int: a later deadline is waited for in parts
 
@@ -149,6 +155,7 @@ class Waits:
         self.alarm: Timer | None = None  # the process's ITIMER_REAL: alarm(2) and setitimer(2)
         self.posix_timers: dict[int, Any] = {}  # timer_create's timers, by id (syscalls/time.py)
         self._wakeup: tuple[int, int] | None = None
+        self.signals_checked_ns = 0  # when the parked tasks' signals were last looked at
         # tid -> (the thread's own mask, delivering signal or 0): see "ppoll, pselect6" above
         self.mask_fixes: dict[int, tuple[int, int]] = {}
         # the app's children: host pid -> pidfd, and those dead but not yet reported to
@@ -306,6 +313,8 @@ class Waits:
                     poller.register(pidfd, select.POLLIN)
             if self.exiting:
                 deadlines.append(time.monotonic_ns() + EXIT_RECHECK_NS)
+            signal_recheck = self.signals_checked_ns + SIGNAL_RECHECK_NS
+            deadlines.append(signal_recheck)
         for p in self.parked.values():
             for fd, events in p.block.fds:
                 wanted[fd] = wanted.get(fd, 0) | events
@@ -330,6 +339,8 @@ class Waits:
             self.exiting.update(pid for pid, pidfd in self.child_pidfds.items() if pidfd in ready)
             self._check_exits()
         now = time.monotonic_ns()
+        if self.parked and now >= self.signals_checked_ns + SIGNAL_RECHECK_NS:
+            self.signalled = True  # (see "sent from outside Pyrene" above)
         for p in list(self.parked.values()):
             block = p.block
             due = block.deadline is not None and now >= block.deadline
@@ -354,6 +365,7 @@ class Waits:
     def _deliver_signals(self) -> None:
         if not self.parked:
             return
+        self.signals_checked_ns = time.monotonic_ns()
         taken = self._taken_by_running()
         for p in list(self.parked.values()):
             action, sig, own_mask = self._signal_action(p, taken)
