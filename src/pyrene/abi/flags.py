@@ -45,6 +45,7 @@ class OpenFlags(enum.IntFlag):
 O_ACCMODE = 0o3
 # the flags with which open(2) reads its mode argument (Linux's O_CREAT | __O_TMPFILE)
 O_MODE_USED = OpenFlags.O_CREAT | 0o20000000
+AT_STATX_SYNC_TYPE = 0x6000  # statx's sync field: 0 is AT_STATX_SYNC_AS_STAT
 # status flags F_SETFL may change (fs/fcntl.c SETFL_MASK)
 SETFL_MASK = OpenFlags.O_APPEND | OpenFlags.O_NONBLOCK | OpenFlags.O_DIRECT | OpenFlags.O_NOATIME | OpenFlags.O_ASYNC
 

@@ -12,9 +12,9 @@ import enum
 import errno
 import os
 
-from .structs import STAT, STATX_HEAD, STATX_SIZE
-from .flags import (AT_FDCWD, O_ACCMODE, PATH_MAX, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
-                    AtFlags, Fcntl, MapFlags, OpenFlags, Prot)
+from .structs import STAT, STATX_HEAD, STATX_SIZE, os_major, os_minor
+from .flags import (AT_FDCWD, AT_STATX_SYNC_TYPE, O_ACCMODE, PATH_MAX, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK,
+                    S_IFMT, S_IFREG, S_IFSOCK, AtFlags, Fcntl, MapFlags, OpenFlags, Prot)
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/architecture.md, "Startup")
 if TYPE_CHECKING:
@@ -134,9 +134,8 @@ class StatBuf(OutStruct):
     def render_filled(data: bytes) -> str:
         _dev, _ino, _nlink, mode, _uid, _gid, _pad, rdev, size = STAT.unpack_from(data)[:9]
         if mode & S_IFMT in (S_IFCHR, S_IFBLK):
-            major = ((rdev >> 32) & 0xFFFFF000) | ((rdev >> 8) & 0xFFF)
-            minor = ((rdev >> 12) & 0xFFFFFF00) | (rdev & 0xFF)
-            return f"{{st_mode={render_mode(mode)}, st_rdev=makedev({major:#x}, {minor:#x}), ...}}"
+            device = f"makedev({os_major(rdev):#x}, {os_minor(rdev):#x})"
+            return f"{{st_mode={render_mode(mode)}, st_rdev={device}, ...}}"
         return f"{{st_mode={render_mode(mode)}, st_size={size}, ...}}"
 
 
@@ -158,6 +157,11 @@ class Mode(UInt):
     @staticmethod
     def render(value: int) -> str:
         return f"0{value:o}" if value else "0"  # as strace: 0644
+
+
+class OpenMode(Mode):
+    """open's mode, which it reads only when the flags before it create a file: --trace
+    leaves it out otherwise, as strace does."""
 
 
 class Path(ArgType):
@@ -245,7 +249,7 @@ OpenFlagsArg = flag_type(OpenFlags, empty_field=(O_ACCMODE, "O_RDONLY"))
 AtFlagsArg = flag_type(AtFlags)
 AccessModeArg = flag_type("AccessMode", zero="F_OK")
 AccessAtFlagsArg = flag_type("AccessAtFlags")
-StatxAtFlagsArg = flag_type("StatxAtFlags", empty_field=(0x6000, "AT_STATX_SYNC_AS_STAT"))
+StatxAtFlagsArg = flag_type("StatxAtFlags", empty_field=(AT_STATX_SYNC_TYPE, "AT_STATX_SYNC_AS_STAT"))
 StatxMaskArg = flag_type("StatxMask")
 ProtArg = flag_type(Prot)
 MapFlagsArg = flag_type(MapFlags)

@@ -313,8 +313,7 @@ class Waits:
                     poller.register(pidfd, select.POLLIN)
             if self.exiting:
                 deadlines.append(time.monotonic_ns() + EXIT_RECHECK_NS)
-            signal_recheck = self.signals_checked_ns + SIGNAL_RECHECK_NS
-            deadlines.append(signal_recheck)
+            deadlines.append(self.signals_checked_ns + SIGNAL_RECHECK_NS)
         for p in self.parked.values():
             for fd, events in p.block.fds:
                 wanted[fd] = wanted.get(fd, 0) | events

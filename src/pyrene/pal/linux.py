@@ -651,7 +651,8 @@ def host_capabilities() -> dict[str, int]:
     """Pyrene's own capability sets (CapInh/CapPrm/CapEff/CapBnd/CapAmb of
     /proc/self/status), which the app process it starts inherits."""
     status = proc_status(os.getpid())
-    return {key: status_value(status, key.encode(), 16) or 0 for key in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")}
+    keys = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")
+    return {key: status_value(status, key.encode(), 16) or 0 for key in keys}
 
 
 def suid_dumpable() -> int:

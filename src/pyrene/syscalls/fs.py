@@ -15,11 +15,12 @@ import operator
 import os
 import struct
 
-from ..abi.flags import (AT_FDCWD, CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, F_OK, O_ACCMODE, R_OK,
-                         S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, W_OK, X_OK, AtFlags, OpenFlags)
+from ..abi.flags import (AT_FDCWD, AT_STATX_SYNC_TYPE, CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, F_OK,
+                         O_ACCMODE, R_OK, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
+                         W_OK, X_OK, AtFlags, OpenFlags)
 from ..abi.structs import ST_RDONLY, TIMESPEC, TIMEVAL, Stat, StatFs, pack_dirent64
-from ..abi.types import (AccessAtFlagsArg, AccessModeArg, AtFlagsArg, DirFd, Fd, Int, Long, Mode, OpenFlagsArg, OutBuf,
-                         Path, Ptr, SizeT, StatBuf, StatxAtFlagsArg, StatxBuf, StatxMaskArg, UInt)
+from ..abi.types import (AccessAtFlagsArg, AccessModeArg, AtFlagsArg, DirFd, Fd, Int, Long, Mode, OpenFlagsArg,
+                         OpenMode, OutBuf, Path, Ptr, SizeT, StatBuf, StatxAtFlagsArg, StatxBuf, StatxMaskArg, UInt)
 from ..errors import Errno
 from ..fs.mounts import split_path
 from ..fs.vfs import (LAST_DOT, LAST_DOTDOT, LAST_NORM, LAST_ROOT, RESOLVE_ALL, RESOLVE_BENEATH, RESOLVE_CACHED,
@@ -175,12 +176,12 @@ def open_access(flags: int) -> int:
     return need | (W_OK if flags & OpenFlags.O_TRUNC else 0)
 
 
-@syscall("openat", DirFd, Path, OpenFlagsArg, Mode, ret=Fd)
+@syscall("openat", DirFd, Path, OpenFlagsArg, OpenMode, ret=Fd)
 def openat(t: Task, dirfd: int, path: str, flags: int, mode: int) -> int:
     return open_at(t, dirfd, path, flags, mode)
 
 
-@syscall("open", Path, OpenFlagsArg, Mode, ret=Fd)
+@syscall("open", Path, OpenFlagsArg, OpenMode, ret=Fd)
 def open_(t: Task, path: str, flags: int, mode: int) -> int:
     return open_at(t, AT_FDCWD, path, flags, mode)
 
@@ -222,7 +223,6 @@ def close(t: Task, fd: int) -> int:
 # -- stat ------------------------------------------------------------------------------
 
 STAT_FLAGS = int(AtFlags.AT_SYMLINK_NOFOLLOW | AtFlags.AT_NO_AUTOMOUNT | AtFlags.AT_EMPTY_PATH)
-AT_STATX_SYNC_TYPE = 0x6000
 STATX_RESERVED = 0x80000000
 
 

@@ -14,7 +14,7 @@ import os
 
 from ..abi import sysnum
 from ..abi.flags import O_MODE_USED
-from ..abi.types import InBuf, OutBuf, OutStruct
+from ..abi.types import InBuf, OpenMode, OutBuf, OutStruct
 from ..errors import Errno
 from ..kernel.table import SyscallSpec
 
@@ -24,10 +24,6 @@ if TYPE_CHECKING:
 
     class Memory(Protocol):
         def read(self, addr: int, length: int) -> bytes: ...
-
-
-# open and openat: where their flags are (strace shows the mode only when they use it)
-OPEN_FLAGS_INDEX = {"open": 1, "openat": 2}
 
 
 class Strace:
@@ -59,12 +55,10 @@ class Strace:
 
 
 def render_call(spec: SyscallSpec, args: Any, mem: Memory | None = None, result: int | None = None) -> str:
-    shown = len(spec.args)
-    flags_at = OPEN_FLAGS_INDEX.get(spec.name)
-    if flags_at is not None and not args[flags_at] & O_MODE_USED:
-        shown -= 1  # the mode, last, which open(2) reads only to create a file
     rendered = []
-    for i, (kind, value) in enumerate(zip(spec.args[:shown], args)):
+    for i, (kind, value) in enumerate(zip(spec.args, args)):
+        if kind is OpenMode and not args[i - 1] & O_MODE_USED:
+            continue  # the flags before it create no file: open(2) does not read it
         if mem is not None and value and issubclass(kind, OutStruct) and result == 0:
             try:
                 rendered.append(kind.render_filled(mem.read(value, kind.size)))
